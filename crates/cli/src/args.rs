@@ -1,0 +1,114 @@
+//! Command-line arguments (clap). Help text is Chinese; option names are English.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "caseaudit",
+    version,
+    about = "行政执法案卷评查工具：按行政执法三项制度（公示、全过程记录、法制审核）审查执法案件台账",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 评查台账（xlsx、xlsm、xls、ods、csv、parquet；文件夹会被遍历），输出问题清单、评分和报告
+    Audit(AuditArgs),
+    /// 查看台账各工作表的表头如何对应到标准字段、缺少的字段及因此无法评查的规则、取值问题
+    Inspect(InspectArgs),
+    /// 规则包：列出、查看、运行示例、校验
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    Major,
+    Minor,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// 规则包文件夹（默认使用内置规则包）
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// 台账文件或文件夹
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// 输出文件夹（不存在时自动创建）
+    #[arg(long, value_name = "DIR", default_value = "caseaudit-out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub pack: PackArgs,
+    /// 参数配置（如 national、urumqi、jiangxi、public-security）
+    #[arg(long, value_name = "NAME", default_value = "national")]
+    pub profile: String,
+    /// 评查日期 YYYY-MM-DD：在该日期尚未届满的时限不算问题（默认：北京时间今天）
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// 输出格式，逗号分隔：json,csv,xlsx,html
+    #[arg(long, value_name = "LIST", default_value = "json,xlsx,html", value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// 存在该严重程度及以上的问题时以退出码 1 结束（critical|major|minor）
+    #[arg(long = "fail-on", value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// 为没有执法单位列的台账指定执法单位
+    #[arg(long, value_name = "NAME")]
+    pub agency: Option<String>,
+    /// 不显示进度条和汇总表
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// 台账文件或文件夹
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub pack: PackArgs,
+    /// 参数配置
+    #[arg(long, value_name = "NAME", default_value = "national")]
+    pub profile: String,
+    /// 以 JSON 输出
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// 列出全部规则
+    List(PackArgs),
+    /// 显示一条规则的全部内容（条件、法律依据、整改要求、示例）
+    Show {
+        /// 规则编号，如 PUB-001
+        id: String,
+        #[command(flatten)]
+        pack: PackArgs,
+    },
+    /// 运行每条规则的示例，输出通过/失败表；有失败时退出码为 1
+    Test {
+        #[command(flatten)]
+        pack: PackArgs,
+        /// 显示每个示例的求值过程
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// 校验规则包，列出全部错误
+    Check(PackArgs),
+}

@@ -1,0 +1,100 @@
+//! `caseaudit audit`.
+
+use crate::args::{AuditArgs, SeverityArg};
+use crate::{summary, EXIT_FINDINGS, EXIT_INPUT};
+use anyhow::{anyhow, Result};
+use caseaudit_engine::{AuditOptions, AuditReport};
+use caseaudit_rules::Severity;
+use std::io::IsTerminal;
+
+const FORMATS: &[&str] = &["json", "csv", "xlsx", "html"];
+
+fn severity(s: SeverityArg) -> Severity {
+    match s {
+        SeverityArg::Critical => Severity::Critical,
+        SeverityArg::Major => Severity::Major,
+        SeverityArg::Minor => Severity::Minor,
+    }
+}
+
+/// Whether a finding at or above `level` exists.
+pub fn fails(report: &AuditReport, level: Severity) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| Severity::from_key(&f.severity).is_some_and(|s| s >= level))
+}
+
+pub fn run(a: AuditArgs) -> Result<u8> {
+    let mut formats = Vec::new();
+    for f in &a.format {
+        let f = f.trim().to_lowercase();
+        if f.is_empty() {
+            continue;
+        }
+        if !FORMATS.contains(&f.as_str()) {
+            let hint = caseaudit_rules::error::nearest(&f, FORMATS.iter().copied())
+                .map(|s| format!("，是否想写 `{s}`？"))
+                .unwrap_or_default();
+            return Err(anyhow!("未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html）"));
+        }
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
+    }
+    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let as_of = super::as_of(a.as_of.as_deref())?;
+    let opts = AuditOptions {
+        as_of,
+        profile: a.profile.clone(),
+        agency: a.agency.clone(),
+    };
+    let show_progress = !a.quiet && std::io::stderr().is_terminal();
+    let spinner = show_progress.then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("正在读取并评查台账…");
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    });
+    let result = caseaudit_engine::audit(&pack, &a.inputs, &opts);
+    if let Some(pb) = &spinner {
+        pb.finish_and_clear();
+    }
+    let audit = result.map_err(|e| anyhow!("{e}"))?;
+    let report = &audit.report;
+
+    std::fs::create_dir_all(&a.out).map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
+    // Marks the folder as caseaudit's own, so a later audit of a parent folder skips it.
+    let _ = std::fs::write(a.out.join(".caseaudit-output"), b"");
+    for f in &formats {
+        let written = match f.as_str() {
+            "json" => caseaudit_report::write_json(report, &a.out),
+            "csv" => caseaudit_report::csv_out::write_csv(report, &a.out),
+            "xlsx" => caseaudit_report::xlsx::write_xlsx(report, &a.out),
+            "html" => caseaudit_report::html::write_html(report, &a.out),
+            _ => continue,
+        };
+        written.map_err(|e| anyhow!("{e}"))?;
+    }
+    for e in &report.run.errors {
+        eprintln!(
+            "错误：{}{}：{}",
+            e.file,
+            e.sheet.as_ref().map(|s| format!(" 「{s}」")).unwrap_or_default(),
+            e.reason
+        );
+    }
+    if !a.quiet {
+        eprint!("{}", summary::render(report));
+        eprintln!("输出文件夹：{}", a.out.display());
+    }
+    if audit.had_input_errors {
+        return Ok(EXIT_INPUT);
+    }
+    if let Some(level) = a.fail_on {
+        if fails(report, severity(level)) {
+            return Ok(EXIT_FINDINGS);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,115 @@
+//! `caseaudit inspect`: how each sheet's headers map to fields, what is missing and
+//! which rules that disables, and the values that could not be read.
+
+use crate::args::InspectArgs;
+use crate::summary::table;
+use crate::EXIT_INPUT;
+use anyhow::{anyhow, Result};
+use caseaudit_engine::{AuditOptions, AuditReport};
+use caseaudit_rules::calendar::to_day;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub fn run(a: InspectArgs) -> Result<u8> {
+    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
+    let calendar = pack.calendar(profile);
+    // Inspection does not judge deadlines; any date the calendar covers will do.
+    let mut as_of = super::today_in_china();
+    if !calendar.covers(as_of) {
+        if let Some((y, _)) = calendar.years().last() {
+            as_of = to_day(chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or_default());
+        }
+    }
+    let opts = AuditOptions {
+        as_of,
+        profile: a.profile.clone(),
+        agency: None,
+    };
+    let audit = caseaudit_engine::audit(&pack, &a.inputs, &opts).map_err(|e| anyhow!("{e}"))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&audit.report.run)?);
+    } else {
+        print!("{}", render(&audit.report, &pack));
+    }
+    Ok(if audit.had_input_errors { EXIT_INPUT } else { 0 })
+}
+
+/// The inspection text for people.
+pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String {
+    let mut out = String::new();
+    for inp in &report.run.inputs {
+        let title = if inp.sheet.is_empty() {
+            inp.file.clone()
+        } else {
+            format!("{} 「{}」", inp.file, inp.sheet)
+        };
+        let rows: Vec<String> = inp.header_rows.iter().map(|r| r.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "\n{title}\n  表头位于第 {} 行；数据 {} 行，案件 {} 件，未作为案件 {} 行，跳过空行 {} 行",
+            rows.join("、"),
+            inp.rows,
+            inp.cases,
+            inp.rejected,
+            inp.empty_rows_skipped
+        );
+        let mut t = vec![vec!["列".to_string(), "表头".into(), "标准字段".into(), "说明".into()]];
+        for c in &inp.columns {
+            let field = c
+                .field
+                .as_ref()
+                .map(|f| {
+                    let label = pack.fields.get(f).map(|d| d.label.clone()).unwrap_or_default();
+                    format!("{f}（{label}）")
+                })
+                .unwrap_or_else(|| "— 未识别，原样保留".into());
+            let mut note = c.note.clone().unwrap_or_default();
+            if let Some(s) = c.scale {
+                note = format!("金额按 ×{s} 换算为元");
+            }
+            t.push(vec![c.column.clone(), c.header.replace('\n', " "), field, note]);
+        }
+        out.push_str(&table(&t));
+        if !inp.missing_fields.is_empty() {
+            let names: Vec<String> = inp
+                .missing_fields
+                .iter()
+                .map(|f| format!("{}（{}）", f, pack.fields.get(f).map(|d| d.label.as_str()).unwrap_or("")))
+                .collect();
+            let _ = writeln!(out, "  缺少字段：{}", names.join("、"));
+        }
+        for n in &inp.not_evaluated {
+            let title = pack.rule(&n.rule_id).map(|r| r.title.as_str()).unwrap_or("");
+            let _ = writeln!(out, "  无法评查 {} {}：缺少 {}", n.rule_id, title, n.missing_fields.join("、"));
+        }
+        for n in &inp.notes {
+            let _ = writeln!(out, "  注意：{n}");
+        }
+        // Value problems (DQ-003), grouped by column.
+        let mut by_col: BTreeMap<String, (String, Vec<(u32, String)>)> = BTreeMap::new();
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "DQ-003" && f.source.file == inp.file && f.source.sheet == inp.sheet)
+        {
+            let col = f.source.column.clone().unwrap_or_default();
+            let header = f.evidence.get("header").and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let raw = f.evidence.get("raw").and_then(|v| v.as_str()).unwrap_or("").to_string();
+            by_col.entry(col).or_insert_with(|| (header, Vec::new())).1.push((f.source.row, raw));
+        }
+        for (col, (header, cells)) in by_col {
+            let sample: Vec<String> = cells.iter().take(5).map(|(r, v)| format!("第{r}行「{v}」")).collect();
+            let _ = writeln!(
+                out,
+                "  取值问题 {col} 列「{header}」：{} 个单元格无法识别，如 {}",
+                cells.len(),
+                sample.join("、")
+            );
+        }
+    }
+    for e in &report.run.errors {
+        let _ = writeln!(out, "\n{}\n  无法读取：{}", e.file, e.reason);
+    }
+    out
+}

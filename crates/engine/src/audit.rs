@@ -1,0 +1,623 @@
+//! The audit: read every input, map and normalise, evaluate the pack, and gather
+//! findings, accounting and scores.
+
+use crate::cell::{column_letter, Cell, RawSheet};
+use crate::evaluate::Compiler;
+use crate::header::{detect, AliasIndex, Header};
+use crate::load::{expand_inputs, read_file, InputFile};
+use crate::model::*;
+use crate::normalize::{normalize, Typed};
+use crate::score::score;
+use crate::table::{CaseTable, ColumnData};
+use caseaudit_rules::calendar::{format_day, from_day};
+use caseaudit_rules::expr::{EvalContext, Val};
+use caseaudit_rules::fields::fold;
+use caseaudit_rules::message::MessageRenderer;
+use caseaudit_rules::{Day, Rule, RuleKind, RulePack};
+use chrono::Datelike;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// How to run an audit.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub as_of: Day,
+    pub profile: String,
+    /// Fills the agency of inputs that have no agency column.
+    pub agency: Option<String>,
+}
+
+/// Errors that stop the whole run (a file error does not: it is reported in the run).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Pack(#[from] caseaudit_rules::PackError),
+    #[error("评查日期 {date} 不在规则包工作日历覆盖的年份内（缺少 {year} 年）；请在规则包 calendar/ 文件夹中添加 {year}.toml")]
+    AsOfOutsideCalendar { date: String, year: i32 },
+    #[error("规则求值失败（{rule}）：{reason}")]
+    Evaluate { rule: String, reason: String },
+}
+
+/// A cell that could not be read.
+#[derive(Debug, Clone)]
+struct CellProblem {
+    row_index: usize,
+    field: String,
+    column: usize,
+    header: String,
+    raw: String,
+    problem: String,
+}
+
+/// One ledger sheet, mapped and normalised.
+struct SheetCases {
+    summary: InputSummary,
+    table: CaseTable,
+    problems: Vec<CellProblem>,
+    /// Field → column letter, for the cells a finding points at.
+    columns: HashMap<String, String>,
+    has_agency: bool,
+}
+
+/// Reads one file into its ledger sheets, or a file error.
+enum FileResult {
+    Sheets(Vec<SheetCases>, Vec<InputError>),
+    Error(InputError),
+}
+
+fn display_path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Maps and normalises one sheet whose header was found.
+fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Option<&str>) -> SheetCases {
+    let fields = &pack.fields;
+    let data = &sheet.rows[header.data_start.min(sheet.rows.len())..];
+    let mut table = CaseTable::empty(fields);
+    let mut problems = Vec::new();
+    let mut empty = 0u64;
+    let mut rejected = 0u64;
+    let mut notes = Vec::new();
+    let header_texts: Vec<String> = header.columns.iter().map(|c| fold(&c.header)).collect();
+    let col_of: Vec<Option<usize>> = fields.iter().map(|f| header.fields.get(&f.name).copied()).collect();
+    let mut kept: Vec<&(u32, Vec<Cell>)> = Vec::with_capacity(data.len());
+    for r in data {
+        if r.1.iter().all(Cell::is_empty) {
+            empty += 1;
+            continue;
+        }
+        // A header repeated inside the data (multi-page exports) is not a case.
+        let texts: Vec<String> = header
+            .columns
+            .iter()
+            .map(|c| {
+                let i = crate::header_col_index(&c.column);
+                r.1.get(i).map(|x| fold(&x.display())).unwrap_or_default()
+            })
+            .collect();
+        if texts == header_texts {
+            rejected += 1;
+            notes.push(format!("第 {} 行是重复的表头，未作为案件", r.0));
+            continue;
+        }
+        kept.push(r);
+    }
+    for (fi, f) in fields.iter().enumerate() {
+        let mut data = ColumnData::new(f.ty, kept.len());
+        match col_of[fi] {
+            None => {
+                let fill = if f.name == "agency" { agency } else { None };
+                for _ in &kept {
+                    data.push(fill.map(|a| Typed::Text(a.to_string())).unwrap_or(Typed::Null));
+                }
+            }
+            Some(c) => {
+                let scale = header.scale.get(&c).copied().unwrap_or(1.0);
+                let shown = header
+                    .columns
+                    .iter()
+                    .find(|m| m.field.as_deref() == Some(f.name.as_str()))
+                    .map(|m| m.header.clone())
+                    .unwrap_or_default();
+                for (ri, r) in kept.iter().enumerate() {
+                    let cell = r.1.get(c).unwrap_or(&Cell::Empty);
+                    let (v, problem) = normalize(cell, f, &fields.words, scale, sheet.date1904);
+                    if let Some(p) = problem {
+                        problems.push(CellProblem {
+                            row_index: ri,
+                            field: f.name.clone(),
+                            column: c,
+                            header: shown.clone(),
+                            raw: cell.display(),
+                            problem: p,
+                        });
+                    }
+                    data.push(v);
+                }
+            }
+        }
+        table.columns[fi].1 = data;
+    }
+    table.row = kept.iter().map(|r| r.0).collect();
+    table.input = vec![0; kept.len()];
+    let missing: Vec<String> = fields
+        .iter()
+        .filter(|f| !header.fields.contains_key(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    let mut not_evaluated = Vec::new();
+    for r in &pack.rules {
+        if r.kind != RuleKind::Condition || r.status != "active" {
+            continue;
+        }
+        let absent: Vec<String> = r.requires.iter().filter(|f| missing.contains(f)).cloned().collect();
+        if !absent.is_empty() {
+            not_evaluated.push(NotEvaluated {
+                rule_id: r.id.clone(),
+                missing_fields: absent,
+            });
+        }
+    }
+    let has_agency = header.fields.contains_key("agency");
+    if !has_agency && agency.is_none() {
+        notes.push("台账没有执法单位列，案件的执法单位记为「未注明执法单位」（可用 --agency 指定）".into());
+    }
+    let columns = header
+        .fields
+        .iter()
+        .map(|(f, c)| (f.clone(), column_letter(*c)))
+        .collect();
+    let cases = kept.len() as u64;
+    SheetCases {
+        summary: InputSummary {
+            file: sheet.file.clone(),
+            sheet: sheet.sheet.clone(),
+            rows: cases + rejected,
+            cases,
+            rejected,
+            empty_rows_skipped: empty,
+            header_rows: header.rows.clone(),
+            columns: header.columns.clone(),
+            missing_fields: missing,
+            not_evaluated,
+            notes,
+        },
+        table,
+        problems,
+        columns,
+        has_agency,
+    }
+}
+
+fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&str>) -> FileResult {
+    let display = display_path(path);
+    let sheets = match read_file(path, &display) {
+        Ok(s) => s,
+        Err(e) => {
+            return FileResult::Error(InputError {
+                file: display,
+                sheet: None,
+                reason: e.reason,
+            })
+        }
+    };
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for s in &sheets {
+        match detect(s, &pack.fields, index) {
+            Some(h) => out.push(sheet_cases(s, &h, pack, agency)),
+            None => skipped.push(s.sheet.clone()),
+        }
+    }
+    if out.is_empty() {
+        let reason = if sheets.iter().all(|s| s.rows.iter().all(|r| r.1.iter().all(Cell::is_empty))) {
+            "文件没有内容".to_string()
+        } else {
+            "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".to_string()
+        };
+        return FileResult::Error(InputError {
+            file: display,
+            sheet: None,
+            reason,
+        });
+    }
+    for name in skipped {
+        if let Some(first) = out.first_mut() {
+            first
+                .summary
+                .notes
+                .push(format!("工作表「{name}」没有可识别的台账表头，已跳过"));
+        }
+    }
+    FileResult::Sheets(out, Vec::new())
+}
+
+/// The result of an audit before rendering.
+pub struct Audit {
+    pub report: AuditReport,
+    /// Whether any input could not be read (exit code 2).
+    pub had_input_errors: bool,
+}
+
+/// Runs an audit over input paths.
+pub fn audit(pack: &RulePack, inputs: &[PathBuf], opts: &AuditOptions) -> Result<Audit, AuditError> {
+    let profile = pack.profile(&opts.profile)?;
+    let params = pack.param_values(profile);
+    let calendar = pack.calendar(profile);
+    if !calendar.covers(opts.as_of) {
+        return Err(AuditError::AsOfOutsideCalendar {
+            date: format_day(opts.as_of),
+            year: from_day(opts.as_of).year(),
+        });
+    }
+    let index = AliasIndex::new(&pack.fields);
+    let files = expand_inputs(inputs);
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|f| match f {
+            InputFile::File(p) => read_one(p, pack, &index, opts.agency.as_deref()),
+            InputFile::Error(p, reason) => FileResult::Error(InputError {
+                file: display_path(p),
+                sheet: None,
+                reason: reason.clone(),
+            }),
+        })
+        .collect();
+
+    let mut errors = Vec::new();
+    let mut sheets: Vec<SheetCases> = Vec::new();
+    for r in results {
+        match r {
+            FileResult::Sheets(s, e) => {
+                sheets.extend(s);
+                errors.extend(e);
+            }
+            FileResult::Error(e) => errors.push(e),
+        }
+    }
+    evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)
+}
+
+fn evaluate_sheets(
+    pack: &RulePack,
+    params: &caseaudit_rules::ParamValues,
+    calendar: &caseaudit_rules::Calendar,
+    opts: &AuditOptions,
+    sheets: Vec<SheetCases>,
+    errors: Vec<InputError>,
+) -> Result<Audit, AuditError> {
+    // One table for the run; problems and columns stay per input.
+    let mut table = CaseTable::empty(&pack.fields);
+    let mut offsets = Vec::new();
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    let mut columns = Vec::new();
+    let mut skip: Vec<HashSet<String>> = Vec::new();
+    let mut has_agency = Vec::new();
+    for (k, s) in sheets.into_iter().enumerate() {
+        let offset = table.len();
+        offsets.push(offset);
+        let mut t = s.table;
+        t.input = vec![k as u32; t.len()];
+        table.append(t);
+        skip.push(s.summary.not_evaluated.iter().map(|n| n.rule_id.clone()).collect());
+        problems.push(s.problems);
+        columns.push(s.columns);
+        has_agency.push(s.has_agency);
+        inputs.push(s.summary);
+    }
+
+    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.status == "active").collect();
+    let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
+    let hits = compiler.run(&table, &rules).map_err(|reason| AuditError::Evaluate {
+        rule: "*".into(),
+        reason,
+    })?;
+
+    let renderer = MessageRenderer::new(pack);
+    let ctx = EvalContext {
+        params,
+        calendar,
+        as_of: opts.as_of,
+        derived: &pack.derived_exprs,
+    };
+    let mut params_json = Map::new();
+    for (k, v) in params.iter() {
+        params_json.insert(k.to_string(), v.map(|x| Val::Num(x).to_json()).unwrap_or(Value::Null));
+    }
+    let as_of_text = format_day(opts.as_of);
+
+    let source_of = |i: usize| -> Source {
+        let k = table.input[i] as usize;
+        Source {
+            file: inputs[k].file.clone(),
+            sheet: inputs[k].sheet.clone(),
+            row: table.row[i],
+            column: None,
+        }
+    };
+    let text_of = |field: &str, i: usize| -> Option<String> {
+        match table.val(field, i) {
+            Val::Text(s) => Some(s),
+            _ => None,
+        }
+    };
+
+    // (table row, finding)
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    let mut statuses = Vec::new();
+    let mut outside_years: BTreeSet<i32> = BTreeSet::new();
+    for (ri, rule) in rules.iter().enumerate() {
+        let h = &hits[ri];
+        let evidence_fields = rule.evidence_fields();
+        let pointed = rule.violation_fields();
+        let day_counts: Vec<(String, caseaudit_rules::expr::Expr)> = rule
+            .applies
+            .iter()
+            .chain(rule.violation.iter())
+            .flat_map(|e| e.day_counts().into_iter().map(|(n, x)| (n, x.clone())))
+            .collect();
+        let mut count = 0u64;
+        for &i in &h.fired {
+            let k = table.input[i] as usize;
+            if skip[k].contains(&rule.id) {
+                continue;
+            }
+            count += 1;
+            let mut evidence = Map::new();
+            for f in &evidence_fields {
+                evidence.insert(f.clone(), table.val(f, i).to_json());
+            }
+            let case = table.case(i);
+            for (name, x) in &day_counts {
+                let v = ctx.eval(x, &case).to_json();
+                evidence.entry(name.clone()).or_insert(v);
+            }
+            let mut tctx: Map<String, Value> = evidence
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            tctx.insert("as_of".into(), as_of_text.clone().into());
+            tctx.insert("params".into(), Value::Object(params_json.clone()));
+            let message = renderer.render(&rule.id, &Value::Object(tctx), &rule.title);
+            let cells = pointed.iter().filter_map(|f| columns[k].get(f).cloned()).collect();
+            findings.push((
+                i,
+                Finding {
+                    case_id: text_of("case_id", i),
+                    agency: text_of("agency", i),
+                    rule_id: rule.id.clone(),
+                    system: rule.system.key().into(),
+                    severity: rule.severity.key().into(),
+                    title: rule.title.clone(),
+                    message,
+                    evidence,
+                    deduction: rule.deduction,
+                    veto: rule.veto,
+                    source: source_of(i),
+                    cells,
+                },
+            ));
+        }
+        let mut not_evaluable = 0u64;
+        for &i in &h.not_evaluable {
+            if skip[table.input[i] as usize].contains(&rule.id) {
+                continue;
+            }
+            not_evaluable += 1;
+            for (name, _) in table.columns.iter() {
+                if let Val::Date(d) = table.val(name, i) {
+                    if !calendar.covers(d) {
+                        outside_years.insert(from_day(d).year());
+                    }
+                }
+            }
+        }
+        statuses.push(rule_status(rule, &inputs, count, not_evaluable));
+    }
+
+    // Engine-computed rules.
+    if let Some(rule) = pack.rule("DQ-002").filter(|r| r.kind == RuleKind::Builtin) {
+        let found = duplicates(&table);
+        let n = found.len() as u64;
+        for (i, others) in found {
+            let id = text_of("case_id", i).unwrap_or_default();
+            let k = table.input[i] as usize;
+            let mut evidence = Map::new();
+            evidence.insert("case_id".into(), id.clone().into());
+            evidence.insert("agency".into(), text_of("agency", i).map(Value::from).unwrap_or(Value::Null));
+            evidence.insert("rows".into(), Value::from(others.clone()));
+            findings.push((
+                i,
+                Finding {
+                    case_id: Some(id.clone()),
+                    agency: text_of("agency", i),
+                    rule_id: rule.id.clone(),
+                    system: rule.system.key().into(),
+                    severity: rule.severity.key().into(),
+                    title: rule.title.clone(),
+                    message: format!("案件编号「{id}」重复，另见：{}", others.join("；")),
+                    evidence,
+                    deduction: rule.deduction,
+                    veto: rule.veto,
+                    source: source_of(i),
+                    cells: columns[k].get("case_id").cloned().into_iter().collect(),
+                },
+            ));
+        }
+        statuses.push(builtin_status(rule, n));
+    }
+    if let Some(rule) = pack.rule("DQ-003").filter(|r| r.kind == RuleKind::Builtin) {
+        let mut n = 0u64;
+        for (k, ps) in problems.iter().enumerate() {
+            for p in ps {
+                let i = offsets[k] + p.row_index;
+                let letter = column_letter(p.column);
+                let mut evidence = Map::new();
+                evidence.insert("field".into(), p.field.clone().into());
+                evidence.insert("header".into(), p.header.clone().into());
+                evidence.insert("raw".into(), p.raw.clone().into());
+                evidence.insert("problem".into(), p.problem.clone().into());
+                let raw_short: String = if p.raw.chars().count() > 60 {
+                    format!("{}…", p.raw.chars().take(60).collect::<String>())
+                } else {
+                    p.raw.clone()
+                };
+                let mut source = source_of(i);
+                source.column = Some(letter.clone());
+                n += 1;
+                findings.push((
+                    i,
+                    Finding {
+                        case_id: text_of("case_id", i),
+                        agency: text_of("agency", i),
+                        rule_id: rule.id.clone(),
+                        system: rule.system.key().into(),
+                        severity: rule.severity.key().into(),
+                        title: rule.title.clone(),
+                        message: format!("「{}」列（{}）第 {} 行的「{}」{}", p.header, letter, table.row[i], raw_short, p.problem),
+                        evidence,
+                        deduction: rule.deduction,
+                        veto: rule.veto,
+                        source,
+                        cells: vec![letter],
+                    },
+                ));
+            }
+        }
+        statuses.push(builtin_status(rule, n));
+    }
+    statuses.sort_by(|a, b| a.id.cmp(&b.id));
+
+    findings.sort_by(|(_, a), (_, b)| {
+        (&a.source.file, &a.source.sheet, a.source.row, &a.rule_id, &a.source.column)
+            .cmp(&(&b.source.file, &b.source.sheet, b.source.row, &b.rule_id, &b.source.column))
+    });
+    let scores = score(pack, &table, &findings);
+
+    let mut warnings = Vec::new();
+    if !outside_years.is_empty() {
+        let ys: Vec<String> = outside_years.iter().map(|y| y.to_string()).collect();
+        warnings.push(format!(
+            "部分案件日期所在年份（{}）不在工作日历内，相关工作日时限规则对这些案件无法判断；请在规则包 calendar/ 中补充这些年份",
+            ys.join("、")
+        ));
+    }
+    for (k, inp) in inputs.iter().enumerate() {
+        if !has_agency[k] && opts.agency.is_none() {
+            warnings.push(format!("{} {}：没有执法单位列", inp.file, inp.sheet));
+        }
+    }
+    let rows_read = inputs.iter().map(|i| i.rows).sum();
+    let cases_audited = inputs.iter().map(|i| i.cases).sum();
+    let rows_rejected = inputs.iter().map(|i| i.rejected).sum();
+    let had_input_errors = !errors.is_empty();
+    Ok(Audit {
+        report: AuditReport {
+            tool: ToolInfo {
+                name: "caseaudit".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            run: RunInfo {
+                as_of: as_of_text,
+                profile: opts.profile.clone(),
+                pack: PackInfo {
+                    name: pack.name.clone(),
+                    version: pack.version.clone(),
+                    source: pack.source.clone(),
+                },
+                inputs,
+                errors,
+                warnings,
+                rows_read,
+                cases_audited,
+                rows_rejected,
+                rules: statuses,
+            },
+            findings: findings.into_iter().map(|(_, f)| f).collect(),
+            scores,
+        },
+        had_input_errors,
+    })
+}
+
+fn rule_status(rule: &Rule, inputs: &[InputSummary], findings: u64, not_evaluable: u64) -> RuleStatus {
+    let skipped_everywhere = !inputs.is_empty()
+        && inputs
+            .iter()
+            .all(|i| i.not_evaluated.iter().any(|n| n.rule_id == rule.id));
+    let mut missing: Vec<String> = Vec::new();
+    if skipped_everywhere {
+        for i in inputs {
+            for n in i.not_evaluated.iter().filter(|n| n.rule_id == rule.id) {
+                for f in &n.missing_fields {
+                    if !missing.contains(f) {
+                        missing.push(f.clone());
+                    }
+                }
+            }
+        }
+    }
+    RuleStatus {
+        id: rule.id.clone(),
+        system: rule.system.key().into(),
+        severity: rule.severity.key().into(),
+        title: rule.title.clone(),
+        basis: rule.basis.clone(),
+        rectification: rule.rectification.clone(),
+        deduction: rule.deduction,
+        veto: rule.veto,
+        evaluated: !inputs.is_empty() && !skipped_everywhere,
+        missing_fields: missing,
+        not_evaluable,
+        findings,
+    }
+}
+
+fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
+    RuleStatus {
+        id: rule.id.clone(),
+        system: rule.system.key().into(),
+        severity: rule.severity.key().into(),
+        title: rule.title.clone(),
+        basis: rule.basis.clone(),
+        rectification: rule.rectification.clone(),
+        deduction: rule.deduction,
+        veto: rule.veto,
+        evaluated: true,
+        missing_fields: Vec::new(),
+        not_evaluable: 0,
+        findings,
+    }
+}
+
+/// Rows whose (agency, case number) occurs more than once in the run, each with the
+/// places of the others. Case numbers are compared after trimming and NFKC folding;
+/// a NULL agency is one group.
+fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>)> {
+    let mut groups: HashMap<(Option<String>, String), Vec<usize>> = HashMap::new();
+    for i in 0..table.len() {
+        let Val::Text(id) = table.val("case_id", i) else { continue };
+        let agency = match table.val("agency", i) {
+            Val::Text(a) => Some(fold(&a)),
+            _ => None,
+        };
+        groups.entry((agency, fold(&id))).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for rows in groups.values().filter(|r| r.len() > 1) {
+        for &i in rows {
+            let others = rows
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| format!("第 {} 行（输入 {}）", table.row[j], table.input[j] + 1))
+                .collect();
+            out.push((i, others));
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out
+}

@@ -1,0 +1,315 @@
+//! Compiling typed conditions to polars expressions and running every rule over the
+//! case table in one lazy query.
+
+use crate::table::{CaseTable, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX};
+use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
+use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
+use polars::prelude::*;
+use std::collections::HashMap;
+
+/// A list predicate materialised as a boolean column: (column name, field, predicate).
+pub type ListPredicate = (String, String, Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>);
+
+/// What the evaluator needs besides the conditions.
+pub struct Compiler<'a> {
+    pub pack: &'a RulePack,
+    pub params: &'a ParamValues,
+    pub calendar: &'a Calendar,
+    pub as_of: Day,
+    predicates: HashMap<String, String>,
+}
+
+/// Per rule: the rows where it fired and how many rows it could not decide.
+#[derive(Debug, Clone, Default)]
+pub struct RuleHits {
+    pub fired: Vec<usize>,
+    pub not_evaluable: Vec<usize>,
+}
+
+fn dtype(t: Ty) -> DataType {
+    match t {
+        Ty::Bool => DataType::Boolean,
+        Ty::Number => DataType::Float64,
+        Ty::Date => DataType::Date,
+        Ty::Text => DataType::String,
+        Ty::List => DataType::String,
+        Ty::Null => DataType::Boolean,
+    }
+}
+
+fn null_of(t: Ty) -> Expr {
+    lit(Null {}).cast(dtype(t))
+}
+
+impl<'a> Compiler<'a> {
+    pub fn new(pack: &'a RulePack, params: &'a ParamValues, calendar: &'a Calendar, as_of: Day) -> Compiler<'a> {
+        Compiler {
+            pack,
+            params,
+            calendar,
+            as_of,
+            predicates: HashMap::new(),
+        }
+    }
+
+    /// Finds every HAS_ANY / ALL_IN in the rules and derived fields and returns the
+    /// boolean columns the table must carry for them.
+    pub fn list_predicates(&mut self, rules: &[&Rule]) -> Vec<ListPredicate> {
+        let mut out: Vec<ListPredicate> = Vec::new();
+        let visit = |e: &RExpr, out: &mut Vec<ListPredicate>, preds: &mut HashMap<String, String>| {
+            e.walk(&mut |n| {
+                let (list, values, any) = match &n.kind {
+                    ExprKind::HasAny(l, v) => (l, v.clone(), true),
+                    ExprKind::AllIn(l, v) => (l, v.clone(), false),
+                    _ => return,
+                };
+                let ExprKind::Field(field) = &list.kind else { return };
+                let key = n.to_string();
+                if preds.contains_key(&key) {
+                    return;
+                }
+                let col = format!("__pred__{}", preds.len());
+                preds.insert(key, col.clone());
+                let f: Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync> = if any {
+                    Box::new(move |l| l.is_some_and(|l| l.iter().any(|i| values.contains(i))))
+                } else {
+                    Box::new(move |l| l.is_none_or(|l| l.iter().all(|i| values.contains(i))))
+                };
+                out.push((col, field.clone(), f));
+            });
+        };
+        let derived: Vec<RExpr> = self.pack.derived.iter().map(|d| d.expr.clone()).collect();
+        for d in &derived {
+            visit(d, &mut out, &mut self.predicates);
+        }
+        for r in rules {
+            for e in r.applies.iter().chain(r.violation.iter()) {
+                visit(e, &mut out, &mut self.predicates);
+            }
+        }
+        out
+    }
+
+    fn ordinal(&self, e: &RExpr) -> Result<Expr, String> {
+        Ok(match &e.kind {
+            ExprKind::Field(f) => col(format!("{WORKDAY_PREFIX}{f}")),
+            ExprKind::AsOf => match self.calendar.ordinal_of(self.as_of) {
+                Some(o) => lit(o),
+                None => null_of(Ty::Number).cast(DataType::Int32),
+            },
+            ExprKind::Date(d) => match self.calendar.ordinal_of(*d) {
+                Some(o) => lit(o),
+                None => lit(Null {}).cast(DataType::Int32),
+            },
+            ExprKind::Null => lit(Null {}).cast(DataType::Int32),
+            _ => return Err(format!("WORKDAYS argument `{e}` must be a date field, AS_OF or a date literal")),
+        })
+    }
+
+    /// Compiles a typed condition to a polars expression with the same meaning.
+    pub fn compile(&self, e: &RExpr) -> Result<Expr, String> {
+        use ExprKind as K;
+        Ok(match &e.kind {
+            K::Null => null_of(e.ty),
+            K::Bool(b) => lit(*b),
+            K::Number(n) => lit(*n),
+            K::Text(s) => lit(s.as_str()),
+            K::Date(d) => lit(*d).cast(DataType::Date),
+            K::Field(f) => col(f.as_str()),
+            K::Derived(d) => {
+                let x = self.pack.derived_exprs.get(d).ok_or_else(|| format!("unknown derived field `{d}`"))?;
+                self.compile(x)?
+            }
+            K::Param(p) => match self.params.get(p) {
+                Some(v) => lit(v),
+                None => null_of(Ty::Number),
+            },
+            K::AsOf => lit(self.as_of).cast(DataType::Date),
+            K::Not(x) => self.compile(x)?.not(),
+            K::And(a, b) => self.compile(a)?.and(self.compile(b)?),
+            K::Or(a, b) => self.compile(a)?.or(self.compile(b)?),
+            K::Cmp(op, a, b) => {
+                let (x, y) = (self.compile(a)?, self.compile(b)?);
+                match op {
+                    CmpOp::Eq => x.eq(y),
+                    CmpOp::NotEq => x.neq(y),
+                    CmpOp::Lt => x.lt(y),
+                    CmpOp::LtEq => x.lt_eq(y),
+                    CmpOp::Gt => x.gt(y),
+                    CmpOp::GtEq => x.gt_eq(y),
+                }
+            }
+            K::Arith(op, a, b) => {
+                let (x, y) = (self.compile(a)?, self.compile(b)?);
+                if e.ty == Ty::Date {
+                    let (x, y) = (x.cast(DataType::Int32), y.cast(DataType::Int32));
+                    let r = match op {
+                        ArithOp::Sub => x - y,
+                        _ => x + y,
+                    };
+                    r.cast(DataType::Date)
+                } else {
+                    let (x, y) = (x.cast(DataType::Float64), y.cast(DataType::Float64));
+                    match op {
+                        ArithOp::Add => x + y,
+                        ArithOp::Sub => x - y,
+                        ArithOp::Mul => x * y,
+                        ArithOp::Div => when(y.clone().eq(lit(0.0)))
+                            .then(null_of(Ty::Number))
+                            .otherwise(x / y),
+                    }
+                }
+            }
+            K::Neg(x) => lit(0.0) - self.compile(x)?.cast(DataType::Float64),
+            K::IsNull { expr, negated } => {
+                let x = self.compile(expr)?;
+                if *negated {
+                    x.is_not_null()
+                } else {
+                    x.is_null()
+                }
+            }
+            K::IsBool { expr, value, negated } => {
+                let t = self.compile(expr)?.eq(lit(*value)).fill_null(lit(false));
+                if *negated {
+                    t.not()
+                } else {
+                    t
+                }
+            }
+            K::In { expr, list, negated } => {
+                let x = self.compile(expr)?;
+                let mut acc: Option<Expr> = None;
+                for item in list {
+                    let eq = x.clone().eq(self.compile(item)?);
+                    acc = Some(match acc {
+                        None => eq,
+                        Some(a) => a.or(eq),
+                    });
+                }
+                let r = acc.unwrap_or(lit(false));
+                if *negated {
+                    r.not()
+                } else {
+                    r
+                }
+            }
+            K::Case { branches, otherwise } => {
+                let mut acc = match otherwise {
+                    Some(o) => self.compile(o)?.cast(dtype(e.ty)),
+                    None => null_of(e.ty),
+                };
+                for (c, r) in branches.iter().rev() {
+                    acc = when(self.compile(c)?).then(self.compile(r)?.cast(dtype(e.ty))).otherwise(acc);
+                }
+                acc
+            }
+            K::Coalesce(args) => {
+                let xs = args
+                    .iter()
+                    .map(|a| Ok(self.compile(a)?.cast(dtype(e.ty))))
+                    .collect::<Result<Vec<_>, String>>()?;
+                coalesce(&xs)
+            }
+            K::Workdays(a, b) => (self.ordinal(b)? - self.ordinal(a)?).cast(DataType::Float64),
+            K::Days(a, b) => {
+                let (x, y) = (self.compile(a)?.cast(DataType::Int32), self.compile(b)?.cast(DataType::Int32));
+                (y - x).cast(DataType::Float64)
+            }
+            K::Len(x) => match &x.kind {
+                K::Field(f) => col(format!("{LEN_PREFIX}{f}")).cast(DataType::Float64),
+                _ => return Err(format!("LEN over `{x}` is not supported; use a list field")),
+            },
+            K::HasAny(..) | K::AllIn(..) => {
+                let key = e.to_string();
+                let c = self.predicates.get(&key).ok_or_else(|| format!("`{e}` needs a list field"))?;
+                col(c.as_str())
+            }
+        })
+    }
+
+    /// The "outside the calendar" flag of a rule: any WORKDAYS argument is a date that
+    /// the calendar does not cover.
+    fn outside(&self, rule: &Rule) -> Option<Expr> {
+        let mut fields = Vec::new();
+        for e in rule.applies.iter().chain(rule.violation.iter()) {
+            e.walk(&mut |n| {
+                if let ExprKind::Workdays(a, b) = &n.kind {
+                    for x in [a, b] {
+                        if let ExprKind::Field(f) = &x.kind {
+                            if !fields.contains(f) {
+                                fields.push(f.clone());
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        fields
+            .into_iter()
+            .map(|f| col(format!("{OUTSIDE_PREFIX}{f}")))
+            .reduce(|a, b| a.or(b))
+    }
+
+    /// Builds the whole query and runs it: for every rule, the rows where
+    /// `applies AND violation` is TRUE, and the rows it applied to but could not decide.
+    pub fn run(&mut self, table: &CaseTable, rules: &[&Rule]) -> Result<Vec<RuleHits>, String> {
+        let preds = self.list_predicates(rules);
+        let df = table.to_dataframe(self.calendar, &preds).map_err(|e| e.to_string())?;
+        let mut exprs = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.kind != RuleKind::Condition {
+                continue;
+            }
+            let Some(v) = &r.violation else { continue };
+            let applies = match &r.applies {
+                Some(a) => self.compile(a)?,
+                None => lit(true),
+            };
+            let violation = self.compile(v)?;
+            let fire = applies.clone().and(violation).fill_null(lit(false));
+            exprs.push(fire.clone().alias(format!("fire{i}")));
+            if let Some(outside) = self.outside(r) {
+                let ne = applies.fill_null(lit(false)).and(fire.not()).and(outside);
+                exprs.push(ne.alias(format!("ne{i}")));
+            }
+        }
+        let mut hits = vec![RuleHits::default(); rules.len()];
+        if exprs.is_empty() || table.is_empty() {
+            return Ok(hits);
+        }
+        let out = df.lazy().select(exprs).collect().map_err(|e| e.to_string())?;
+        for c in out.columns() {
+            let name = c.name().to_string();
+            let (kind, idx) = if let Some(i) = name.strip_prefix("fire") {
+                (true, i)
+            } else if let Some(i) = name.strip_prefix("ne") {
+                (false, i)
+            } else {
+                continue;
+            };
+            let Ok(i) = idx.parse::<usize>() else { continue };
+            let b = c.bool().map_err(|e| e.to_string())?;
+            // A condition that is constant comes back as one value: broadcast it.
+            let rows: Vec<usize> = if b.len() == 1 && table.len() != 1 {
+                if b.get(0) == Some(true) {
+                    (0..table.len()).collect()
+                } else {
+                    Vec::new()
+                }
+            } else {
+                b.downcast_iter()
+                    .flat_map(|arr| arr.iter())
+                    .enumerate()
+                    .filter_map(|(r, v)| (v == Some(true)).then_some(r))
+                    .collect()
+            };
+            if kind {
+                hits[i].fired = rows;
+            } else {
+                hits[i].not_evaluable = rows;
+            }
+        }
+        Ok(hits)
+    }
+}

@@ -1,0 +1,205 @@
+//! Finding the header row(s) of a sheet and mapping headers to canonical fields.
+
+use crate::cell::{column_letter, Cell, RawSheet};
+use crate::model::ColumnMapping;
+use caseaudit_rules::fields::fold;
+use caseaudit_rules::{FieldSet, FieldType};
+use std::collections::HashMap;
+
+/// How many rows from the top are searched for the header.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// Header text → (field index, priority): the canonical name first, then the aliases in
+/// pack order, so that "the alias listed first wins".
+pub struct AliasIndex {
+    map: HashMap<String, (usize, usize)>,
+}
+
+/// Folds header text for matching: NFKC, no white space, ASCII lowercase, no `*` marks.
+pub fn fold_header(s: &str) -> String {
+    fold(s).trim_matches('*').to_lowercase()
+}
+
+impl AliasIndex {
+    pub fn new(fields: &FieldSet) -> AliasIndex {
+        let mut map = HashMap::new();
+        for (i, f) in fields.iter().enumerate() {
+            map.entry(fold_header(&f.name)).or_insert((i, 0));
+            for (p, a) in f.aliases.iter().enumerate() {
+                map.entry(fold_header(a)).or_insert((i, p + 1));
+            }
+            map.entry(fold_header(&f.label)).or_insert((i, f.aliases.len() + 1));
+        }
+        AliasIndex { map }
+    }
+
+    /// Looks a header up; a trailing unit in parentheses (`罚款金额(元)`) may be dropped.
+    pub fn lookup(&self, header: &str) -> Option<(usize, usize)> {
+        let h = fold_header(header);
+        if h.is_empty() {
+            return None;
+        }
+        if let Some(m) = self.map.get(&h) {
+            return Some(*m);
+        }
+        if let Some(open) = h.rfind('(') {
+            if h.ends_with(')') && open > 0 {
+                return self.map.get(&h[..open]).copied();
+            }
+        }
+        None
+    }
+}
+
+/// The header of a sheet and where its data starts.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// Spreadsheet row numbers of the header row(s).
+    pub rows: Vec<u32>,
+    /// Index into `RawSheet::rows` of the first data row.
+    pub data_start: usize,
+    pub columns: Vec<ColumnMapping>,
+    /// Field name → column index.
+    pub fields: HashMap<String, usize>,
+    /// Column index → scale factor for money columns (万元).
+    pub scale: HashMap<usize, f64>,
+}
+
+fn texts(row: &[Cell]) -> Vec<String> {
+    row.iter().map(|c| c.display().trim().to_string()).collect()
+}
+
+/// Candidate header texts per column, best first, with the text shown to people.
+fn single(row: &[Cell]) -> Vec<(String, Vec<String>)> {
+    texts(row).into_iter().map(|t| (t.clone(), vec![t])).collect()
+}
+
+fn double(upper: &[Cell], lower: &[Cell]) -> Vec<(String, Vec<String>)> {
+    let u = texts(upper);
+    let l = texts(lower);
+    let n = u.len().max(l.len());
+    let mut out = Vec::with_capacity(n);
+    let mut group = String::new();
+    for c in 0..n {
+        let uc = u.get(c).cloned().unwrap_or_default();
+        let lc = l.get(c).cloned().unwrap_or_default();
+        // Without merge information, a group's text stands only over its first column:
+        // carry it right while the lower row has sub-headers.
+        if !uc.is_empty() {
+            group = if lc.is_empty() || uc == lc { String::new() } else { uc.clone() };
+        }
+        let up = if uc.is_empty() { group.clone() } else { uc.clone() };
+        if lc.is_empty() || up == lc {
+            out.push((up.clone(), vec![up]));
+        } else if up.is_empty() {
+            out.push((lc.clone(), vec![lc]));
+        } else {
+            out.push((format!("{up}{lc}"), vec![format!("{up}{lc}"), lc, up]));
+        }
+    }
+    out
+}
+
+fn resolve(index: &AliasIndex, cands: &[(String, Vec<String>)]) -> Vec<Option<(usize, usize)>> {
+    cands
+        .iter()
+        .map(|(_, cs)| cs.iter().find_map(|c| index.lookup(c)))
+        .collect()
+}
+
+fn score(matches: &[Option<(usize, usize)>]) -> (usize, bool) {
+    let mut seen: Vec<usize> = matches.iter().flatten().map(|m| m.0).collect();
+    seen.sort();
+    seen.dedup();
+    (seen.len(), seen.contains(&0))
+}
+
+fn acceptable(s: (usize, bool)) -> bool {
+    s.0 >= 3 || (s.0 >= 2 && s.1)
+}
+
+/// Finds the header of a sheet; `None` when no row looks like a ledger header.
+pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option<Header> {
+    let limit = sheet.rows.len().min(HEADER_SEARCH_ROWS);
+    let mut best: Option<(usize, usize, bool)> = None; // (score, row index, two rows)
+    let mut singles = Vec::with_capacity(limit);
+    for r in 0..limit {
+        let s = score(&resolve(index, &single(&sheet.rows[r].1)));
+        singles.push(s.0);
+        if acceptable(s) && best.is_none_or(|b| s.0 > b.0) {
+            best = Some((s.0, r, false));
+        }
+        if r > 0 {
+            let d = score(&resolve(index, &double(&sheet.rows[r - 1].1, &sheet.rows[r].1)));
+            if acceptable(d) && d.0 > s.0 && d.0 > singles[r - 1] && best.is_none_or(|b| d.0 > b.0) {
+                best = Some((d.0, r, true));
+            }
+        }
+    }
+    let (_, r, two) = best?;
+    let cands = if two {
+        double(&sheet.rows[r - 1].1, &sheet.rows[r].1)
+    } else {
+        single(&sheet.rows[r].1)
+    };
+    let matches = resolve(index, &cands);
+    let all: Vec<_> = fields.iter().collect();
+    // Decide which column wins each field: best alias priority, then leftmost.
+    let mut winner: HashMap<usize, (usize, usize)> = HashMap::new();
+    for (c, m) in matches.iter().enumerate() {
+        if let Some((f, p)) = m {
+            let e = winner.entry(*f).or_insert((c, *p));
+            if *p < e.1 {
+                *e = (c, *p);
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    let mut by_field = HashMap::new();
+    let mut scale = HashMap::new();
+    for (c, (shown, _)) in cands.iter().enumerate() {
+        if shown.is_empty() && matches[c].is_none() {
+            continue;
+        }
+        let mut mapping = ColumnMapping {
+            column: column_letter(c),
+            header: shown.clone(),
+            field: None,
+            note: None,
+            scale: None,
+        };
+        if let Some((f, _)) = matches[c] {
+            let field = all[f];
+            let (wc, _) = winner[&f];
+            if wc == c {
+                mapping.field = Some(field.name.clone());
+                by_field.insert(field.name.clone(), c);
+                if field.ty == FieldType::Money {
+                    if let Some(k) = fields.words.header_factor(&fold_header(shown)) {
+                        mapping.scale = Some(k);
+                        scale.insert(c, k);
+                    }
+                }
+            } else {
+                mapping.note = Some(format!(
+                    "与第 {} 列同为「{}」（{}），按别名优先顺序未采用",
+                    column_letter(wc),
+                    field.label,
+                    field.name
+                ));
+            }
+        }
+        columns.push(mapping);
+    }
+    let mut rows = vec![sheet.rows[r].0];
+    if two {
+        rows.insert(0, sheet.rows[r - 1].0);
+    }
+    Some(Header {
+        rows,
+        data_start: r + 1,
+        columns,
+        fields: by_field,
+        scale,
+    })
+}

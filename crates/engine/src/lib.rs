@@ -1,0 +1,27 @@
+//! The caseaudit engine: reads ledgers (xlsx, xls, ods, csv, parquet), maps their
+//! headers onto the pack's canonical fields, normalises the messy values real ledgers
+//! hold, evaluates every rule over all cases in one polars query, and returns findings,
+//! per-input accounting and self-inspection scores.
+//!
+//! It does not render anything: the report crate turns [`model::AuditReport`] into files.
+
+pub mod audit;
+pub mod cell;
+pub mod evaluate;
+pub mod header;
+pub mod load;
+pub mod model;
+pub mod normalize;
+pub mod score;
+pub mod table;
+
+pub use audit::{audit, Audit, AuditError, AuditOptions};
+pub use model::*;
+
+/// Column index of a column letter (A → 0, AA → 26).
+pub fn header_col_index(letter: &str) -> usize {
+    letter
+        .bytes()
+        .fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize)
+        .saturating_sub(1)
+}

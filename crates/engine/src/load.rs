@@ -1,0 +1,296 @@
+//! Reading ledger files into raw sheets: calamine for workbooks, the csv crate (after
+//! UTF-8 / GB18030 detection with encoding_rs) for CSV, polars for parquet.
+
+use crate::cell::{Cell, RawSheet};
+use caseaudit_rules::calendar::to_day;
+use calamine::{Data, Range, Reader};
+use std::path::{Path, PathBuf};
+
+/// File extensions read as ledgers.
+pub const LEDGER_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods", "csv", "parquet"];
+
+/// Why a file could not be read (Chinese, for people).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct LoadError {
+    pub reason: String,
+}
+
+fn err(reason: impl Into<String>) -> LoadError {
+    LoadError {
+        reason: reason.into(),
+    }
+}
+
+/// One input path expanded: a ledger file to read, or an error about a path.
+#[derive(Debug, Clone)]
+pub enum InputFile {
+    File(PathBuf),
+    Error(PathBuf, String),
+}
+
+fn is_ledger(p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    if name.starts_with("~$") || name.starts_with(".~") {
+        return false;
+    }
+    p.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .is_some_and(|e| LEDGER_EXTENSIONS.contains(&e.as_str()))
+}
+
+/// Whether a folder is one of caseaudit's own output folders.
+fn is_output_dir(p: &Path) -> bool {
+    p.join("findings.json").is_file() || p.join(".caseaudit-output").exists()
+}
+
+/// Expands inputs: folders are walked for ledger files (lock files and caseaudit's own
+/// output folders skipped), in a stable order.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
+    let mut out = Vec::new();
+    for p in inputs {
+        let meta = std::fs::metadata(p);
+        match meta {
+            Err(e) => {
+                let reason = if std::fs::symlink_metadata(p).is_ok() {
+                    "链接指向的文件不存在".to_string()
+                } else if e.kind() == std::io::ErrorKind::NotFound {
+                    "文件不存在".to_string()
+                } else {
+                    format!("无法访问：{e}")
+                };
+                out.push(InputFile::Error(p.clone(), reason));
+            }
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                let walker = walkdir::WalkDir::new(p)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| !(e.file_type().is_dir() && e.depth() > 0 && is_output_dir(e.path())));
+                for entry in walker {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() && is_ledger(e.path()) => {
+                            found.push(e.path().to_path_buf())
+                        }
+                        Ok(_) => {}
+                        Err(e) => out.push(InputFile::Error(
+                            e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone()),
+                            format!("无法读取文件夹内容：{e}"),
+                        )),
+                    }
+                }
+                if found.is_empty() {
+                    out.push(InputFile::Error(p.clone(), "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）".into()));
+                }
+                out.extend(found.into_iter().map(InputFile::File));
+            }
+            Ok(_) => out.push(InputFile::File(p.clone())),
+        }
+    }
+    out
+}
+
+/// Reads every sheet of a file.
+pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("无法打开：{e}")))?;
+    if meta.is_dir() {
+        return Err(err("是文件夹，不是台账文件"));
+    }
+    if meta.len() == 0 {
+        return Err(err("文件为空（0 字节）"));
+    }
+    match ext.as_str() {
+        "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
+        "parquet" => read_parquet(path, display).map(|s| vec![s]),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
+        other => Err(err(format!("不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"))),
+    }
+}
+
+fn convert(d: &Data) -> Cell {
+    match d {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => Cell::Text(s.clone()),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(x) => Cell::Date(to_day(x.date())),
+            None => Cell::Number(dt.as_f64()),
+        },
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+fn workbook_error(e: calamine::Error) -> LoadError {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("password") || lower.contains("encrypt") {
+        err("工作簿已加密（设有密码），请去除密码后重新导出")
+    } else if lower.contains("zip") || lower.contains("cfb") || lower.contains("invalid") || lower.contains("eof") {
+        err(format!("不是有效的工作簿，或文件已损坏/不完整：{text}"))
+    } else {
+        err(format!("无法读取工作簿：{text}"))
+    }
+}
+
+fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    let mut wb = calamine::open_workbook_auto(path).map_err(workbook_error)?;
+    let names = wb.sheet_names().to_vec();
+    let mut sheets = Vec::new();
+    for name in names {
+        let range: Range<Data> = wb.worksheet_range(&name).map_err(|e| {
+            let mut le = workbook_error(e);
+            le.reason = format!("工作表「{name}」：{}", le.reason);
+            le
+        })?;
+        let merges = match &mut wb {
+            calamine::Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        sheets.push(range_to_sheet(display, &name, &range, &merges));
+    }
+    Ok(sheets)
+}
+
+fn range_to_sheet(file: &str, sheet: &str, range: &Range<Data>, merges: &[calamine::Dimensions]) -> RawSheet {
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(range.height());
+    for (i, row) in range.rows().enumerate() {
+        let mut cells: Vec<Cell> = Vec::with_capacity(row.len() + c0 as usize);
+        cells.extend(std::iter::repeat_n(Cell::Empty, c0 as usize));
+        cells.extend(row.iter().map(convert));
+        rows.push((r0 + i as u32 + 1, cells));
+    }
+    // A merged area's value fills the whole area (headers and data alike).
+    for m in merges {
+        let (sr, sc) = m.start;
+        let (er, ec) = m.end;
+        let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
+            continue;
+        };
+        let value = top.1.get(sc as usize).cloned().unwrap_or(Cell::Empty);
+        if value.is_empty() {
+            continue;
+        }
+        for r in sr..=er {
+            let Some(row) = r.checked_sub(r0).and_then(|i| rows.get_mut(i as usize)) else {
+                continue;
+            };
+            for c in sc..=ec {
+                let c = c as usize;
+                if row.1.len() <= c {
+                    row.1.resize(c + 1, Cell::Empty);
+                }
+                if row.1[c].is_empty() {
+                    row.1[c] = value.clone();
+                }
+            }
+        }
+    }
+    RawSheet {
+        file: file.to_string(),
+        sheet: sheet.to_string(),
+        rows,
+        date1904: false,
+    }
+}
+
+/// Decodes CSV bytes: UTF-8 (BOM stripped) or else GB18030 (which covers GBK).
+pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(_) => {
+            let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+            if had_errors {
+                Err(err("文件编码无法识别：既不是 UTF-8 也不是 GB18030/GBK"))
+            } else {
+                Ok(text.into_owned())
+            }
+        }
+    }
+}
+
+/// Reads a CSV whose bytes are already in memory.
+pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
+    let first = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map(|p| p.line()).unwrap_or(0) as u32;
+                rows.push((line, record.iter().map(|s| Cell::Text(s.to_string())).collect()));
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(err(format!("第 {line} 行无法解析：{e}")));
+            }
+        }
+    }
+    Ok(RawSheet {
+        file: file.to_string(),
+        sheet: String::new(),
+        rows,
+        date1904: false,
+    })
+}
+
+fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| err(format!("无法打开：{e}")))?;
+    let text = decode_text(&bytes)?;
+    parse_csv(&text, display)
+}
+
+fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
+    use polars::prelude::*;
+    let file = std::fs::File::open(path).map_err(|e| err(format!("无法打开：{e}")))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| err(format!("不是有效的 parquet 文件：{e}")))?;
+    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
+    rows.push((1, df.get_column_names().iter().map(|n| Cell::Text(n.to_string())).collect()));
+    for i in 0..df.height() {
+        let mut cells = Vec::with_capacity(df.width());
+        for c in df.columns() {
+            let v = c.get(i).map_err(|e| err(e.to_string()))?;
+            cells.push(match v {
+                AnyValue::Null => Cell::Empty,
+                AnyValue::Boolean(b) => Cell::Bool(b),
+                AnyValue::String(s) => Cell::Text(s.to_string()),
+                AnyValue::StringOwned(s) => Cell::Text(s.to_string()),
+                AnyValue::Date(d) => Cell::Date(d),
+                other => match other.extract::<f64>() {
+                    Some(f) if other.is_primitive_numeric() => Cell::Number(f),
+                    _ => Cell::Text(other.to_string()),
+                },
+            });
+        }
+        rows.push((i as u32 + 2, cells));
+    }
+    Ok(RawSheet {
+        file: display.to_string(),
+        sheet: String::new(),
+        rows,
+        date1904: false,
+    })
+}

@@ -1,0 +1,179 @@
+//! What an audit produces: findings, per-input accounting, rule status, scores.
+//! The report crate renders these; it never computes them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+/// Where a finding comes from in the ledgers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub sheet: String,
+    /// 1-based row a person sees in the spreadsheet program.
+    pub row: u32,
+    /// Column letter, for cell-level findings (DQ-003).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub column: Option<String>,
+}
+
+/// One problem of one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub case_id: Option<String>,
+    pub agency: Option<String>,
+    pub rule_id: String,
+    pub system: String,
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    pub evidence: Map<String, serde_json::Value>,
+    pub deduction: u32,
+    #[serde(default)]
+    pub veto: bool,
+    pub source: Source,
+    /// Column letters of the cells the finding points at (the annotated copy colours them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<String>,
+}
+
+/// A rule that did not run on an input, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub rule_id: String,
+    pub missing_fields: Vec<String>,
+}
+
+/// How one header became a field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnMapping {
+    pub column: String,
+    pub header: String,
+    pub field: Option<String>,
+    /// Why an unmapped header is unmapped (another column won the field), if so.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scale: Option<f64>,
+}
+
+/// Accounting and mapping of one input sheet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSummary {
+    pub file: String,
+    pub sheet: String,
+    /// Data rows read below the header (all-empty rows excluded).
+    pub rows: u64,
+    pub cases: u64,
+    pub rejected: u64,
+    #[serde(default)]
+    pub empty_rows_skipped: u64,
+    #[serde(default)]
+    pub header_rows: Vec<u32>,
+    #[serde(default)]
+    pub columns: Vec<ColumnMapping>,
+    #[serde(default)]
+    pub missing_fields: Vec<String>,
+    #[serde(default)]
+    pub not_evaluated: Vec<NotEvaluated>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// A file (or sheet) that could not be audited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputError {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sheet: Option<String>,
+    pub reason: String,
+}
+
+/// A rule as the run used it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    pub id: String,
+    pub system: String,
+    pub severity: String,
+    pub title: String,
+    pub basis: String,
+    pub rectification: String,
+    pub deduction: u32,
+    pub veto: bool,
+    pub evaluated: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_fields: Vec<String>,
+    /// Cases the rule applied to but could not decide (a date outside the calendar).
+    #[serde(default)]
+    pub not_evaluable: u64,
+    #[serde(default)]
+    pub findings: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackInfo {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub as_of: String,
+    pub profile: String,
+    pub pack: PackInfo,
+    pub inputs: Vec<InputSummary>,
+    pub errors: Vec<InputError>,
+    pub warnings: Vec<String>,
+    pub rows_read: u64,
+    pub cases_audited: u64,
+    pub rows_rejected: u64,
+    pub rules: Vec<RuleStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseScore {
+    pub case_id: Option<String>,
+    pub agency: Option<String>,
+    pub score: f64,
+    pub grade: String,
+    pub veto: bool,
+    pub deductions: u32,
+    pub findings: u32,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgencyScore {
+    pub agency: String,
+    pub cases: u64,
+    pub mean_score: f64,
+    pub grades: Map<String, serde_json::Value>,
+    pub veto_cases: u64,
+    pub findings: u64,
+    /// Findings per system key.
+    pub findings_by_system: Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Scores {
+    pub cases: Vec<CaseScore>,
+    pub agencies: Vec<AgencyScore>,
+}
+
+/// The whole result of `audit`: what findings.json holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub tool: ToolInfo,
+    pub run: RunInfo,
+    pub findings: Vec<Finding>,
+    pub scores: Scores,
+}
+
+/// The label used for cases without an agency.
+pub const NO_AGENCY: &str = "未注明执法单位";

@@ -1,0 +1,247 @@
+//! Turning raw cells into typed values of the canonical fields. A cell that cannot be
+//! read is NULL plus a DQ-003 problem; nothing is dropped silently.
+
+use crate::cell::Cell;
+use caseaudit_rules::calendar::{epoch, to_day};
+use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{Day, Field};
+use chrono::NaiveDate;
+use unicode_normalization::UnicodeNormalization;
+
+/// A typed value of one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    Null,
+    Text(String),
+    Date(Day),
+    Bool(bool),
+    Money(f64),
+    List(Vec<String>),
+}
+
+/// Why a cell could not be read (Chinese, for the DQ-003 message).
+pub type Problem = String;
+
+/// Serial numbers accepted as Excel dates: those that fall in 1990–2100.
+fn serial_to_day(serial: f64, date1904: bool) -> Option<Day> {
+    if !serial.is_finite() {
+        return None;
+    }
+    let s = serial.floor() as i64 + if date1904 { 1462 } else { 0 };
+    // 1900 system: serial 25569 is 1970-01-01 (valid after 1900-03-01).
+    let day = s - 25569;
+    let d = epoch() + chrono::Duration::days(day);
+    use chrono::Datelike;
+    (1990..=2100).contains(&d.year()).then_some(day as Day)
+}
+
+fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
+    let (y, m, d): (i32, u32, u32) = (y.trim().parse().ok()?, m.trim().parse().ok()?, d.trim().parse().ok()?);
+    NaiveDate::from_ymd_opt(y, m, d).map(to_day)
+}
+
+/// Parses every date form of schema.md: ISO, `2022/3/5`, `2022.3.5`, `2022年3月5日`,
+/// `20220305`, any of these followed by a time, or an Excel serial number.
+pub fn parse_date_text(text: &str, date1904: bool) -> Option<Day> {
+    let s: String = text.nfkc().collect();
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s.contains('年') {
+        let (y, rest) = s.split_once('年')?;
+        let (m, rest) = rest.split_once('月')?;
+        let d: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let after = rest[d.len()..].trim_start();
+        if !(after.is_empty() || after.starts_with('日') || after.starts_with('号')) {
+            return None;
+        }
+        return ymd(y, m, &d);
+    }
+    // Drop a time part: `2022-03-05 10:30`, `2022-03-05T10:30:00`.
+    let date_part = s
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or(s);
+    let date_part = match date_part.find('T') {
+        Some(i) if i >= 8 => &date_part[..i],
+        _ => date_part,
+    };
+    if date_part.len() == 8 && date_part.chars().all(|c| c.is_ascii_digit()) {
+        return ymd(&date_part[..4], &date_part[4..6], &date_part[6..]);
+    }
+    for sep in ['-', '/', '.'] {
+        let parts: Vec<&str> = date_part.split(sep).collect();
+        if parts.len() == 3 && parts[0].len() == 4 {
+            return ymd(parts[0], parts[1], parts[2]);
+        }
+    }
+    if date_part == s {
+        if let Ok(n) = s.parse::<f64>() {
+            return number_to_day(n, date1904);
+        }
+    }
+    None
+}
+
+fn number_to_day(n: f64, date1904: bool) -> Option<Day> {
+    if n.fract() == 0.0 && (10_000_000.0..100_000_000.0).contains(&n) {
+        let t = format!("{}", n as i64);
+        return ymd(&t[..4], &t[4..6], &t[6..]);
+    }
+    serial_to_day(n, date1904)
+}
+
+fn parse_money(text: &str, words: &ValueWords, header_scale: f64) -> Option<f64> {
+    let s: String = fold(text).replace([',', '¥', '￥'], "");
+    let mut body = s.as_str();
+    let mut factor = header_scale;
+    for (suffix, f) in &words.money_units {
+        if let Some(b) = body.strip_suffix(suffix.as_str()) {
+            body = b;
+            factor = *f;
+            break;
+        }
+    }
+    let v: f64 = body.parse().ok()?;
+    v.is_finite().then_some(v * factor)
+}
+
+fn cell_text(cell: &Cell) -> String {
+    cell.display().trim().to_string()
+}
+
+/// Reads one cell as a field's type. Returns the value and, when the cell could not be
+/// read (or holds a value outside the vocabulary), the problem.
+pub fn normalize(
+    cell: &Cell,
+    field: &Field,
+    words: &ValueWords,
+    header_scale: f64,
+    date1904: bool,
+) -> (Typed, Option<Problem>) {
+    use caseaudit_rules::FieldType as F;
+    if cell.is_empty() {
+        return (Typed::Null, None);
+    }
+    if let Cell::Error(e) = cell {
+        return (Typed::Null, Some(format!("单元格为错误值 {e}")));
+    }
+    let unreadable = |what: &str| (Typed::Null, Some(format!("无法识别为{what}")));
+    match field.ty {
+        F::Text => (Typed::Text(cell_text(cell)), None),
+        F::Date => {
+            let d = match cell {
+                Cell::Date(d) => Some(*d),
+                Cell::Number(n) => number_to_day(*n, date1904),
+                Cell::Text(t) => parse_date_text(t, date1904),
+                _ => None,
+            };
+            match d {
+                Some(d) => (Typed::Date(d), None),
+                None => unreadable("日期"),
+            }
+        }
+        F::Bool => {
+            let b = match cell {
+                Cell::Bool(b) => Some(*b),
+                Cell::Number(n) if *n == 1.0 => Some(true),
+                Cell::Number(n) if *n == 0.0 => Some(false),
+                Cell::Text(t) => words.boolean(t),
+                _ => None,
+            };
+            match b {
+                Some(b) => (Typed::Bool(b), None),
+                None => unreadable("是/否"),
+            }
+        }
+        F::Money => {
+            let v = match cell {
+                Cell::Number(n) => Some(n * header_scale),
+                Cell::Text(t) => parse_money(t, words, header_scale),
+                _ => None,
+            };
+            match v {
+                Some(v) => (Typed::Money(v), None),
+                None => unreadable("金额"),
+            }
+        }
+        F::Enum => {
+            let t = cell_text(cell);
+            match field.canonical(&t) {
+                Some([c]) => (Typed::Text(c.clone()), None),
+                _ => {
+                    let problem = format!("「{t}」不在「{}」的可选值中", field.label);
+                    (Typed::Text(t), Some(problem))
+                }
+            }
+        }
+        F::List => {
+            let t = cell_text(cell);
+            let mut items: Vec<String> = Vec::new();
+            let mut unknown: Vec<String> = Vec::new();
+            for raw in t.split(|c: char| words.list_separators.contains(&c) || c.is_whitespace() && words.list_separators.contains(&' ')) {
+                let item = raw.trim();
+                if item.is_empty() {
+                    continue;
+                }
+                if field.has_vocabulary() {
+                    match field.canonical(item) {
+                        Some(vals) => {
+                            for v in vals {
+                                if !items.contains(v) {
+                                    items.push(v.clone());
+                                }
+                            }
+                        }
+                        None => {
+                            unknown.push(item.to_string());
+                            items.push(item.to_string());
+                        }
+                    }
+                } else {
+                    items.push(item.to_string());
+                }
+            }
+            if items.is_empty() {
+                return (Typed::Null, None);
+            }
+            let problem = (!unknown.is_empty())
+                .then(|| format!("「{}」不在「{}」的可选值中", unknown.join("、"), field.label));
+            (Typed::List(items), problem)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseaudit_rules::calendar::parse_iso;
+
+    fn d(s: &str) -> Option<Day> {
+        parse_iso(s)
+    }
+
+    #[test]
+    fn date_forms() {
+        let want = d("2022-03-05");
+        for t in [
+            "2022-03-05", "2022/3/5", "2022.3.5", "2022年3月5日", "20220305", "2022-03-05 10:30",
+            "2022/03/05 10:30:00", "2022-03-05T10:30:00", " ２０２２年３月５日 ", "2022年03月05日 9时",
+            "44625",
+        ] {
+            assert_eq!(parse_date_text(t, false), want, "{t}");
+        }
+        assert_eq!(number_to_day(44625.0, false), want);
+        assert_eq!(number_to_day(20220305.0, false), want);
+        assert_eq!(number_to_day(44625.0 - 1462.0, true), want);
+    }
+
+    #[test]
+    fn bad_dates() {
+        for t in ["2022年13月1日", "待定", "0000-00-00", "2022-02-30", "7236.74", "12", "2022年3月"] {
+            assert_eq!(parse_date_text(t, false), None, "{t}");
+        }
+        assert_eq!(parse_date_text("9999-12-31", false), d("9999-12-31"));
+    }
+}

@@ -1,0 +1,32 @@
+//! Writing output files whole or not at all.
+
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("无法写入 `{file}`：{reason}")]
+    Io { file: String, reason: String },
+    #[error("无法生成 `{file}`：{reason}")]
+    Render { file: String, reason: String },
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so an
+/// interrupted run never leaves a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let io = |e: std::io::Error| ReportError::Io {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".caseaudit-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}

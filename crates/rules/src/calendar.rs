@@ -1,0 +1,174 @@
+//! The work-day calendar: China's public holidays and make-up working days, year by year.
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use std::collections::BTreeMap;
+
+/// Days since 1970-01-01, the representation of dates throughout caseaudit.
+pub type Day = i32;
+
+/// 1970-01-01 as a chrono date.
+pub fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+}
+
+/// Converts a date to days since the epoch.
+pub fn to_day(d: NaiveDate) -> Day {
+    (d - epoch()).num_days() as Day
+}
+
+/// Converts days since the epoch to a date.
+pub fn from_day(d: Day) -> NaiveDate {
+    epoch() + chrono::Duration::days(d as i64)
+}
+
+/// Formats days since the epoch as `YYYY-MM-DD`.
+pub fn format_day(d: Day) -> String {
+    from_day(d).format("%Y-%m-%d").to_string()
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_iso(s: &str) -> Option<Day> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(to_day)
+}
+
+/// One year's holiday arrangement as the pack states it.
+#[derive(Debug, Clone)]
+pub struct CalendarYear {
+    pub year: i32,
+    pub notice: String,
+    pub off: Vec<NaiveDate>,
+    pub work: Vec<NaiveDate>,
+}
+
+/// A date outside the years the calendar covers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("date {date} is outside the work-day calendar (year {year} has no calendar file; covered: {covered})")]
+pub struct OutsideCalendar {
+    pub date: String,
+    pub year: i32,
+    pub covered: String,
+}
+
+/// Working days are Monday to Friday, minus holidays, plus make-up working days, in the
+/// years that have a calendar file. Work-day counts use a prefix sum ("ordinal") per
+/// day, so `workdays(a, b)` is one subtraction and vectorises over columns.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    years: BTreeMap<i32, String>,
+    /// First day covered by `ordinal`.
+    start: Day,
+    /// For each day from `start`: the number of working days in `[start, day]`, or -1 for
+    /// a day in a year without a calendar file.
+    ordinal: Vec<i32>,
+}
+
+impl Calendar {
+    /// Builds a calendar from year files and optional overlays (extra off/work days).
+    pub fn new(years: &[CalendarYear], overlays: &[CalendarYear]) -> Calendar {
+        let mut map = BTreeMap::new();
+        for y in years {
+            map.insert(y.year, y.notice.clone());
+        }
+        let (Some(&first), Some(&last)) = (map.keys().next(), map.keys().next_back()) else {
+            return Calendar {
+                years: map,
+                start: 0,
+                ordinal: Vec::new(),
+            };
+        };
+        let start = to_day(NaiveDate::from_ymd_opt(first, 1, 1).unwrap_or_default());
+        let end = to_day(NaiveDate::from_ymd_opt(last, 12, 31).unwrap_or_default());
+        let mut off = std::collections::HashSet::new();
+        let mut work = std::collections::HashSet::new();
+        for y in years.iter().chain(overlays) {
+            off.extend(y.off.iter().map(|d| to_day(*d)));
+            work.extend(y.work.iter().map(|d| to_day(*d)));
+        }
+        let mut ordinal = Vec::with_capacity((end - start + 1) as usize);
+        let mut count = 0i32;
+        for day in start..=end {
+            let date = from_day(day);
+            if !map.contains_key(&date.year()) {
+                ordinal.push(-1);
+                continue;
+            }
+            let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+            let working = if work.contains(&day) {
+                true
+            } else if off.contains(&day) {
+                false
+            } else {
+                !weekend
+            };
+            if working {
+                count += 1;
+            }
+            ordinal.push(count);
+        }
+        Calendar {
+            years: map,
+            start,
+            ordinal,
+        }
+    }
+
+    /// The years covered, with their notices.
+    pub fn years(&self) -> impl Iterator<Item = (i32, &str)> {
+        self.years.iter().map(|(y, n)| (*y, n.as_str()))
+    }
+
+    /// Whether the calendar covers the year of `day`.
+    pub fn covers(&self, day: Day) -> bool {
+        self.ordinal_of(day).is_some()
+    }
+
+    fn covered_text(&self) -> String {
+        let ys: Vec<String> = self.years.keys().map(|y| y.to_string()).collect();
+        ys.join(", ")
+    }
+
+    /// The work-day ordinal of a day: working days from the calendar's start to the day
+    /// inclusive. `None` outside the covered years.
+    pub fn ordinal_of(&self, day: Day) -> Option<i32> {
+        let i = day.checked_sub(self.start)?;
+        if i < 0 {
+            return None;
+        }
+        let v = *self.ordinal.get(i as usize)?;
+        (v >= 0).then_some(v)
+    }
+
+    /// The first day of the ordinal table and the table itself (−1 marks uncovered days),
+    /// for vectorised look-ups.
+    pub fn ordinal_table(&self) -> (Day, &[i32]) {
+        (self.start, &self.ordinal)
+    }
+
+    fn outside(&self, day: Day) -> OutsideCalendar {
+        let date = from_day(day);
+        OutsideCalendar {
+            date: date.format("%Y-%m-%d").to_string(),
+            year: date.year(),
+            covered: self.covered_text(),
+        }
+    }
+
+    /// Working days d with a < d ≤ b (negative when b < a).
+    pub fn workdays(&self, a: Day, b: Day) -> Result<i32, OutsideCalendar> {
+        let oa = self.ordinal_of(a).ok_or_else(|| self.outside(a))?;
+        let ob = self.ordinal_of(b).ok_or_else(|| self.outside(b))?;
+        Ok(ob - oa)
+    }
+
+    /// Whether a day is a working day.
+    pub fn is_workday(&self, day: Day) -> Result<bool, OutsideCalendar> {
+        let today = self.ordinal_of(day).ok_or_else(|| self.outside(day))?;
+        let before = self.ordinal_of(day - 1).unwrap_or(0);
+        Ok(today > before || (day == self.start && today == 1))
+    }
+
+    /// b − a in calendar days.
+    pub fn days(a: Day, b: Day) -> i32 {
+        b - a
+    }
+}

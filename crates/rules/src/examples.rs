@@ -1,0 +1,76 @@
+//! Running the rule examples with the reference evaluator.
+
+use crate::expr::EvalContext;
+use crate::pack::RulePack;
+use crate::rule::{Expect, Rule};
+
+/// The outcome of one example.
+#[derive(Debug, Clone)]
+pub struct ExampleOutcome {
+    pub rule_id: String,
+    pub name: String,
+    pub expect: Expect,
+    pub fired: bool,
+    pub passed: bool,
+    /// Why the rule's condition came out as it did.
+    pub explanation: String,
+    pub file: String,
+    pub line: usize,
+}
+
+/// Runs one rule's examples.
+pub fn run_rule_examples(pack: &RulePack, rule: &Rule) -> Vec<ExampleOutcome> {
+    let mut out = Vec::new();
+    for ex in &rule.examples {
+        let Ok(profile) = pack.profile(&ex.profile) else {
+            continue;
+        };
+        let params = pack.param_values(profile);
+        let calendar = pack.calendar(profile);
+        let ctx = EvalContext {
+            params: &params,
+            calendar: &calendar,
+            as_of: ex.as_of,
+            derived: &pack.derived_exprs,
+        };
+        let applies = rule
+            .applies
+            .as_ref()
+            .map(|a| ctx.eval(a, &ex.case).is_true())
+            .unwrap_or(true);
+        let violated = rule
+            .violation
+            .as_ref()
+            .map(|v| ctx.eval(v, &ex.case).is_true())
+            .unwrap_or(false);
+        let fired = applies && violated;
+        let mut explanation = String::new();
+        if let Some(a) = &rule.applies {
+            explanation.push_str("applies:\n");
+            explanation.push_str(&ctx.explain(a, &ex.case).render());
+        }
+        if let Some(v) = &rule.violation {
+            explanation.push_str("violation:\n");
+            explanation.push_str(&ctx.explain(v, &ex.case).render());
+        }
+        out.push(ExampleOutcome {
+            rule_id: rule.id.clone(),
+            name: ex.name.clone(),
+            expect: ex.expect,
+            fired,
+            passed: fired == (ex.expect == Expect::Fire),
+            explanation,
+            file: rule.file.clone(),
+            line: ex.line,
+        });
+    }
+    out
+}
+
+/// Runs every example of the pack.
+pub fn run_examples(pack: &RulePack) -> Vec<ExampleOutcome> {
+    pack.rules
+        .iter()
+        .flat_map(|r| run_rule_examples(pack, r))
+        .collect()
+}

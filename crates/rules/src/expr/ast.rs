@@ -1,0 +1,324 @@
+//! The typed syntax tree of the condition language.
+
+use crate::calendar::{format_day, Day};
+use std::fmt;
+
+/// The type of an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Bool,
+    Number,
+    Date,
+    Text,
+    List,
+    /// The literal NULL, which fits any type.
+    Null,
+}
+
+impl Ty {
+    /// Whether a value of type `self` may stand where `other` is expected.
+    pub fn fits(self, other: Ty) -> bool {
+        self == other || self == Ty::Null || other == Ty::Null
+    }
+
+    /// The more specific of two fitting types.
+    pub fn unify(self, other: Ty) -> Ty {
+        if self == Ty::Null {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Bool => "boolean",
+            Ty::Number => "number",
+            Ty::Date => "date",
+            Ty::Text => "text",
+            Ty::List => "list",
+            Ty::Null => "null",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl CmpOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::NotEq => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::LtEq => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtEq => ">=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl ArithOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+        }
+    }
+}
+
+/// A type-checked expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Date(Day),
+    /// A canonical field of the case.
+    Field(String),
+    /// A derived field of the pack, by name.
+    Derived(String),
+    /// `params.NAME`.
+    Param(String),
+    /// The audit date.
+    AsOf,
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    /// `IS [NOT] TRUE` (value true) and `IS [NOT] FALSE` (value false).
+    IsBool {
+        expr: Box<Expr>,
+        value: bool,
+        negated: bool,
+    },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    Coalesce(Vec<Expr>),
+    Workdays(Box<Expr>, Box<Expr>),
+    Days(Box<Expr>, Box<Expr>),
+    Len(Box<Expr>),
+    HasAny(Box<Expr>, Vec<String>),
+    AllIn(Box<Expr>, Vec<String>),
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, ty: Ty) -> Expr {
+        Expr { kind, ty }
+    }
+
+    /// The direct children of this node.
+    pub fn children(&self) -> Vec<&Expr> {
+        use ExprKind::*;
+        match &self.kind {
+            Null | Bool(_) | Number(_) | Text(_) | Date(_) | Field(_) | Derived(_) | Param(_)
+            | AsOf => vec![],
+            Not(e) | Neg(e) | Len(e) | HasAny(e, _) | AllIn(e, _) => vec![e],
+            IsNull { expr, .. } | IsBool { expr, .. } => vec![expr],
+            And(a, b) | Or(a, b) | Cmp(_, a, b) | Arith(_, a, b) | Workdays(a, b) | Days(a, b) => {
+                vec![a, b]
+            }
+            In { expr, list, .. } => std::iter::once(&**expr).chain(list.iter()).collect(),
+            Case {
+                branches,
+                otherwise,
+            } => {
+                let mut v: Vec<&Expr> = branches.iter().flat_map(|(c, r)| [c, r]).collect();
+                if let Some(o) = otherwise {
+                    v.push(o);
+                }
+                v
+            }
+            Coalesce(v) => v.iter().collect(),
+        }
+    }
+
+    /// Visits every node, depth first.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+
+    /// Fields named directly (not through derived fields). With `skip_coalesce`, fields
+    /// that appear only inside COALESCE are left out.
+    pub fn direct_fields(&self, skip_coalesce: bool, out: &mut Vec<String>) {
+        match &self.kind {
+            ExprKind::Field(f) => {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+            ExprKind::Coalesce(_) if skip_coalesce => {}
+            _ => {
+                for c in self.children() {
+                    c.direct_fields(skip_coalesce, out);
+                }
+            }
+        }
+    }
+
+    /// Derived fields named directly.
+    pub fn derived_refs(&self, out: &mut Vec<String>) {
+        self.walk(&mut |e| {
+            if let ExprKind::Derived(d) = &e.kind {
+                if !out.contains(d) {
+                    out.push(d.clone());
+                }
+            }
+        });
+    }
+
+    /// Parameters named.
+    pub fn params(&self, out: &mut Vec<String>) {
+        self.walk(&mut |e| {
+            if let ExprKind::Param(p) = &e.kind {
+                if !out.contains(p) {
+                    out.push(p.clone());
+                }
+            }
+        });
+    }
+
+    /// Every WORKDAYS and DAYS call, in order, with its evidence name.
+    pub fn day_counts(&self) -> Vec<(String, &Expr)> {
+        let mut out: Vec<(String, &Expr)> = Vec::new();
+        self.walk(&mut |e| {
+            let name = match &e.kind {
+                ExprKind::Workdays(a, b) => format!("workdays_{}_{}", a.slug(), b.slug()),
+                ExprKind::Days(a, b) => format!("days_{}_{}", a.slug(), b.slug()),
+                _ => return,
+            };
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, e));
+            }
+        });
+        out
+    }
+
+    /// A short name for an argument of a day count, used to name evidence.
+    pub fn slug(&self) -> String {
+        match &self.kind {
+            ExprKind::Field(f) | ExprKind::Derived(f) => f.clone(),
+            ExprKind::AsOf => "as_of".into(),
+            ExprKind::Date(d) => format_day(*d).replace('-', ""),
+            _ => "expr".into(),
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn fmt_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ExprKind::*;
+        let list = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let strs = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        match &self.kind {
+            Null => write!(f, "NULL"),
+            Bool(b) => write!(f, "{}", if *b { "TRUE" } else { "FALSE" }),
+            Number(n) => write!(f, "{}", fmt_number(*n)),
+            Text(s) => write!(f, "{}", quote(s)),
+            Date(d) => write!(f, "DATE '{}'", format_day(*d)),
+            Field(n) | Derived(n) => write!(f, "{n}"),
+            Param(n) => write!(f, "params.{n}"),
+            AsOf => write!(f, "AS_OF"),
+            Not(e) => write!(f, "NOT ({e})"),
+            And(a, b) => write!(f, "({a} AND {b})"),
+            Or(a, b) => write!(f, "({a} OR {b})"),
+            Cmp(op, a, b) => write!(f, "{a} {} {b}", op.sql()),
+            Arith(op, a, b) => write!(f, "({a} {} {b})", op.sql()),
+            Neg(e) => write!(f, "-({e})"),
+            IsNull { expr, negated } => {
+                write!(f, "{expr} IS {}NULL", if *negated { "NOT " } else { "" })
+            }
+            IsBool {
+                expr,
+                value,
+                negated,
+            } => write!(
+                f,
+                "{expr} IS {}{}",
+                if *negated { "NOT " } else { "" },
+                if *value { "TRUE" } else { "FALSE" }
+            ),
+            In {
+                expr,
+                list: l,
+                negated,
+            } => write!(
+                f,
+                "{expr} {}IN ({})",
+                if *negated { "NOT " } else { "" },
+                list(l)
+            ),
+            Case {
+                branches,
+                otherwise,
+            } => {
+                write!(f, "CASE")?;
+                for (c, r) in branches {
+                    write!(f, " WHEN {c} THEN {r}")?;
+                }
+                if let Some(o) = otherwise {
+                    write!(f, " ELSE {o}")?;
+                }
+                write!(f, " END")
+            }
+            Coalesce(v) => write!(f, "COALESCE({})", list(v)),
+            Workdays(a, b) => write!(f, "WORKDAYS({a}, {b})"),
+            Days(a, b) => write!(f, "DAYS({a}, {b})"),
+            Len(e) => write!(f, "LEN({e})"),
+            HasAny(e, v) => write!(f, "HAS_ANY({e}, {})", strs(v)),
+            AllIn(e, v) => write!(f, "ALL_IN({e}, {})", strs(v)),
+        }
+    }
+}

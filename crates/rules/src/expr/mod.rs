@@ -1,0 +1,9 @@
+//! The condition language: a small SQL-like expression language over canonical fields.
+
+pub mod ast;
+pub mod check;
+pub mod eval;
+
+pub use ast::{ArithOp, CmpOp, Expr, ExprKind, Ty};
+pub use check::{field_ty, parse_condition, CheckError, Scope};
+pub use eval::{Case, EvalContext, Explanation, Val};

@@ -1,0 +1,286 @@
+//! Canonical fields, their header aliases and value vocabularies (`fields.toml`).
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+
+/// The type of a canonical field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Date,
+    Bool,
+    Money,
+    Enum,
+    List,
+}
+
+impl FieldType {
+    /// The Chinese name of the type, for messages people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldType::Text => "文本",
+            FieldType::Date => "日期",
+            FieldType::Bool => "是/否",
+            FieldType::Money => "金额",
+            FieldType::Enum => "选项",
+            FieldType::List => "列表",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFields {
+    pub values: RawValues,
+    #[serde(default)]
+    pub field: Vec<RawField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawValues {
+    pub true_words: Vec<String>,
+    pub false_words: Vec<String>,
+    pub list_separators: Vec<String>,
+    pub money_units: Vec<RawUnit>,
+    #[serde(default)]
+    pub header_units: Vec<RawHeaderUnit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUnit {
+    pub suffix: String,
+    pub factor: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHeaderUnit {
+    pub marker: String,
+    pub factor: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawField {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub vocabulary: Vec<RawTerm>,
+    #[serde(default)]
+    pub expansions: Vec<RawExpansion>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTerm {
+    pub value: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExpansion {
+    pub text: String,
+    pub values: Vec<String>,
+}
+
+/// A canonical field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub ty: FieldType,
+    pub required: bool,
+    pub aliases: Vec<String>,
+    /// Canonical values in pack order (enums, and lists with a closed vocabulary).
+    pub vocabulary: Vec<String>,
+    /// Normalised synonym (and canonical value) → canonical values (one, or several for
+    /// an expansion such as 查封扣押).
+    lookup: HashMap<String, Vec<String>>,
+}
+
+impl Field {
+    /// Whether the field has a closed vocabulary.
+    pub fn has_vocabulary(&self) -> bool {
+        !self.vocabulary.is_empty()
+    }
+
+    /// Maps one written value (or list item) to its canonical value(s), `None` when it is
+    /// outside the vocabulary.
+    pub fn canonical(&self, written: &str) -> Option<&[String]> {
+        self.lookup.get(&fold(written)).map(|v| v.as_slice())
+    }
+}
+
+/// Words and units that turn cell text into values.
+#[derive(Debug, Clone)]
+pub struct ValueWords {
+    true_words: HashMap<String, ()>,
+    false_words: HashMap<String, ()>,
+    pub list_separators: Vec<char>,
+    /// (suffix, factor), longest suffix first.
+    pub money_units: Vec<(String, f64)>,
+    pub header_units: Vec<(String, f64)>,
+}
+
+impl ValueWords {
+    /// Reads a boolean word; `None` when it is not one.
+    pub fn boolean(&self, text: &str) -> Option<bool> {
+        let k = fold(text).to_lowercase();
+        if self.true_words.contains_key(&k) {
+            Some(true)
+        } else if self.false_words.contains_key(&k) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The factor a header implies for its money column (万元 → 10000), if any.
+    pub fn header_factor(&self, header: &str) -> Option<f64> {
+        self.header_units
+            .iter()
+            .find(|(m, _)| header.contains(m.as_str()))
+            .map(|(_, f)| *f)
+    }
+}
+
+/// Text folded for matching: NFKC, trimmed, inner white space removed.
+pub fn fold(s: &str) -> String {
+    s.nfkc().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// All canonical fields of a pack.
+#[derive(Debug, Clone)]
+pub struct FieldSet {
+    fields: Vec<Field>,
+    by_name: HashMap<String, usize>,
+    pub words: ValueWords,
+}
+
+impl FieldSet {
+    pub(crate) fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
+        let mut fields = Vec::new();
+        let mut by_name = HashMap::new();
+        for f in raw.field {
+            if !f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || f.name.is_empty() {
+                issues.push(format!("field name `{}` must be lowercase letters and `_`", f.name));
+            }
+            if by_name.contains_key(&f.name) {
+                issues.push(format!("field `{}` is defined twice", f.name));
+                continue;
+            }
+            if f.ty == FieldType::Enum && f.vocabulary.is_empty() {
+                issues.push(format!("enum field `{}` has no vocabulary", f.name));
+            }
+            if !matches!(f.ty, FieldType::Enum | FieldType::List) && !f.vocabulary.is_empty() {
+                issues.push(format!(
+                    "field `{}` of type {:?} cannot have a vocabulary",
+                    f.name, f.ty
+                ));
+            }
+            let mut lookup: HashMap<String, Vec<String>> = HashMap::new();
+            let mut vocabulary = Vec::new();
+            for t in &f.vocabulary {
+                vocabulary.push(t.value.clone());
+                lookup.insert(fold(&t.value), vec![t.value.clone()]);
+            }
+            for t in &f.vocabulary {
+                for s in &t.synonyms {
+                    lookup.entry(fold(s)).or_insert_with(|| vec![t.value.clone()]);
+                }
+            }
+            for e in &f.expansions {
+                if let Some(bad) = e.values.iter().find(|v| !vocabulary.contains(v)) {
+                    issues.push(format!(
+                        "field `{}`: expansion `{}` names `{bad}`, which is not in its vocabulary",
+                        f.name, e.text
+                    ));
+                }
+                lookup.insert(fold(&e.text), e.values.clone());
+            }
+            by_name.insert(f.name.clone(), fields.len());
+            fields.push(Field {
+                name: f.name,
+                label: f.label,
+                ty: f.ty,
+                required: f.required,
+                aliases: f.aliases,
+                vocabulary,
+                lookup,
+            });
+        }
+        let v = raw.values;
+        let set = |ws: &[String]| -> HashMap<String, ()> {
+            ws.iter().map(|w| (fold(w).to_lowercase(), ())).collect()
+        };
+        let mut seps = Vec::new();
+        for s in &v.list_separators {
+            let mut cs = s.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => seps.push(c),
+                _ => issues.push(format!("list separator `{s}` must be one character")),
+            }
+        }
+        let mut money_units: Vec<(String, f64)> = v
+            .money_units
+            .into_iter()
+            .map(|u| (fold(&u.suffix), u.factor))
+            .collect();
+        money_units.sort_by_key(|(s, _)| std::cmp::Reverse(s.chars().count()));
+        FieldSet {
+            fields,
+            by_name,
+            words: ValueWords {
+                true_words: set(&v.true_words),
+                false_words: set(&v.false_words),
+                list_separators: seps,
+                money_units,
+                header_units: v
+                    .header_units
+                    .into_iter()
+                    .map(|u| (fold(&u.marker), u.factor))
+                    .collect(),
+            },
+        }
+    }
+
+    /// Looks a field up by canonical name.
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.by_name.get(name).map(|&i| &self.fields[i])
+    }
+
+    /// Every field in pack order.
+    pub fn iter(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter()
+    }
+
+    /// Every canonical name.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name.as_str())
+    }
+
+    /// The position of a field in pack order.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}

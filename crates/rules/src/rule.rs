@@ -1,0 +1,207 @@
+//! Rules as the engine sees them: validated, with typed conditions.
+
+use crate::calendar::Day;
+use crate::expr::{Case, Expr};
+use serde::{Deserialize, Serialize};
+
+/// Which of the three systems (or other area) a rule belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum System {
+    Publication,
+    Recording,
+    LegalReview,
+    Procedure,
+    DataQuality,
+}
+
+impl System {
+    pub const ALL: [System; 5] = [
+        System::Publication,
+        System::Recording,
+        System::LegalReview,
+        System::Procedure,
+        System::DataQuality,
+    ];
+
+    /// The identifier used in findings.json.
+    pub fn key(self) -> &'static str {
+        match self {
+            System::Publication => "publication",
+            System::Recording => "recording",
+            System::LegalReview => "legal_review",
+            System::Procedure => "procedure",
+            System::DataQuality => "data_quality",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            System::Publication => "行政执法公示",
+            System::Recording => "执法全过程记录",
+            System::LegalReview => "重大执法决定法制审核",
+            System::Procedure => "程序时限",
+            System::DataQuality => "数据质量",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<System> {
+        System::ALL.into_iter().find(|x| x.key() == s)
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    pub fn key(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Minor => "一般",
+            Severity::Major => "较重",
+            Severity::Critical => "严重",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<Severity> {
+        [Severity::Minor, Severity::Major, Severity::Critical]
+            .into_iter()
+            .find(|x| x.key() == s)
+    }
+}
+
+/// Whether a rule is a condition or computed by the engine itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    Condition,
+    Builtin,
+}
+
+/// What an example expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    Fire,
+    Pass,
+}
+
+/// A case a rule must or must not fire on.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub name: String,
+    pub expect: Expect,
+    pub as_of: Day,
+    pub profile: String,
+    pub case: Case,
+    pub line: usize,
+}
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub system: System,
+    pub severity: Severity,
+    pub deduction: u32,
+    pub veto: bool,
+    pub kind: RuleKind,
+    pub status: String,
+    /// Fields a ledger must have for the rule to run.
+    pub requires: Vec<String>,
+    /// Evaluated on whichever of its fields a ledger has (DQ-004, DQ-005).
+    pub partial: bool,
+    pub applies: Option<Expr>,
+    pub violation: Option<Expr>,
+    pub applies_text: Option<String>,
+    pub violation_text: Option<String>,
+    pub message: Option<String>,
+    pub basis: String,
+    pub rectification: String,
+    pub description: Option<String>,
+    pub examples: Vec<Example>,
+    /// The file in the pack, e.g. `three-systems/PUB-001.toml`.
+    pub file: String,
+    /// The file's text, for `rules show`.
+    pub source_text: String,
+}
+
+impl Rule {
+    /// The fields the rule reads directly (applies and violation), in order: the evidence.
+    pub fn evidence_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(a) = &self.applies {
+            a.direct_fields(false, &mut out);
+        }
+        if let Some(v) = &self.violation {
+            v.direct_fields(false, &mut out);
+        }
+        out
+    }
+
+    /// The fields named in `violation`: the cells a finding points at.
+    pub fn violation_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.violation {
+            v.direct_fields(false, &mut out);
+        }
+        out
+    }
+
+    /// The required fields by the pack's principle: those named directly in `violation`
+    /// and those named directly, outside COALESCE, in `applies`.
+    pub fn principle_requires(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.violation {
+            v.direct_fields(false, &mut out);
+        }
+        if let Some(a) = &self.applies {
+            a.direct_fields(true, &mut out);
+        }
+        out
+    }
+
+    /// The rule's condition, `applies AND violation`, as text.
+    pub fn condition_text(&self) -> String {
+        match (&self.applies_text, &self.violation_text) {
+            (Some(a), Some(v)) => format!("({a}) AND ({v})"),
+            (None, Some(v)) => v.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Grade bands and veto behaviour (`scoring.toml`).
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    pub veto_score: f64,
+    /// (name, minimum score), highest first.
+    pub grades: Vec<(String, f64)>,
+}
+
+impl Scoring {
+    /// The grade of a score.
+    pub fn grade(&self, score: f64) -> &str {
+        self.grades
+            .iter()
+            .find(|(_, min)| score >= *min)
+            .or(self.grades.last())
+            .map(|(n, _)| n.as_str())
+            .unwrap_or("")
+    }
+}

@@ -1,0 +1,201 @@
+//! Registry tests: walk the built-in pack and check it against the catalog and the
+//! principles of the spec; calendar figures; error reporting of a broken pack.
+
+use caseaudit_rules::calendar::parse_iso;
+use caseaudit_rules::examples::run_examples;
+use caseaudit_rules::pack::builtin_files;
+use caseaudit_rules::rule::Expect;
+use caseaudit_rules::{RuleKind, RulePack, System};
+use std::collections::BTreeSet;
+
+const CATALOG: &[&str] = &[
+    "PUB-001", "PUB-002", "PUB-003", "PUB-004", "PUB-005", "PUB-006", "PUB-007", "REC-001", "REC-002",
+    "REC-003", "REC-004", "LR-001", "LR-002", "LR-003", "LR-004", "LR-005", "LR-006", "LR-007", "PRO-001",
+    "PRO-002", "PRO-003", "DQ-001", "DQ-002", "DQ-003", "DQ-004", "DQ-005",
+];
+
+fn pack() -> RulePack {
+    match RulePack::builtin() {
+        Ok(p) => p,
+        Err(e) => panic!("built-in pack is invalid:\n{e}"),
+    }
+}
+
+fn d(s: &str) -> i32 {
+    parse_iso(s).unwrap_or_else(|| panic!("bad date {s}"))
+}
+
+#[test]
+fn every_catalog_rule_is_present_once() {
+    let p = pack();
+    let ids: Vec<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "duplicate ids in {ids:?}");
+    for id in CATALOG {
+        assert!(unique.contains(id), "catalog rule {id} missing");
+    }
+}
+
+#[test]
+fn rules_are_documented_and_exemplified() {
+    let p = pack();
+    for r in &p.rules {
+        let prefix = r.id.split('-').next().unwrap_or("");
+        let want = match prefix {
+            "PUB" => System::Publication,
+            "REC" => System::Recording,
+            "LR" => System::LegalReview,
+            "PRO" => System::Procedure,
+            "DQ" => System::DataQuality,
+            other => panic!("unexpected prefix {other}"),
+        };
+        assert_eq!(r.system, want, "{}", r.id);
+        assert!(!r.basis.trim().is_empty(), "{} has no basis", r.id);
+        assert!(!r.rectification.trim().is_empty(), "{} has no rectification", r.id);
+        assert!(!r.title.trim().is_empty(), "{} has no title", r.id);
+        if r.kind == RuleKind::Condition {
+            assert!(r.examples.iter().any(|e| e.expect == Expect::Fire), "{} has no firing example", r.id);
+            assert!(r.examples.iter().any(|e| e.expect == Expect::Pass), "{} has no passing example", r.id);
+            assert!(r.message.is_some(), "{} has no message", r.id);
+        }
+        if r.system == System::DataQuality {
+            assert_eq!(r.deduction, 0, "{}: data quality deducts nothing", r.id);
+        }
+    }
+    for id in ["DQ-002", "DQ-003"] {
+        assert_eq!(p.rule(id).map(|r| r.kind), Some(RuleKind::Builtin), "{id}");
+    }
+}
+
+#[test]
+fn catalog_severities_and_scoring() {
+    let p = pack();
+    let veto = ["PUB-005", "PUB-006", "LR-001", "LR-002", "LR-003"];
+    let ded = [
+        ("PUB-001", 5), ("PUB-002", 2), ("PUB-003", 2), ("PUB-004", 3), ("PUB-007", 3), ("REC-001", 5),
+        ("REC-002", 10), ("REC-003", 2), ("REC-004", 2), ("LR-004", 5), ("LR-005", 5), ("LR-006", 5),
+        ("LR-007", 10), ("PRO-001", 5), ("PRO-002", 3), ("PRO-003", 10),
+    ];
+    for id in veto {
+        assert!(p.rule(id).is_some_and(|r| r.veto), "{id} is a veto rule");
+    }
+    for (id, n) in ded {
+        let r = p.rule(id).unwrap_or_else(|| panic!("{id}"));
+        assert!(!r.veto, "{id}");
+        assert_eq!(r.deduction, n, "{id}");
+    }
+    let g: Vec<(&str, f64)> = p.scoring.grades.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+    assert_eq!(g, vec![("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", 0.0)]);
+    assert_eq!(p.scoring.grade(90.0), "优秀");
+    assert_eq!(p.scoring.grade(89.9), "良好");
+    assert_eq!(p.scoring.grade(60.0), "合格");
+    assert_eq!(p.scoring.grade(59.0), "不合格");
+}
+
+#[test]
+fn every_example_passes() {
+    let p = pack();
+    let outcomes = run_examples(&p);
+    assert!(outcomes.len() >= 2 * 24, "only {} examples", outcomes.len());
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{} {} ({}:{})\n{}", o.rule_id, o.name, o.file, o.line, o.explanation))
+        .collect();
+    assert!(failed.is_empty(), "failing examples:\n{}", failed.join("\n"));
+}
+
+#[test]
+fn calendar_known_figures() {
+    let p = pack();
+    let cal = p.calendar(p.profile("national").expect("national"));
+    assert_eq!(cal.workdays(d("2022-01-28"), d("2022-02-08")), Ok(4));
+    assert_eq!(cal.workdays(d("2022-09-30"), d("2022-10-12")), Ok(5));
+    assert_eq!(cal.workdays(d("2022-02-08"), d("2022-01-28")), Ok(-4));
+    assert_eq!(cal.workdays(d("2022-03-01"), d("2022-03-01")), Ok(0));
+    // 2024-02-04 (Sunday) and 2024-02-18 (Sunday) are make-up working days.
+    assert_eq!(cal.is_workday(d("2024-02-04")), Ok(true));
+    assert_eq!(cal.is_workday(d("2024-02-12")), Ok(false));
+    assert_eq!(caseaudit_rules::Calendar::days(d("2022-01-01"), d("2022-12-31")), 364);
+    let err = cal.workdays(d("2019-12-31"), d("2020-01-02")).expect_err("outside");
+    assert_eq!(err.year, 2019);
+    assert!(err.to_string().contains("2019"));
+}
+
+#[test]
+fn params_and_profiles() {
+    let p = pack();
+    let national = p.param_values(p.profile("national").expect("national"));
+    assert_eq!(national.get("publication_workdays_permit_penalty"), Some(7.0));
+    assert_eq!(national.get("hearing_fine_individual"), None);
+    let jx = p.param_values(p.profile("jiangxi").expect("jiangxi"));
+    assert_eq!(jx.get("hearing_fine_individual"), Some(3000.0));
+    assert_eq!(jx.get("hearing_fine_organization"), Some(20000.0));
+    let err = p.profile("jiangxl").expect_err("unknown");
+    assert!(err.to_string().contains("jiangxi"), "{err}");
+}
+
+#[test]
+fn requires_follow_the_principle() {
+    // Checked when the pack loads; this pins the decision for two rules.
+    let p = pack();
+    let pub1 = p.rule("PUB-001").expect("PUB-001");
+    let mut r = pub1.requires.clone();
+    r.sort();
+    assert_eq!(r, vec!["case_type", "decision_date", "publication_date"]);
+    let lr1 = p.rule("LR-001").expect("LR-001");
+    let mut r = lr1.requires.clone();
+    r.sort();
+    assert_eq!(r, vec!["decision_date", "legal_review_date"]);
+}
+
+#[test]
+fn a_broken_pack_reports_every_error_with_file_line_and_suggestion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let bad = r#"id = "PUB-901"
+title = "测试"
+system = "publication"
+severity = "minor"
+deduction = 1
+requires = []
+applies = "case_type = '行政处罚'"
+violation = """
+publicaton_date IS NULL
+OR WORKDAY(decision_date, AS_OF) > 3
+OR decision_date > '2022-01-01'
+OR LEN(officers) > params.publication_workday_permit_penalty
+"""
+basis = "测试"
+rectification = "测试"
+"#;
+    std::fs::write(dir.path().join("three-systems/PUB-901.toml"), bad).expect("write");
+    let err = RulePack::load_dir(dir.path()).expect_err("the pack is broken");
+    let issues = err.issues();
+    let text = err.to_string();
+    let find = |needle: &str| {
+        issues
+            .iter()
+            .find(|i| i.message.contains(needle))
+            .unwrap_or_else(|| panic!("no issue mentions {needle}:\n{text}"))
+    };
+    let field = find("unknown field `publicaton_date`");
+    assert!(field.message.contains("did you mean `publication_date`"), "{text}");
+    assert_eq!(field.line, Some(9), "{text}");
+    let func = find("unknown function `WORKDAY`");
+    assert!(func.message.contains("did you mean `WORKDAYS`"), "{text}");
+    assert_eq!(func.line, Some(10), "{text}");
+    let cmp = find("cannot compare date");
+    assert_eq!(cmp.line, Some(11), "{text}");
+    let param = find("unknown parameter `params.publication_workday_permit_penalty`");
+    assert!(param.message.contains("did you mean `publication_workdays_permit_penalty`"), "{text}");
+    assert_eq!(param.line, Some(12), "{text}");
+    for i in [field, func, cmp, param] {
+        assert_eq!(i.file, "three-systems/PUB-901.toml");
+        assert_eq!(i.item.as_deref(), Some("PUB-901"));
+    }
+}
