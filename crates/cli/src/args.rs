@@ -56,7 +56,12 @@ pub struct AuditArgs {
     #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
     /// 输出格式，逗号分隔：json,csv,xlsx,html
-    #[arg(long, value_name = "LIST", default_value = "json,xlsx,html", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "json,xlsx,html",
+        value_delimiter = ','
+    )]
     pub format: Vec<String>,
     /// 存在该严重程度及以上的问题时以退出码 1 结束（critical|major|minor）
     #[arg(long = "fail-on", value_name = "SEVERITY", value_enum)]

@@ -34,11 +34,21 @@ fn pad(s: &str, w: usize) -> String {
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| width(s)).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| width(s))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r.iter().enumerate().map(|(c, s)| pad(s, widths[c])).collect();
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, s)| pad(s, widths[c]))
+            .collect();
         let _ = writeln!(out, "  {}", line.join("  ").trim_end());
         if i == 0 {
             let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
@@ -70,19 +80,40 @@ pub fn render(report: &AuditReport) -> String {
     let mut rows = vec![header];
     for a in &report.scores.agencies {
         let mut r = vec![
-            if a.agency.is_empty() { NO_AGENCY.to_string() } else { a.agency.clone() },
+            if a.agency.is_empty() {
+                NO_AGENCY.to_string()
+            } else {
+                a.agency.clone()
+            },
             a.cases.to_string(),
             format!("{:.1}", a.mean_score),
         ];
         for s in systems {
-            r.push(a.findings_by_system.get(s.key()).and_then(|v| v.as_u64()).unwrap_or(0).to_string());
+            r.push(
+                a.findings_by_system
+                    .get(s.key())
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0)
+                    .to_string(),
+            );
         }
         r.push(a.findings.to_string());
         rows.push(r);
     }
-    let mut total = vec!["合计".to_string(), run.cases_audited.to_string(), String::new()];
+    let mut total = vec![
+        "合计".to_string(),
+        run.cases_audited.to_string(),
+        String::new(),
+    ];
     for s in systems {
-        total.push(report.findings.iter().filter(|f| f.system == s.key()).count().to_string());
+        total.push(
+            report
+                .findings
+                .iter()
+                .filter(|f| f.system == s.key())
+                .count()
+                .to_string(),
+        );
     }
     total.push(report.findings.len().to_string());
     rows.push(total);
@@ -94,17 +125,36 @@ pub fn render(report: &AuditReport) -> String {
                 .iter()
                 .map(|n| format!("{}（缺少 {}）", n.rule_id, n.missing_fields.join("、")))
                 .collect();
-            let _ = writeln!(out, "未评查规则 {} {}：{}", i.file, i.sheet, list.join("；"));
+            let _ = writeln!(
+                out,
+                "未评查规则 {} {}：{}",
+                i.file,
+                i.sheet,
+                list.join("；")
+            );
         }
     }
     for r in run.rules.iter().filter(|r| r.not_evaluable > 0) {
-        let _ = writeln!(out, "规则 {} 有 {} 件案件因日期超出工作日历无法判断", r.id, r.not_evaluable);
+        let _ = writeln!(
+            out,
+            "规则 {} 有 {} 件案件因日期超出工作日历无法判断",
+            r.id, r.not_evaluable
+        );
     }
     for w in &run.warnings {
         let _ = writeln!(out, "提示：{w}");
     }
     for e in &run.errors {
-        let _ = writeln!(out, "无法评查：{}{}：{}", e.file, e.sheet.as_ref().map(|s| format!(" 「{s}」")).unwrap_or_default(), e.reason);
+        let _ = writeln!(
+            out,
+            "无法评查：{}{}：{}",
+            e.file,
+            e.sheet
+                .as_ref()
+                .map(|s| format!(" 「{s}」"))
+                .unwrap_or_default(),
+            e.reason
+        );
     }
     out
 }

@@ -72,7 +72,12 @@ fn display_path(p: &Path) -> String {
 }
 
 /// Maps and normalises one sheet whose header was found.
-fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Option<&str>) -> SheetCases {
+fn sheet_cases(
+    sheet: &RawSheet,
+    header: &Header,
+    pack: &RulePack,
+    agency: Option<&str>,
+) -> SheetCases {
     let fields = &pack.fields;
     let data = &sheet.rows[header.data_start.min(sheet.rows.len())..];
     let mut table = CaseTable::empty(fields);
@@ -81,7 +86,10 @@ fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Optio
     let mut rejected = 0u64;
     let mut notes = Vec::new();
     let header_texts: Vec<String> = header.columns.iter().map(|c| fold(&c.header)).collect();
-    let col_of: Vec<Option<usize>> = fields.iter().map(|f| header.fields.get(&f.name).copied()).collect();
+    let col_of: Vec<Option<usize>> = fields
+        .iter()
+        .map(|f| header.fields.get(&f.name).copied())
+        .collect();
     let mut kept: Vec<&(u32, Vec<Cell>)> = Vec::with_capacity(data.len());
     for r in data {
         if r.1.iter().all(Cell::is_empty) {
@@ -110,7 +118,10 @@ fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Optio
             None => {
                 let fill = if f.name == "agency" { agency } else { None };
                 for _ in &kept {
-                    data.push(fill.map(|a| Typed::Text(a.to_string())).unwrap_or(Typed::Null));
+                    data.push(
+                        fill.map(|a| Typed::Text(a.to_string()))
+                            .unwrap_or(Typed::Null),
+                    );
                 }
             }
             Some(c) => {
@@ -152,7 +163,12 @@ fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Optio
         if r.kind != RuleKind::Condition || r.status != "active" {
             continue;
         }
-        let absent: Vec<String> = r.requires.iter().filter(|f| missing.contains(f)).cloned().collect();
+        let absent: Vec<String> = r
+            .requires
+            .iter()
+            .filter(|f| missing.contains(f))
+            .cloned()
+            .collect();
         if !absent.is_empty() {
             not_evaluated.push(NotEvaluated {
                 rule_id: r.id.clone(),
@@ -162,7 +178,9 @@ fn sheet_cases(sheet: &RawSheet, header: &Header, pack: &RulePack, agency: Optio
     }
     let has_agency = header.fields.contains_key("agency");
     if !has_agency && agency.is_none() {
-        notes.push("台账没有执法单位列，案件的执法单位记为「未注明执法单位」（可用 --agency 指定）".into());
+        notes.push(
+            "台账没有执法单位列，案件的执法单位记为「未注明执法单位」（可用 --agency 指定）".into(),
+        );
     }
     let columns = header
         .fields
@@ -212,7 +230,10 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
         }
     }
     if out.is_empty() {
-        let reason = if sheets.iter().all(|s| s.rows.iter().all(|r| r.1.iter().all(Cell::is_empty))) {
+        let reason = if sheets
+            .iter()
+            .all(|s| s.rows.iter().all(|r| r.1.iter().all(Cell::is_empty)))
+        {
             "文件没有内容".to_string()
         } else {
             "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".to_string()
@@ -242,7 +263,11 @@ pub struct Audit {
 }
 
 /// Runs an audit over input paths.
-pub fn audit(pack: &RulePack, inputs: &[PathBuf], opts: &AuditOptions) -> Result<Audit, AuditError> {
+pub fn audit(
+    pack: &RulePack,
+    inputs: &[PathBuf],
+    opts: &AuditOptions,
+) -> Result<Audit, AuditError> {
     let profile = pack.profile(&opts.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
@@ -302,7 +327,13 @@ fn evaluate_sheets(
         let mut t = s.table;
         t.input = vec![k as u32; t.len()];
         table.append(t);
-        skip.push(s.summary.not_evaluated.iter().map(|n| n.rule_id.clone()).collect());
+        skip.push(
+            s.summary
+                .not_evaluated
+                .iter()
+                .map(|n| n.rule_id.clone())
+                .collect(),
+        );
         problems.push(s.problems);
         columns.push(s.columns);
         has_agency.push(s.has_agency);
@@ -311,10 +342,12 @@ fn evaluate_sheets(
 
     let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.status == "active").collect();
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
-    let hits = compiler.run(&table, &rules).map_err(|reason| AuditError::Evaluate {
-        rule: "*".into(),
-        reason,
-    })?;
+    let hits = compiler
+        .run(&table, &rules)
+        .map_err(|reason| AuditError::Evaluate {
+            rule: "*".into(),
+            reason,
+        })?;
 
     let renderer = MessageRenderer::new(pack);
     let ctx = EvalContext {
@@ -325,7 +358,10 @@ fn evaluate_sheets(
     };
     let mut params_json = Map::new();
     for (k, v) in params.iter() {
-        params_json.insert(k.to_string(), v.map(|x| Val::Num(x).to_json()).unwrap_or(Value::Null));
+        params_json.insert(
+            k.to_string(),
+            v.map(|x| Val::Num(x).to_json()).unwrap_or(Value::Null),
+        );
     }
     let as_of_text = format_day(opts.as_of);
 
@@ -383,7 +419,10 @@ fn evaluate_sheets(
             tctx.insert("as_of".into(), as_of_text.clone().into());
             tctx.insert("params".into(), Value::Object(params_json.clone()));
             let message = renderer.render(&rule.id, &Value::Object(tctx), &rule.title);
-            let cells = pointed.iter().filter_map(|f| columns[k].get(f).cloned()).collect();
+            let cells = pointed
+                .iter()
+                .filter_map(|f| columns[k].get(f).cloned())
+                .collect();
             findings.push((
                 i,
                 Finding {
@@ -428,7 +467,10 @@ fn evaluate_sheets(
             let k = table.input[i] as usize;
             let mut evidence = Map::new();
             evidence.insert("case_id".into(), id.clone().into());
-            evidence.insert("agency".into(), text_of("agency", i).map(Value::from).unwrap_or(Value::Null));
+            evidence.insert(
+                "agency".into(),
+                text_of("agency", i).map(Value::from).unwrap_or(Value::Null),
+            );
             evidence.insert("rows".into(), Value::from(others.clone()));
             findings.push((
                 i,
@@ -478,7 +520,10 @@ fn evaluate_sheets(
                         system: rule.system.key().into(),
                         severity: rule.severity.key().into(),
                         title: rule.title.clone(),
-                        message: format!("「{}」列（{}）第 {} 行的「{}」{}", p.header, letter, table.row[i], raw_short, p.problem),
+                        message: format!(
+                            "「{}」列（{}）第 {} 行的「{}」{}",
+                            p.header, letter, table.row[i], raw_short, p.problem
+                        ),
                         evidence,
                         deduction: rule.deduction,
                         veto: rule.veto,
@@ -493,8 +538,20 @@ fn evaluate_sheets(
     statuses.sort_by(|a, b| a.id.cmp(&b.id));
 
     findings.sort_by(|(_, a), (_, b)| {
-        (&a.source.file, &a.source.sheet, a.source.row, &a.rule_id, &a.source.column)
-            .cmp(&(&b.source.file, &b.source.sheet, b.source.row, &b.rule_id, &b.source.column))
+        (
+            &a.source.file,
+            &a.source.sheet,
+            a.source.row,
+            &a.rule_id,
+            &a.source.column,
+        )
+            .cmp(&(
+                &b.source.file,
+                &b.source.sheet,
+                b.source.row,
+                &b.rule_id,
+                &b.source.column,
+            ))
     });
     let scores = score(pack, &table, &findings);
 
@@ -544,7 +601,12 @@ fn evaluate_sheets(
     })
 }
 
-fn rule_status(rule: &Rule, inputs: &[InputSummary], findings: u64, not_evaluable: u64) -> RuleStatus {
+fn rule_status(
+    rule: &Rule,
+    inputs: &[InputSummary],
+    findings: u64,
+    not_evaluable: u64,
+) -> RuleStatus {
     let skipped_everywhere = !inputs.is_empty()
         && inputs
             .iter()
@@ -600,7 +662,9 @@ fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
 fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>)> {
     let mut groups: HashMap<(Option<String>, String), Vec<usize>> = HashMap::new();
     for i in 0..table.len() {
-        let Val::Text(id) = table.val("case_id", i) else { continue };
+        let Val::Text(id) = table.val("case_id", i) else {
+            continue;
+        };
         let agency = match table.val("agency", i) {
             Val::Text(a) => Some(fold(&a)),
             _ => None,

@@ -8,7 +8,11 @@ use polars::prelude::*;
 use std::collections::HashMap;
 
 /// A list predicate materialised as a boolean column: (column name, field, predicate).
-pub type ListPredicate = (String, String, Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>);
+pub type ListPredicate = (
+    String,
+    String,
+    Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>,
+);
 
 /// What the evaluator needs besides the conditions.
 pub struct Compiler<'a> {
@@ -42,7 +46,12 @@ fn null_of(t: Ty) -> Expr {
 }
 
 impl<'a> Compiler<'a> {
-    pub fn new(pack: &'a RulePack, params: &'a ParamValues, calendar: &'a Calendar, as_of: Day) -> Compiler<'a> {
+    pub fn new(
+        pack: &'a RulePack,
+        params: &'a ParamValues,
+        calendar: &'a Calendar,
+        as_of: Day,
+    ) -> Compiler<'a> {
         Compiler {
             pack,
             params,
@@ -56,28 +65,31 @@ impl<'a> Compiler<'a> {
     /// boolean columns the table must carry for them.
     pub fn list_predicates(&mut self, rules: &[&Rule]) -> Vec<ListPredicate> {
         let mut out: Vec<ListPredicate> = Vec::new();
-        let visit = |e: &RExpr, out: &mut Vec<ListPredicate>, preds: &mut HashMap<String, String>| {
-            e.walk(&mut |n| {
-                let (list, values, any) = match &n.kind {
-                    ExprKind::HasAny(l, v) => (l, v.clone(), true),
-                    ExprKind::AllIn(l, v) => (l, v.clone(), false),
-                    _ => return,
-                };
-                let ExprKind::Field(field) = &list.kind else { return };
-                let key = n.to_string();
-                if preds.contains_key(&key) {
-                    return;
-                }
-                let col = format!("__pred__{}", preds.len());
-                preds.insert(key, col.clone());
-                let f: Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync> = if any {
-                    Box::new(move |l| l.is_some_and(|l| l.iter().any(|i| values.contains(i))))
-                } else {
-                    Box::new(move |l| l.is_none_or(|l| l.iter().all(|i| values.contains(i))))
-                };
-                out.push((col, field.clone(), f));
-            });
-        };
+        let visit =
+            |e: &RExpr, out: &mut Vec<ListPredicate>, preds: &mut HashMap<String, String>| {
+                e.walk(&mut |n| {
+                    let (list, values, any) = match &n.kind {
+                        ExprKind::HasAny(l, v) => (l, v.clone(), true),
+                        ExprKind::AllIn(l, v) => (l, v.clone(), false),
+                        _ => return,
+                    };
+                    let ExprKind::Field(field) = &list.kind else {
+                        return;
+                    };
+                    let key = n.to_string();
+                    if preds.contains_key(&key) {
+                        return;
+                    }
+                    let col = format!("__pred__{}", preds.len());
+                    preds.insert(key, col.clone());
+                    let f: Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync> = if any {
+                        Box::new(move |l| l.is_some_and(|l| l.iter().any(|i| values.contains(i))))
+                    } else {
+                        Box::new(move |l| l.is_none_or(|l| l.iter().all(|i| values.contains(i))))
+                    };
+                    out.push((col, field.clone(), f));
+                });
+            };
         let derived: Vec<RExpr> = self.pack.derived.iter().map(|d| d.expr.clone()).collect();
         for d in &derived {
             visit(d, &mut out, &mut self.predicates);
@@ -102,7 +114,11 @@ impl<'a> Compiler<'a> {
                 None => lit(Null {}).cast(DataType::Int32),
             },
             ExprKind::Null => lit(Null {}).cast(DataType::Int32),
-            _ => return Err(format!("WORKDAYS argument `{e}` must be a date field, AS_OF or a date literal")),
+            _ => {
+                return Err(format!(
+                    "WORKDAYS argument `{e}` must be a date field, AS_OF or a date literal"
+                ))
+            }
         })
     }
 
@@ -117,7 +133,11 @@ impl<'a> Compiler<'a> {
             K::Date(d) => lit(*d).cast(DataType::Date),
             K::Field(f) => col(f.as_str()),
             K::Derived(d) => {
-                let x = self.pack.derived_exprs.get(d).ok_or_else(|| format!("unknown derived field `{d}`"))?;
+                let x = self
+                    .pack
+                    .derived_exprs
+                    .get(d)
+                    .ok_or_else(|| format!("unknown derived field `{d}`"))?;
                 self.compile(x)?
             }
             K::Param(p) => match self.params.get(p) {
@@ -169,7 +189,11 @@ impl<'a> Compiler<'a> {
                     x.is_null()
                 }
             }
-            K::IsBool { expr, value, negated } => {
+            K::IsBool {
+                expr,
+                value,
+                negated,
+            } => {
                 let t = self.compile(expr)?.eq(lit(*value)).fill_null(lit(false));
                 if *negated {
                     t.not()
@@ -177,7 +201,11 @@ impl<'a> Compiler<'a> {
                     t
                 }
             }
-            K::In { expr, list, negated } => {
+            K::In {
+                expr,
+                list,
+                negated,
+            } => {
                 let x = self.compile(expr)?;
                 let mut acc: Option<Expr> = None;
                 for item in list {
@@ -194,13 +222,18 @@ impl<'a> Compiler<'a> {
                     r
                 }
             }
-            K::Case { branches, otherwise } => {
+            K::Case {
+                branches,
+                otherwise,
+            } => {
                 let mut acc = match otherwise {
                     Some(o) => self.compile(o)?.cast(dtype(e.ty)),
                     None => null_of(e.ty),
                 };
                 for (c, r) in branches.iter().rev() {
-                    acc = when(self.compile(c)?).then(self.compile(r)?.cast(dtype(e.ty))).otherwise(acc);
+                    acc = when(self.compile(c)?)
+                        .then(self.compile(r)?.cast(dtype(e.ty)))
+                        .otherwise(acc);
                 }
                 acc
             }
@@ -213,7 +246,10 @@ impl<'a> Compiler<'a> {
             }
             K::Workdays(a, b) => (self.ordinal(b)? - self.ordinal(a)?).cast(DataType::Float64),
             K::Days(a, b) => {
-                let (x, y) = (self.compile(a)?.cast(DataType::Int32), self.compile(b)?.cast(DataType::Int32));
+                let (x, y) = (
+                    self.compile(a)?.cast(DataType::Int32),
+                    self.compile(b)?.cast(DataType::Int32),
+                );
                 (y - x).cast(DataType::Float64)
             }
             K::Len(x) => match &x.kind {
@@ -222,7 +258,10 @@ impl<'a> Compiler<'a> {
             },
             K::HasAny(..) | K::AllIn(..) => {
                 let key = e.to_string();
-                let c = self.predicates.get(&key).ok_or_else(|| format!("`{e}` needs a list field"))?;
+                let c = self
+                    .predicates
+                    .get(&key)
+                    .ok_or_else(|| format!("`{e}` needs a list field"))?;
                 col(c.as_str())
             }
         })
@@ -255,7 +294,9 @@ impl<'a> Compiler<'a> {
     /// `applies AND violation` is TRUE, and the rows it applied to but could not decide.
     pub fn run(&mut self, table: &CaseTable, rules: &[&Rule]) -> Result<Vec<RuleHits>, String> {
         let preds = self.list_predicates(rules);
-        let df = table.to_dataframe(self.calendar, &preds).map_err(|e| e.to_string())?;
+        let df = table
+            .to_dataframe(self.calendar, &preds)
+            .map_err(|e| e.to_string())?;
         let mut exprs = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if r.kind != RuleKind::Condition {
@@ -278,7 +319,11 @@ impl<'a> Compiler<'a> {
         if exprs.is_empty() || table.is_empty() {
             return Ok(hits);
         }
-        let out = df.lazy().select(exprs).collect().map_err(|e| e.to_string())?;
+        let out = df
+            .lazy()
+            .select(exprs)
+            .collect()
+            .map_err(|e| e.to_string())?;
         for c in out.columns() {
             let name = c.name().to_string();
             let (kind, idx) = if let Some(i) = name.strip_prefix("fire") {
@@ -288,7 +333,9 @@ impl<'a> Compiler<'a> {
             } else {
                 continue;
             };
-            let Ok(i) = idx.parse::<usize>() else { continue };
+            let Ok(i) = idx.parse::<usize>() else {
+                continue;
+            };
             let b = c.bool().map_err(|e| e.to_string())?;
             // A condition that is constant comes back as one value: broadcast it.
             let rows: Vec<usize> = if b.len() == 1 && table.len() != 1 {

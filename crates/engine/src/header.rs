@@ -28,7 +28,8 @@ impl AliasIndex {
             for (p, a) in f.aliases.iter().enumerate() {
                 map.entry(fold_header(a)).or_insert((i, p + 1));
             }
-            map.entry(fold_header(&f.label)).or_insert((i, f.aliases.len() + 1));
+            map.entry(fold_header(&f.label))
+                .or_insert((i, f.aliases.len() + 1));
         }
         AliasIndex { map }
     }
@@ -71,7 +72,10 @@ fn texts(row: &[Cell]) -> Vec<String> {
 
 /// Candidate header texts per column, best first, with the text shown to people.
 fn single(row: &[Cell]) -> Vec<(String, Vec<String>)> {
-    texts(row).into_iter().map(|t| (t.clone(), vec![t])).collect()
+    texts(row)
+        .into_iter()
+        .map(|t| (t.clone(), vec![t]))
+        .collect()
 }
 
 fn double(upper: &[Cell], lower: &[Cell]) -> Vec<(String, Vec<String>)> {
@@ -86,9 +90,17 @@ fn double(upper: &[Cell], lower: &[Cell]) -> Vec<(String, Vec<String>)> {
         // Without merge information, a group's text stands only over its first column:
         // carry it right while the lower row has sub-headers.
         if !uc.is_empty() {
-            group = if lc.is_empty() || uc == lc { String::new() } else { uc.clone() };
+            group = if lc.is_empty() || uc == lc {
+                String::new()
+            } else {
+                uc.clone()
+            };
         }
-        let up = if uc.is_empty() { group.clone() } else { uc.clone() };
+        let up = if uc.is_empty() {
+            group.clone()
+        } else {
+            uc.clone()
+        };
         if lc.is_empty() || up == lc {
             out.push((up.clone(), vec![up]));
         } else if up.is_empty() {
@@ -130,8 +142,12 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
             best = Some((s.0, r, false));
         }
         if r > 0 {
-            let d = score(&resolve(index, &double(&sheet.rows[r - 1].1, &sheet.rows[r].1)));
-            if acceptable(d) && d.0 > s.0 && d.0 > singles[r - 1] && best.is_none_or(|b| d.0 > b.0) {
+            let d = score(&resolve(
+                index,
+                &double(&sheet.rows[r - 1].1, &sheet.rows[r].1),
+            ));
+            if acceptable(d) && d.0 > s.0 && d.0 > singles[r - 1] && best.is_none_or(|b| d.0 > b.0)
+            {
                 best = Some((d.0, r, true));
             }
         }

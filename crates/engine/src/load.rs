@@ -2,8 +2,8 @@
 //! UTF-8 / GB18030 detection with encoding_rs) for CSV, polars for parquet.
 
 use crate::cell::{Cell, RawSheet};
-use caseaudit_rules::calendar::to_day;
 use calamine::{Data, Range, Reader};
+use caseaudit_rules::calendar::to_day;
 use std::path::{Path, PathBuf};
 
 /// File extensions read as ledgers.
@@ -30,7 +30,10 @@ pub enum InputFile {
 }
 
 fn is_ledger(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     if name.starts_with("~$") || name.starts_with(".~") {
         return false;
     }
@@ -67,7 +70,9 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
                     .follow_links(true)
                     .sort_by_file_name()
                     .into_iter()
-                    .filter_entry(|e| !(e.file_type().is_dir() && e.depth() > 0 && is_output_dir(e.path())));
+                    .filter_entry(|e| {
+                        !(e.file_type().is_dir() && e.depth() > 0 && is_output_dir(e.path()))
+                    });
                 for entry in walker {
                     match entry {
                         Ok(e) if e.file_type().is_file() && is_ledger(e.path()) => {
@@ -81,7 +86,10 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
                     }
                 }
                 if found.is_empty() {
-                    out.push(InputFile::Error(p.clone(), "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）".into()));
+                    out.push(InputFile::Error(
+                        p.clone(),
+                        "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）".into(),
+                    ));
                 }
                 out.extend(found.into_iter().map(InputFile::File));
             }
@@ -108,7 +116,9 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
         "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
         "parquet" => read_parquet(path, display).map(|s| vec![s]),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
-        other => Err(err(format!("不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"))),
+        other => Err(err(format!(
+            "不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"
+        ))),
     }
 }
 
@@ -133,7 +143,11 @@ fn workbook_error(e: calamine::Error) -> LoadError {
     let lower = text.to_lowercase();
     if lower.contains("password") || lower.contains("encrypt") {
         err("工作簿已加密（设有密码），请去除密码后重新导出")
-    } else if lower.contains("zip") || lower.contains("cfb") || lower.contains("invalid") || lower.contains("eof") {
+    } else if lower.contains("zip")
+        || lower.contains("cfb")
+        || lower.contains("invalid")
+        || lower.contains("eof")
+    {
         err(format!("不是有效的工作簿，或文件已损坏/不完整：{text}"))
     } else {
         err(format!("无法读取工作簿：{text}"))
@@ -160,7 +174,12 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     Ok(sheets)
 }
 
-fn range_to_sheet(file: &str, sheet: &str, range: &Range<Data>, merges: &[calamine::Dimensions]) -> RawSheet {
+fn range_to_sheet(
+    file: &str,
+    sheet: &str,
+    range: &Range<Data>,
+    merges: &[calamine::Dimensions],
+) -> RawSheet {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(range.height());
     for (i, row) in range.rows().enumerate() {
@@ -239,7 +258,10 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map(|p| p.line()).unwrap_or(0) as u32;
-                rows.push((line, record.iter().map(|s| Cell::Text(s.to_string())).collect()));
+                rows.push((
+                    line,
+                    record.iter().map(|s| Cell::Text(s.to_string())).collect(),
+                ));
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -268,7 +290,13 @@ fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
         .finish()
         .map_err(|e| err(format!("不是有效的 parquet 文件：{e}")))?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
-    rows.push((1, df.get_column_names().iter().map(|n| Cell::Text(n.to_string())).collect()));
+    rows.push((
+        1,
+        df.get_column_names()
+            .iter()
+            .map(|n| Cell::Text(n.to_string()))
+            .collect(),
+    ));
     for i in 0..df.height() {
         let mut cells = Vec::with_capacity(df.width());
         for c in df.columns() {

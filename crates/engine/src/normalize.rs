@@ -36,7 +36,11 @@ fn serial_to_day(serial: f64, date1904: bool) -> Option<Day> {
 }
 
 fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
-    let (y, m, d): (i32, u32, u32) = (y.trim().parse().ok()?, m.trim().parse().ok()?, d.trim().parse().ok()?);
+    let (y, m, d): (i32, u32, u32) = (
+        y.trim().parse().ok()?,
+        m.trim().parse().ok()?,
+        d.trim().parse().ok()?,
+    );
     NaiveDate::from_ymd_opt(y, m, d).map(to_day)
 }
 
@@ -59,10 +63,7 @@ pub fn parse_date_text(text: &str, date1904: bool) -> Option<Day> {
         return ymd(y, m, &d);
     }
     // Drop a time part: `2022-03-05 10:30`, `2022-03-05T10:30:00`.
-    let date_part = s
-        .split(|c: char| c.is_whitespace())
-        .next()
-        .unwrap_or(s);
+    let date_part = s.split(|c: char| c.is_whitespace()).next().unwrap_or(s);
     let date_part = match date_part.find('T') {
         Some(i) if i >= 8 => &date_part[..i],
         _ => date_part,
@@ -180,7 +181,10 @@ pub fn normalize(
             let t = cell_text(cell);
             let mut items: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
-            for raw in t.split(|c: char| words.list_separators.contains(&c) || c.is_whitespace() && words.list_separators.contains(&' ')) {
+            for raw in t.split(|c: char| {
+                words.list_separators.contains(&c)
+                    || c.is_whitespace() && words.list_separators.contains(&' ')
+            }) {
                 let item = raw.trim();
                 if item.is_empty() {
                     continue;
@@ -206,8 +210,13 @@ pub fn normalize(
             if items.is_empty() {
                 return (Typed::Null, None);
             }
-            let problem = (!unknown.is_empty())
-                .then(|| format!("「{}」不在「{}」的可选值中", unknown.join("、"), field.label));
+            let problem = (!unknown.is_empty()).then(|| {
+                format!(
+                    "「{}」不在「{}」的可选值中",
+                    unknown.join("、"),
+                    field.label
+                )
+            });
             (Typed::List(items), problem)
         }
     }
@@ -226,8 +235,16 @@ mod tests {
     fn date_forms() {
         let want = d("2022-03-05");
         for t in [
-            "2022-03-05", "2022/3/5", "2022.3.5", "2022年3月5日", "20220305", "2022-03-05 10:30",
-            "2022/03/05 10:30:00", "2022-03-05T10:30:00", " ２０２２年３月５日 ", "2022年03月05日 9时",
+            "2022-03-05",
+            "2022/3/5",
+            "2022.3.5",
+            "2022年3月5日",
+            "20220305",
+            "2022-03-05 10:30",
+            "2022/03/05 10:30:00",
+            "2022-03-05T10:30:00",
+            " ２０２２年３月５日 ",
+            "2022年03月05日 9时",
             "44625",
         ] {
             assert_eq!(parse_date_text(t, false), want, "{t}");
@@ -239,7 +256,15 @@ mod tests {
 
     #[test]
     fn bad_dates() {
-        for t in ["2022年13月1日", "待定", "0000-00-00", "2022-02-30", "7236.74", "12", "2022年3月"] {
+        for t in [
+            "2022年13月1日",
+            "待定",
+            "0000-00-00",
+            "2022-02-30",
+            "7236.74",
+            "12",
+            "2022年3月",
+        ] {
             assert_eq!(parse_date_text(t, false), None, "{t}");
         }
         assert_eq!(parse_date_text("9999-12-31", false), d("9999-12-31"));

@@ -52,7 +52,8 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
     }
     // Per agency, in order of first appearance.
     let mut order: Vec<String> = Vec::new();
-    let mut acc: HashMap<String, (u64, f64, Map<String, Value>, u64, u64, Map<String, Value>)> = HashMap::new();
+    let mut acc: HashMap<String, (u64, f64, Map<String, Value>, u64, u64, Map<String, Value>)> =
+        HashMap::new();
     for c in &cases {
         let a = c.agency.clone().unwrap_or_else(|| NO_AGENCY.to_string());
         let e = acc.entry(a.clone()).or_insert_with(|| {
@@ -86,7 +87,11 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
             Some(AgencyScore {
                 agency: a,
                 cases,
-                mean_score: if cases > 0 { ((total / cases as f64) * 10.0).round() / 10.0 } else { 0.0 },
+                mean_score: if cases > 0 {
+                    ((total / cases as f64) * 10.0).round() / 10.0
+                } else {
+                    0.0
+                },
                 grades,
                 veto_cases: vetoes,
                 findings,

@@ -149,7 +149,11 @@ impl CaseTable {
     pub fn to_dataframe(
         &self,
         calendar: &Calendar,
-        list_predicates: &[(String, String, Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>)],
+        list_predicates: &[(
+            String,
+            String,
+            Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>,
+        )],
     ) -> PolarsResult<DataFrame> {
         let (start, table) = calendar.ordinal_table();
         let ordinal = |d: i32| -> Option<i32> {
@@ -175,13 +179,18 @@ impl CaseTable {
                         .map(|(d, o)| d.is_some() && o.is_none())
                         .collect();
                     cols.push(Column::new(format!("{WORKDAY_PREFIX}{name}").into(), ords));
-                    cols.push(Column::new(format!("{OUTSIDE_PREFIX}{name}").into(), outside));
+                    cols.push(Column::new(
+                        format!("{OUTSIDE_PREFIX}{name}").into(),
+                        outside,
+                    ));
                 }
                 ColumnData::List(v) => {
                     let joined: Vec<Option<String>> =
                         v.iter().map(|l| l.as_ref().map(|l| l.join("、"))).collect();
-                    let lens: Vec<Option<i32>> =
-                        v.iter().map(|l| l.as_ref().map(|l| l.len() as i32)).collect();
+                    let lens: Vec<Option<i32>> = v
+                        .iter()
+                        .map(|l| l.as_ref().map(|l| l.len() as i32))
+                        .collect();
                     cols.push(Column::new(n, joined));
                     cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
                     for (col, field, pred) in list_predicates {

@@ -7,7 +7,19 @@ use std::path::{Path, PathBuf};
 
 /// The column names of findings.csv.
 pub const CSV_HEADER: [&str; 13] = [
-    "文件", "工作表", "行号", "列", "案件编号", "执法单位", "规则编号", "制度", "严重程度", "问题", "说明", "扣分", "证据",
+    "文件",
+    "工作表",
+    "行号",
+    "列",
+    "案件编号",
+    "执法单位",
+    "规则编号",
+    "制度",
+    "严重程度",
+    "问题",
+    "说明",
+    "扣分",
+    "证据",
 ];
 
 /// Renders findings.csv (UTF-8 with BOM so that Excel reads the Chinese text).
@@ -24,7 +36,11 @@ pub fn render_csv(report: &AuditReport) -> Result<Vec<u8>, csv::Error> {
                 .map(|s| s.label())
                 .unwrap_or(&f.severity);
             let row = f.source.row.to_string();
-            let ded = if f.veto { "一票否决".to_string() } else { f.deduction.to_string() };
+            let ded = if f.veto {
+                "一票否决".to_string()
+            } else {
+                f.deduction.to_string()
+            };
             let evidence = serde_json::to_string(&f.evidence).unwrap_or_default();
             let cells = [
                 f.source.file.as_str(),

@@ -46,7 +46,10 @@ pub fn safe_file_stem(name: &str) -> String {
     }
     let upper = s.to_ascii_uppercase();
     let base = upper.split('.').next().unwrap_or("");
-    const RESERVED: &[&str] = &["CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"];
+    const RESERVED: &[&str] = &[
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    ];
     if RESERVED.contains(&base) {
         s = format!("_{s}");
     }
@@ -70,20 +73,32 @@ mod tests {
         for s in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(neutralise_formula(s).starts_with('\''), "{s}");
         }
-        assert_eq!(neutralise_formula("巴市监罚〔2022〕15号"), "巴市监罚〔2022〕15号");
+        assert_eq!(
+            neutralise_formula("巴市监罚〔2022〕15号"),
+            "巴市监罚〔2022〕15号"
+        );
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(html_escape("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
-        assert_eq!(html_escape("<img src=x onerror=\"a\">"), "&lt;img src=x onerror=&quot;a&quot;&gt;");
+        assert_eq!(
+            html_escape("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(
+            html_escape("<img src=x onerror=\"a\">"),
+            "&lt;img src=x onerror=&quot;a&quot;&gt;"
+        );
     }
 
     #[test]
     fn file_names_stay_inside() {
         for n in ["../../etc", "a/b", "CON", "con.txt", "..", "", "a\\..\\b"] {
             let s = safe_file_stem(n);
-            assert!(!s.contains('/') && !s.contains('\\') && !s.contains(".."), "{n} -> {s}");
+            assert!(
+                !s.contains('/') && !s.contains('\\') && !s.contains(".."),
+                "{n} -> {s}"
+            );
             assert!(!s.is_empty());
             assert_ne!(s.to_ascii_uppercase(), "CON");
         }

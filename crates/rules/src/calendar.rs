@@ -28,7 +28,9 @@ pub fn format_day(d: Day) -> String {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_iso(s: &str) -> Option<Day> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(to_day)
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .map(to_day)
 }
 
 /// One year's holiday arrangement as the pack states it.

@@ -50,7 +50,7 @@ fn suggestion_suffix(s: &Option<String>) -> String {
 }
 
 fn render_issues(issues: &[PackIssue]) -> String {
-    let mut out = format!("the rule pack has {} error(s):", issues.len());
+    let mut out = format!("规则包有 {} 处错误：", issues.len());
     for i in issues {
         out.push_str("\n  ");
         out.push_str(&i.to_string());

@@ -175,7 +175,10 @@ impl FieldSet {
         let mut by_name = HashMap::new();
         for f in raw.field {
             if !f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || f.name.is_empty() {
-                issues.push(format!("field name `{}` must be lowercase letters and `_`", f.name));
+                issues.push(format!(
+                    "field name `{}` must be lowercase letters and `_`",
+                    f.name
+                ));
             }
             if by_name.contains_key(&f.name) {
                 issues.push(format!("field `{}` is defined twice", f.name));
@@ -198,7 +201,9 @@ impl FieldSet {
             }
             for t in &f.vocabulary {
                 for s in &t.synonyms {
-                    lookup.entry(fold(s)).or_insert_with(|| vec![t.value.clone()]);
+                    lookup
+                        .entry(fold(s))
+                        .or_insert_with(|| vec![t.value.clone()]);
                 }
             }
             for e in &f.expansions {

@@ -176,7 +176,11 @@ fn value_line(text: &str, offset: usize) -> usize {
     line_at(text, offset) + usize::from(skip)
 }
 
-fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, issues: &mut Issues) -> Option<T> {
+fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    issues: &mut Issues,
+) -> Option<T> {
     match toml::from_str::<T>(text) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -189,7 +193,10 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, issues: &m
 
 fn parse_month_days(year: i32, spec: &str) -> Result<Vec<NaiveDate>, String> {
     let one = |s: &str| -> Result<NaiveDate, String> {
-        let (m, d) = s.trim().split_once('-').ok_or_else(|| format!("`{s}` is not MM-DD"))?;
+        let (m, d) = s
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` is not MM-DD"))?;
         let (m, d): (u32, u32) = (
             m.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
             d.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
@@ -235,7 +242,10 @@ pub fn builtin_files() -> BTreeMap<String, String> {
     fn walk(dir: &Dir<'static>, out: &mut Files) {
         for f in dir.files() {
             if let Some(text) = f.contents_utf8() {
-                out.insert(f.path().to_string_lossy().replace('\\', "/"), text.to_string());
+                out.insert(
+                    f.path().to_string_lossy().replace('\\', "/"),
+                    text.to_string(),
+                );
             }
         }
         for d in dir.dirs() {
@@ -254,7 +264,8 @@ fn dir_files(root: &Path) -> Result<Files, PackError> {
             if p.is_dir() {
                 walk(root, &p, out)?;
             } else if p.extension().is_some_and(|e| e == "toml")
-                || p.strip_prefix(root).is_ok_and(|r| r.starts_with("templates"))
+                || p.strip_prefix(root)
+                    .is_ok_and(|r| r.starts_with("templates"))
             {
                 let rel = p
                     .strip_prefix(root)
@@ -276,7 +287,14 @@ fn dir_files(root: &Path) -> Result<Files, PackError> {
 
 fn example_value(field: &crate::fields::Field, v: &toml::Value) -> Result<Val, String> {
     use toml::Value as T;
-    let bad = || format!("`{}` is not a valid {} value for `{}`", v, field.ty.label(), field.name);
+    let bad = || {
+        format!(
+            "`{}` is not a valid {} value for `{}`",
+            v,
+            field.ty.label(),
+            field.name
+        )
+    };
     Ok(match (field.ty, v) {
         (FieldType::Date, T::String(s)) => Val::Date(parse_iso(s).ok_or_else(bad)?),
         (FieldType::Bool, T::Boolean(b)) => Val::Bool(*b),
@@ -360,13 +378,14 @@ impl RulePack {
             }
             t
         };
-        let meta: Option<RawPack> = need("pack.toml", &mut issues).and_then(|t| parse_toml("pack.toml", &t, &mut issues));
-        let raw_fields: Option<RawFields> =
-            need("fields.toml", &mut issues).and_then(|t| parse_toml("fields.toml", &t, &mut issues));
-        let raw_params: Option<RawParams> =
-            need("params.toml", &mut issues).and_then(|t| parse_toml("params.toml", &t, &mut issues));
-        let raw_scoring: Option<RawScoring> =
-            need("scoring.toml", &mut issues).and_then(|t| parse_toml("scoring.toml", &t, &mut issues));
+        let meta: Option<RawPack> =
+            need("pack.toml", &mut issues).and_then(|t| parse_toml("pack.toml", &t, &mut issues));
+        let raw_fields: Option<RawFields> = need("fields.toml", &mut issues)
+            .and_then(|t| parse_toml("fields.toml", &t, &mut issues));
+        let raw_params: Option<RawParams> = need("params.toml", &mut issues)
+            .and_then(|t| parse_toml("params.toml", &t, &mut issues));
+        let raw_scoring: Option<RawScoring> = need("scoring.toml", &mut issues)
+            .and_then(|t| parse_toml("scoring.toml", &t, &mut issues));
 
         let Some(raw_fields) = raw_fields else {
             return Err(PackError::Invalid(issues.0));
@@ -383,7 +402,12 @@ impl RulePack {
         if let Some(rp) = raw_params {
             for p in rp.param {
                 if params.iter().any(|x: &Param| x.name == p.name) {
-                    issues.push("params.toml", None, Some(&p.name), "parameter defined twice".into());
+                    issues.push(
+                        "params.toml",
+                        None,
+                        Some(&p.name),
+                        "parameter defined twice".into(),
+                    );
                 }
                 params.push(Param {
                     name: p.name,
@@ -396,7 +420,12 @@ impl RulePack {
                 for k in pr.values.keys() {
                     if !params.iter().any(|p| &p.name == k) {
                         let hint = did_you_mean(nearest(k, params.iter().map(|p| p.name.as_str())));
-                        issues.push("params.toml", None, Some(&pr.name), format!("profile sets unknown parameter `{k}`{hint}"));
+                        issues.push(
+                            "params.toml",
+                            None,
+                            Some(&pr.name),
+                            format!("profile sets unknown parameter `{k}`{hint}"),
+                        );
                     }
                 }
                 profiles.push(Profile {
@@ -437,7 +466,12 @@ impl RulePack {
                 if !rest.contains('/') && rest.ends_with(".toml") {
                     if let Some(y) = calendar_year(path, text, &mut issues) {
                         if rest.trim_end_matches(".toml") != y.year.to_string() {
-                            issues.push(path, None, None, format!("file holds year {}, name it {}.toml", y.year, y.year));
+                            issues.push(
+                                path,
+                                None,
+                                None,
+                                format!("file holds year {}, name it {}.toml", y.year, y.year),
+                            );
                         }
                         calendar_years.push(y);
                     }
@@ -447,12 +481,22 @@ impl RulePack {
             }
         }
         if calendar_years.is_empty() {
-            issues.push("calendar/", None, None, "the pack has no calendar year".into());
+            issues.push(
+                "calendar/",
+                None,
+                None,
+                "the pack has no calendar year".into(),
+            );
         }
         for p in &profiles {
             for o in &p.calendar_overlays {
                 if !overlays.contains_key(o) {
-                    issues.push("params.toml", None, Some(&p.name), format!("calendar overlay `{o}` has no folder calendar/overlays/{o}/"));
+                    issues.push(
+                        "params.toml",
+                        None,
+                        Some(&p.name),
+                        format!("calendar overlay `{o}` has no folder calendar/overlays/{o}/"),
+                    );
                 }
             }
         }
@@ -467,14 +511,28 @@ impl RulePack {
                     let line = line_at(text, d.span().start);
                     let d = d.into_inner();
                     let Some(ty) = ty_of(&d.ty) else {
-                        issues.push("derived.toml", Some(line), Some(&d.name), format!("unknown type `{}`; use bool, number, date or text", d.ty));
+                        issues.push(
+                            "derived.toml",
+                            Some(line),
+                            Some(&d.name),
+                            format!("unknown type `{}`; use bool, number, date or text", d.ty),
+                        );
                         continue;
                     };
                     if fields.get(&d.name).is_some() {
-                        issues.push("derived.toml", Some(line), Some(&d.name), "a derived field cannot reuse a field's name".into());
+                        issues.push(
+                            "derived.toml",
+                            Some(line),
+                            Some(&d.name),
+                            "a derived field cannot reuse a field's name".into(),
+                        );
                         continue;
                     }
-                    let scope = Scope { fields: &fields, derived: &derived_types, params: &param_names };
+                    let scope = Scope {
+                        fields: &fields,
+                        derived: &derived_types,
+                        params: &param_names,
+                    };
                     let eline = value_line(text, d.expr.span().start);
                     match parse_condition(d.expr.get_ref(), &scope, ty) {
                         Ok(e) => {
@@ -490,7 +548,12 @@ impl RulePack {
                         }
                         Err(errs) => {
                             for er in errs {
-                                issues.push("derived.toml", Some(eline + er.line.unwrap_or(1) - 1), Some(&d.name), er.message);
+                                issues.push(
+                                    "derived.toml",
+                                    Some(eline + er.line.unwrap_or(1) - 1),
+                                    Some(&d.name),
+                                    er.message,
+                                );
                             }
                         }
                     }
@@ -502,7 +565,11 @@ impl RulePack {
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text) in &files {
             let top = path.split('/').next().unwrap_or("");
-            if !path.contains('/') || top == "calendar" || top == "templates" || !path.ends_with(".toml") {
+            if !path.contains('/')
+                || top == "calendar"
+                || top == "templates"
+                || !path.ends_with(".toml")
+            {
                 continue;
             }
             let Some(raw) = parse_toml::<RawRule>(path, text, &mut issues) else {
@@ -511,63 +578,117 @@ impl RulePack {
             let id = raw.id.clone();
             let item = Some(id.as_str());
             if !is_rule_id(&id) {
-                issues.push(path, Some(1), item, format!("rule id `{id}` must look like `PUB-001`"));
+                issues.push(
+                    path,
+                    Some(1),
+                    item,
+                    format!("rule id `{id}` must look like `PUB-001`"),
+                );
             }
-            let stem = path.rsplit('/').next().unwrap_or("").trim_end_matches(".toml");
+            let stem = path
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(".toml");
             if stem != id {
-                issues.push(path, Some(1), item, format!("the file of rule `{id}` must be named {id}.toml"));
+                issues.push(
+                    path,
+                    Some(1),
+                    item,
+                    format!("the file of rule `{id}` must be named {id}.toml"),
+                );
             }
             if rules.iter().any(|r| r.id == id) {
                 issues.push(path, Some(1), item, format!("rule id `{id}` is used twice"));
             }
             let system = System::from_key(&raw.system).unwrap_or_else(|| {
                 let hint = did_you_mean(nearest(&raw.system, System::ALL.iter().map(|s| s.key())));
-                issues.push(path, None, item, format!("unknown system `{}`{hint}", raw.system));
+                issues.push(
+                    path,
+                    None,
+                    item,
+                    format!("unknown system `{}`{hint}", raw.system),
+                );
                 System::DataQuality
             });
             let severity = Severity::from_key(&raw.severity).unwrap_or_else(|| {
                 let hint = did_you_mean(nearest(&raw.severity, ["critical", "major", "minor"]));
-                issues.push(path, None, item, format!("unknown severity `{}`{hint}", raw.severity));
+                issues.push(
+                    path,
+                    None,
+                    item,
+                    format!("unknown severity `{}`{hint}", raw.severity),
+                );
                 Severity::Minor
             });
             if raw.basis.trim().is_empty() {
                 issues.push(path, None, item, "the rule has no legal basis".into());
             }
             if raw.rectification.trim().is_empty() {
-                issues.push(path, None, item, "the rule has no rectification text".into());
+                issues.push(
+                    path,
+                    None,
+                    item,
+                    "the rule has no rectification text".into(),
+                );
             }
-            let scope = Scope { fields: &fields, derived: &derived_types, params: &param_names };
-            let cond = |s: &Option<Spanned<String>>, issues: &mut Issues| -> Option<(Expr, String)> {
-                let s = s.as_ref()?;
-                let base = value_line(text, s.span().start);
-                match parse_condition(s.get_ref(), &scope, Ty::Bool) {
-                    Ok(e) => Some((e, s.get_ref().clone())),
-                    Err(errs) => {
-                        for er in errs {
-                            issues.push(path, Some(base + er.line.unwrap_or(1) - 1), item, er.message);
-                        }
-                        None
-                    }
-                }
+            let scope = Scope {
+                fields: &fields,
+                derived: &derived_types,
+                params: &param_names,
             };
+            let cond =
+                |s: &Option<Spanned<String>>, issues: &mut Issues| -> Option<(Expr, String)> {
+                    let s = s.as_ref()?;
+                    let base = value_line(text, s.span().start);
+                    match parse_condition(s.get_ref(), &scope, Ty::Bool) {
+                        Ok(e) => Some((e, s.get_ref().clone())),
+                        Err(errs) => {
+                            for er in errs {
+                                issues.push(
+                                    path,
+                                    Some(base + er.line.unwrap_or(1) - 1),
+                                    item,
+                                    er.message,
+                                );
+                            }
+                            None
+                        }
+                    }
+                };
             let applies = cond(&raw.applies, &mut issues);
             let violation = cond(&raw.violation, &mut issues);
             match raw.kind {
                 RuleKind::Condition => {
                     if raw.violation.is_none() {
-                        issues.push(path, None, item, "a condition rule needs `violation`".into());
+                        issues.push(
+                            path,
+                            None,
+                            item,
+                            "a condition rule needs `violation`".into(),
+                        );
                     }
                 }
                 RuleKind::Builtin => {
                     if raw.violation.is_some() || raw.applies.is_some() {
-                        issues.push(path, None, item, "a builtin rule has no `applies` or `violation`".into());
+                        issues.push(
+                            path,
+                            None,
+                            item,
+                            "a builtin rule has no `applies` or `violation`".into(),
+                        );
                     }
                 }
             }
             for r in &raw.requires {
                 if fields.get(r).is_none() {
                     let hint = did_you_mean(nearest(r, fields.names()));
-                    issues.push(path, None, item, format!("`requires` names unknown field `{r}`{hint}"));
+                    issues.push(
+                        path,
+                        None,
+                        item,
+                        format!("`requires` names unknown field `{r}`{hint}"),
+                    );
                 }
             }
             let mut examples = Vec::new();
@@ -575,25 +696,48 @@ impl RulePack {
                 let line = line_at(text, ex.span().start);
                 let ex = ex.get_ref();
                 let Some(as_of) = parse_iso(&ex.as_of) else {
-                    issues.push(path, Some(line), item, format!("example `{}`: as_of `{}` is not YYYY-MM-DD", ex.name, ex.as_of));
+                    issues.push(
+                        path,
+                        Some(line),
+                        item,
+                        format!(
+                            "example `{}`: as_of `{}` is not YYYY-MM-DD",
+                            ex.name, ex.as_of
+                        ),
+                    );
                     continue;
                 };
                 let profile = ex.profile.clone().unwrap_or_else(|| "national".into());
                 if !profiles.iter().any(|p| p.name == profile) {
-                    issues.push(path, Some(line), item, format!("example `{}`: unknown profile `{profile}`", ex.name));
+                    issues.push(
+                        path,
+                        Some(line),
+                        item,
+                        format!("example `{}`: unknown profile `{profile}`", ex.name),
+                    );
                 }
                 let mut case = Case::new();
                 for (k, v) in &ex.case {
                     match fields.get(k) {
                         None => {
                             let hint = did_you_mean(nearest(k, fields.names()));
-                            issues.push(path, Some(line), item, format!("example `{}`: unknown field `{k}`{hint}", ex.name));
+                            issues.push(
+                                path,
+                                Some(line),
+                                item,
+                                format!("example `{}`: unknown field `{k}`{hint}", ex.name),
+                            );
                         }
                         Some(f) => match example_value(f, v) {
                             Ok(val) => {
                                 case.insert(k.clone(), val);
                             }
-                            Err(m) => issues.push(path, Some(line), item, format!("example `{}`: {m}", ex.name)),
+                            Err(m) => issues.push(
+                                path,
+                                Some(line),
+                                item,
+                                format!("example `{}`: {m}", ex.name),
+                            ),
                         },
                     }
                 }
@@ -663,16 +807,27 @@ impl RulePack {
 
         let scoring = match raw_scoring {
             Some(s) => {
-                let mut grades: Vec<(String, f64)> = s.grade.into_iter().map(|g| (g.name, g.min)).collect();
+                let mut grades: Vec<(String, f64)> =
+                    s.grade.into_iter().map(|g| (g.name, g.min)).collect();
                 grades.sort_by(|a, b| b.1.total_cmp(&a.1));
-                Scoring { veto_score: s.veto_score, grades }
+                Scoring {
+                    veto_score: s.veto_score,
+                    grades,
+                }
             }
-            None => Scoring { veto_score: 0.0, grades: Vec::new() },
+            None => Scoring {
+                veto_score: 0.0,
+                grades: Vec::new(),
+            },
         };
         if !issues.0.is_empty() {
             return Err(PackError::Invalid(issues.0));
         }
-        let meta = meta.unwrap_or(RawPack { name: String::new(), version: String::new(), description: String::new() });
+        let meta = meta.unwrap_or(RawPack {
+            name: String::new(),
+            version: String::new(),
+            description: String::new(),
+        });
         Ok(RulePack {
             name: meta.name,
             version: meta.version,
@@ -693,11 +848,19 @@ impl RulePack {
 
     /// A profile by name, with a suggestion when it is unknown.
     pub fn profile(&self, name: &str) -> Result<&Profile, PackError> {
-        self.profiles.iter().find(|p| p.name == name).ok_or_else(|| PackError::UnknownProfile {
-            name: name.into(),
-            suggestion: nearest(name, self.profiles.iter().map(|p| p.name.as_str())),
-            known: self.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.profiles
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| PackError::UnknownProfile {
+                name: name.into(),
+                suggestion: nearest(name, self.profiles.iter().map(|p| p.name.as_str())),
+                known: self
+                    .profiles
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// Parameter values in force under a profile.

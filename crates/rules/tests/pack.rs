@@ -9,9 +9,9 @@ use caseaudit_rules::{RuleKind, RulePack, System};
 use std::collections::BTreeSet;
 
 const CATALOG: &[&str] = &[
-    "PUB-001", "PUB-002", "PUB-003", "PUB-004", "PUB-005", "PUB-006", "PUB-007", "REC-001", "REC-002",
-    "REC-003", "REC-004", "LR-001", "LR-002", "LR-003", "LR-004", "LR-005", "LR-006", "LR-007", "PRO-001",
-    "PRO-002", "PRO-003", "DQ-001", "DQ-002", "DQ-003", "DQ-004", "DQ-005",
+    "PUB-001", "PUB-002", "PUB-003", "PUB-004", "PUB-005", "PUB-006", "PUB-007", "REC-001",
+    "REC-002", "REC-003", "REC-004", "LR-001", "LR-002", "LR-003", "LR-004", "LR-005", "LR-006",
+    "LR-007", "PRO-001", "PRO-002", "PRO-003", "DQ-001", "DQ-002", "DQ-003", "DQ-004", "DQ-005",
 ];
 
 fn pack() -> RulePack {
@@ -51,11 +51,23 @@ fn rules_are_documented_and_exemplified() {
         };
         assert_eq!(r.system, want, "{}", r.id);
         assert!(!r.basis.trim().is_empty(), "{} has no basis", r.id);
-        assert!(!r.rectification.trim().is_empty(), "{} has no rectification", r.id);
+        assert!(
+            !r.rectification.trim().is_empty(),
+            "{} has no rectification",
+            r.id
+        );
         assert!(!r.title.trim().is_empty(), "{} has no title", r.id);
         if r.kind == RuleKind::Condition {
-            assert!(r.examples.iter().any(|e| e.expect == Expect::Fire), "{} has no firing example", r.id);
-            assert!(r.examples.iter().any(|e| e.expect == Expect::Pass), "{} has no passing example", r.id);
+            assert!(
+                r.examples.iter().any(|e| e.expect == Expect::Fire),
+                "{} has no firing example",
+                r.id
+            );
+            assert!(
+                r.examples.iter().any(|e| e.expect == Expect::Pass),
+                "{} has no passing example",
+                r.id
+            );
             assert!(r.message.is_some(), "{} has no message", r.id);
         }
         if r.system == System::DataQuality {
@@ -72,9 +84,22 @@ fn catalog_severities_and_scoring() {
     let p = pack();
     let veto = ["PUB-005", "PUB-006", "LR-001", "LR-002", "LR-003"];
     let ded = [
-        ("PUB-001", 5), ("PUB-002", 2), ("PUB-003", 2), ("PUB-004", 3), ("PUB-007", 3), ("REC-001", 5),
-        ("REC-002", 10), ("REC-003", 2), ("REC-004", 2), ("LR-004", 5), ("LR-005", 5), ("LR-006", 5),
-        ("LR-007", 10), ("PRO-001", 5), ("PRO-002", 3), ("PRO-003", 10),
+        ("PUB-001", 5),
+        ("PUB-002", 2),
+        ("PUB-003", 2),
+        ("PUB-004", 3),
+        ("PUB-007", 3),
+        ("REC-001", 5),
+        ("REC-002", 10),
+        ("REC-003", 2),
+        ("REC-004", 2),
+        ("LR-004", 5),
+        ("LR-005", 5),
+        ("LR-006", 5),
+        ("LR-007", 10),
+        ("PRO-001", 5),
+        ("PRO-002", 3),
+        ("PRO-003", 10),
     ];
     for id in veto {
         assert!(p.rule(id).is_some_and(|r| r.veto), "{id} is a veto rule");
@@ -84,8 +109,21 @@ fn catalog_severities_and_scoring() {
         assert!(!r.veto, "{id}");
         assert_eq!(r.deduction, n, "{id}");
     }
-    let g: Vec<(&str, f64)> = p.scoring.grades.iter().map(|(n, m)| (n.as_str(), *m)).collect();
-    assert_eq!(g, vec![("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", 0.0)]);
+    let g: Vec<(&str, f64)> = p
+        .scoring
+        .grades
+        .iter()
+        .map(|(n, m)| (n.as_str(), *m))
+        .collect();
+    assert_eq!(
+        g,
+        vec![
+            ("优秀", 90.0),
+            ("良好", 80.0),
+            ("合格", 60.0),
+            ("不合格", 0.0)
+        ]
+    );
     assert_eq!(p.scoring.grade(90.0), "优秀");
     assert_eq!(p.scoring.grade(89.9), "良好");
     assert_eq!(p.scoring.grade(60.0), "合格");
@@ -100,9 +138,18 @@ fn every_example_passes() {
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)
-        .map(|o| format!("{} {} ({}:{})\n{}", o.rule_id, o.name, o.file, o.line, o.explanation))
+        .map(|o| {
+            format!(
+                "{} {} ({}:{})\n{}",
+                o.rule_id, o.name, o.file, o.line, o.explanation
+            )
+        })
         .collect();
-    assert!(failed.is_empty(), "failing examples:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "failing examples:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -116,8 +163,13 @@ fn calendar_known_figures() {
     // 2024-02-04 (Sunday) and 2024-02-18 (Sunday) are make-up working days.
     assert_eq!(cal.is_workday(d("2024-02-04")), Ok(true));
     assert_eq!(cal.is_workday(d("2024-02-12")), Ok(false));
-    assert_eq!(caseaudit_rules::Calendar::days(d("2022-01-01"), d("2022-12-31")), 364);
-    let err = cal.workdays(d("2019-12-31"), d("2020-01-02")).expect_err("outside");
+    assert_eq!(
+        caseaudit_rules::Calendar::days(d("2022-01-01"), d("2022-12-31")),
+        364
+    );
+    let err = cal
+        .workdays(d("2019-12-31"), d("2020-01-02"))
+        .expect_err("outside");
     assert_eq!(err.year, 2019);
     assert!(err.to_string().contains("2019"));
 }
@@ -126,7 +178,10 @@ fn calendar_known_figures() {
 fn params_and_profiles() {
     let p = pack();
     let national = p.param_values(p.profile("national").expect("national"));
-    assert_eq!(national.get("publication_workdays_permit_penalty"), Some(7.0));
+    assert_eq!(
+        national.get("publication_workdays_permit_penalty"),
+        Some(7.0)
+    );
     assert_eq!(national.get("hearing_fine_individual"), None);
     let jx = p.param_values(p.profile("jiangxi").expect("jiangxi"));
     assert_eq!(jx.get("hearing_fine_individual"), Some(3000.0));
@@ -184,7 +239,10 @@ rectification = "测试"
             .unwrap_or_else(|| panic!("no issue mentions {needle}:\n{text}"))
     };
     let field = find("unknown field `publicaton_date`");
-    assert!(field.message.contains("did you mean `publication_date`"), "{text}");
+    assert!(
+        field.message.contains("did you mean `publication_date`"),
+        "{text}"
+    );
     assert_eq!(field.line, Some(9), "{text}");
     let func = find("unknown function `WORKDAY`");
     assert!(func.message.contains("did you mean `WORKDAYS`"), "{text}");
@@ -192,7 +250,12 @@ rectification = "测试"
     let cmp = find("cannot compare date");
     assert_eq!(cmp.line, Some(11), "{text}");
     let param = find("unknown parameter `params.publication_workday_permit_penalty`");
-    assert!(param.message.contains("did you mean `publication_workdays_permit_penalty`"), "{text}");
+    assert!(
+        param
+            .message
+            .contains("did you mean `publication_workdays_permit_penalty`"),
+        "{text}"
+    );
     assert_eq!(param.line, Some(12), "{text}");
     for i in [field, func, cmp, param] {
         assert_eq!(i.file, "three-systems/PUB-901.toml");

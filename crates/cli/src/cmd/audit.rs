@@ -36,7 +36,9 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             let hint = caseaudit_rules::error::nearest(&f, FORMATS.iter().copied())
                 .map(|s| format!("，是否想写 `{s}`？"))
                 .unwrap_or_default();
-            return Err(anyhow!("未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html）"));
+            return Err(anyhow!(
+                "未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html）"
+            ));
         }
         if !formats.contains(&f) {
             formats.push(f);
@@ -63,7 +65,8 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     let audit = result.map_err(|e| anyhow!("{e}"))?;
     let report = &audit.report;
 
-    std::fs::create_dir_all(&a.out).map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
     // Marks the folder as caseaudit's own, so a later audit of a parent folder skips it.
     let _ = std::fs::write(a.out.join(".caseaudit-output"), b"");
     for f in &formats {
@@ -80,7 +83,10 @@ pub fn run(a: AuditArgs) -> Result<u8> {
         eprintln!(
             "错误：{}{}：{}",
             e.file,
-            e.sheet.as_ref().map(|s| format!(" 「{s}」")).unwrap_or_default(),
+            e.sheet
+                .as_ref()
+                .map(|s| format!(" 「{s}」"))
+                .unwrap_or_default(),
             e.reason
         );
     }

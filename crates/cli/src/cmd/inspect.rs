@@ -32,7 +32,11 @@ pub fn run(a: InspectArgs) -> Result<u8> {
     } else {
         print!("{}", render(&audit.report, &pack));
     }
-    Ok(if audit.had_input_errors { EXIT_INPUT } else { 0 })
+    Ok(if audit.had_input_errors {
+        EXIT_INPUT
+    } else {
+        0
+    })
 }
 
 /// The inspection text for people.
@@ -54,13 +58,22 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             inp.rejected,
             inp.empty_rows_skipped
         );
-        let mut t = vec![vec!["列".to_string(), "表头".into(), "标准字段".into(), "说明".into()]];
+        let mut t = vec![vec![
+            "列".to_string(),
+            "表头".into(),
+            "标准字段".into(),
+            "说明".into(),
+        ]];
         for c in &inp.columns {
             let field = c
                 .field
                 .as_ref()
                 .map(|f| {
-                    let label = pack.fields.get(f).map(|d| d.label.clone()).unwrap_or_default();
+                    let label = pack
+                        .fields
+                        .get(f)
+                        .map(|d| d.label.clone())
+                        .unwrap_or_default();
                     format!("{f}（{label}）")
                 })
                 .unwrap_or_else(|| "— 未识别，原样保留".into());
@@ -68,38 +81,74 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             if let Some(s) = c.scale {
                 note = format!("金额按 ×{s} 换算为元");
             }
-            t.push(vec![c.column.clone(), c.header.replace('\n', " "), field, note]);
+            t.push(vec![
+                c.column.clone(),
+                c.header.replace('\n', " "),
+                field,
+                note,
+            ]);
         }
         out.push_str(&table(&t));
         if !inp.missing_fields.is_empty() {
             let names: Vec<String> = inp
                 .missing_fields
                 .iter()
-                .map(|f| format!("{}（{}）", f, pack.fields.get(f).map(|d| d.label.as_str()).unwrap_or("")))
+                .map(|f| {
+                    format!(
+                        "{}（{}）",
+                        f,
+                        pack.fields.get(f).map(|d| d.label.as_str()).unwrap_or("")
+                    )
+                })
                 .collect();
             let _ = writeln!(out, "  缺少字段：{}", names.join("、"));
         }
         for n in &inp.not_evaluated {
-            let title = pack.rule(&n.rule_id).map(|r| r.title.as_str()).unwrap_or("");
-            let _ = writeln!(out, "  无法评查 {} {}：缺少 {}", n.rule_id, title, n.missing_fields.join("、"));
+            let title = pack
+                .rule(&n.rule_id)
+                .map(|r| r.title.as_str())
+                .unwrap_or("");
+            let _ = writeln!(
+                out,
+                "  无法评查 {} {}：缺少 {}",
+                n.rule_id,
+                title,
+                n.missing_fields.join("、")
+            );
         }
         for n in &inp.notes {
             let _ = writeln!(out, "  注意：{n}");
         }
         // Value problems (DQ-003), grouped by column.
         let mut by_col: BTreeMap<String, (String, Vec<(u32, String)>)> = BTreeMap::new();
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.rule_id == "DQ-003" && f.source.file == inp.file && f.source.sheet == inp.sheet)
-        {
+        for f in report.findings.iter().filter(|f| {
+            f.rule_id == "DQ-003" && f.source.file == inp.file && f.source.sheet == inp.sheet
+        }) {
             let col = f.source.column.clone().unwrap_or_default();
-            let header = f.evidence.get("header").and_then(|v| v.as_str()).unwrap_or("").to_string();
-            let raw = f.evidence.get("raw").and_then(|v| v.as_str()).unwrap_or("").to_string();
-            by_col.entry(col).or_insert_with(|| (header, Vec::new())).1.push((f.source.row, raw));
+            let header = f
+                .evidence
+                .get("header")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let raw = f
+                .evidence
+                .get("raw")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            by_col
+                .entry(col)
+                .or_insert_with(|| (header, Vec::new()))
+                .1
+                .push((f.source.row, raw));
         }
         for (col, (header, cells)) in by_col {
-            let sample: Vec<String> = cells.iter().take(5).map(|(r, v)| format!("第{r}行「{v}」")).collect();
+            let sample: Vec<String> = cells
+                .iter()
+                .take(5)
+                .map(|(r, v)| format!("第{r}行「{v}」"))
+                .collect();
             let _ = writeln!(
                 out,
                 "  取值问题 {col} 列「{header}」：{} 个单元格无法识别，如 {}",

@@ -33,6 +33,8 @@ pub fn today_in_china() -> Day {
 pub fn as_of(arg: Option<&str>) -> Result<Day> {
     match arg {
         None => Ok(today_in_china()),
-        Some(s) => parse_iso(s).ok_or_else(|| anyhow!("`--as-of {s}` 不是有效日期，请写成 YYYY-MM-DD")),
+        Some(s) => {
+            parse_iso(s).ok_or_else(|| anyhow!("`--as-of {s}` 不是有效日期，请写成 YYYY-MM-DD"))
+        }
     }
 }

@@ -12,24 +12,43 @@ pub fn run(a: RulesArgs) -> Result<u8> {
     match a.command {
         RulesCommand::List(p) => {
             let pack = super::load_pack(p.rules.as_deref())?;
-            let mut rows = vec![vec!["编号".to_string(), "制度".into(), "严重程度".into(), "扣分".into(), "名称".into()]];
+            let mut rows = vec![vec![
+                "编号".to_string(),
+                "制度".into(),
+                "严重程度".into(),
+                "扣分".into(),
+                "名称".into(),
+            ]];
             for r in &pack.rules {
                 rows.push(vec![
                     r.id.clone(),
                     r.system.label().into(),
                     r.severity.label().into(),
-                    if r.veto { "一票否决".into() } else { r.deduction.to_string() },
+                    if r.veto {
+                        "一票否决".into()
+                    } else {
+                        r.deduction.to_string()
+                    },
                     r.title.clone(),
                 ]);
             }
             print!("{}", table(&rows));
-            println!("规则包 {} {}（{}），共 {} 条规则", pack.name, pack.version, pack.source, pack.rules.len());
+            println!(
+                "规则包 {} {}（{}），共 {} 条规则",
+                pack.name,
+                pack.version,
+                pack.source,
+                pack.rules.len()
+            );
             Ok(0)
         }
         RulesCommand::Show { id, pack } => {
             let pack = super::load_pack(pack.rules.as_deref())?;
             let Some(rule) = pack.rule(&id.to_uppercase()) else {
-                let hint = pack.suggest_rule(&id.to_uppercase()).map(|s| format!("，是否想查看 `{s}`？")).unwrap_or_default();
+                let hint = pack
+                    .suggest_rule(&id.to_uppercase())
+                    .map(|s| format!("，是否想查看 `{s}`？"))
+                    .unwrap_or_default();
                 return Err(anyhow!("没有编号为 `{id}` 的规则{hint}"));
             };
             println!("# {} {}（{}）", rule.id, rule.title, rule.file);
@@ -40,7 +59,13 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             }
             for d in derived {
                 if let Some(def) = pack.derived.iter().find(|x| x.name == d) {
-                    println!("\n# 派生字段 {}（{}）：{}\n#   依据：{}", def.name, def.label, def.text.trim(), def.basis);
+                    println!(
+                        "\n# 派生字段 {}（{}）：{}\n#   依据：{}",
+                        def.name,
+                        def.label,
+                        def.text.trim(),
+                        def.basis
+                    );
                 }
             }
             Ok(0)
@@ -72,7 +97,13 @@ pub fn run(a: RulesArgs) -> Result<u8> {
 /// Runs every example, prints the table, returns the exit code.
 pub fn test(pack: &RulePack, verbose: bool) -> u8 {
     let outcomes = run_examples(pack);
-    let mut rows = vec![vec!["规则".to_string(), "示例".into(), "预期".into(), "结果".into(), "".into()]];
+    let mut rows = vec![vec![
+        "规则".to_string(),
+        "示例".into(),
+        "预期".into(),
+        "结果".into(),
+        "".into(),
+    ]];
     let word = |fire: bool| if fire { "触发" } else { "不触发" }.to_string();
     for o in &outcomes {
         rows.push(vec![
@@ -80,13 +111,20 @@ pub fn test(pack: &RulePack, verbose: bool) -> u8 {
             o.name.clone(),
             word(o.expect == Expect::Fire),
             word(o.fired),
-            if o.passed { "通过".into() } else { "失败".into() },
+            if o.passed {
+                "通过".into()
+            } else {
+                "失败".into()
+            },
         ]);
     }
     print!("{}", table(&rows));
     let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
     for o in outcomes.iter().filter(|o| verbose || !o.passed) {
-        println!("\n{} {}（{}:{}）\n{}", o.rule_id, o.name, o.file, o.line, o.explanation);
+        println!(
+            "\n{} {}（{}:{}）\n{}",
+            o.rule_id, o.name, o.file, o.line, o.explanation
+        );
     }
     println!(
         "{} passed, {} failed",

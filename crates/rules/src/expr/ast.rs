@@ -260,7 +260,12 @@ fn fmt_number(n: f64) -> String {
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ExprKind::*;
-        let list = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |v: &[Expr]| {
+            v.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let strs = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
         match &self.kind {
             Null => write!(f, "NULL"),

@@ -24,9 +24,7 @@ pub struct Scope<'a> {
     pub params: &'a BTreeSet<String>,
 }
 
-const FUNCTIONS: &[&str] = &[
-    "WORKDAYS", "DAYS", "LEN", "HAS_ANY", "ALL_IN", "COALESCE",
-];
+const FUNCTIONS: &[&str] = &["WORKDAYS", "DAYS", "LEN", "HAS_ANY", "ALL_IN", "COALESCE"];
 
 /// The type a field has in conditions.
 pub fn field_ty(t: FieldType) -> Ty {
@@ -42,20 +40,18 @@ pub fn field_ty(t: FieldType) -> Ty {
 /// Parses and checks a condition, returning every problem found in it.
 pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<CheckError>> {
     let dialect = GenericDialect {};
-    let parsed = Parser::new(&dialect)
-        .try_with_sql(text)
-        .and_then(|mut p| {
-            let e = p.parse_expr()?;
-            // Anything left over is a syntax error too.
-            let next = p.peek_token();
-            if next.token != sqlparser::tokenizer::Token::EOF {
-                return Err(sqlparser::parser::ParserError::ParserError(format!(
-                    "unexpected `{}` after the end of the condition at Line: {}, Column: {}",
-                    next.token, next.span.start.line, next.span.start.column
-                )));
-            }
-            Ok(e)
-        });
+    let parsed = Parser::new(&dialect).try_with_sql(text).and_then(|mut p| {
+        let e = p.parse_expr()?;
+        // Anything left over is a syntax error too.
+        let next = p.peek_token();
+        if next.token != sqlparser::tokenizer::Token::EOF {
+            return Err(sqlparser::parser::ParserError::ParserError(format!(
+                "unexpected `{}` after the end of the condition at Line: {}, Column: {}",
+                next.token, next.span.start.line, next.span.start.column
+            )));
+        }
+        Ok(e)
+    });
     let ast = match parsed {
         Ok(a) => a,
         Err(e) => {
@@ -66,7 +62,10 @@ pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<
                 .and_then(|r| r.split(',').next())
                 .and_then(|n| n.trim().parse().ok());
             return Err(vec![CheckError {
-                message: format!("syntax error: {}", msg.trim_start_matches("sql parser error: ")),
+                message: format!(
+                    "syntax error: {}",
+                    msg.trim_start_matches("sql parser error: ")
+                ),
                 line,
             }]);
         }
@@ -79,7 +78,11 @@ pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<
     if !e.ty.fits(want) {
         c.err(
             None,
-            format!("the condition is {}, it must be {}", e.ty.name(), want.name()),
+            format!(
+                "the condition is {}, it must be {}",
+                e.ty.name(),
+                want.name()
+            ),
         );
     }
     if c.errors.is_empty() {
@@ -113,7 +116,11 @@ impl Checker<'_, '_> {
         if !e.ty.fits(want) {
             self.err(
                 span_line(at),
-                format!("{what} must be {}, but `{e}` is {}", want.name(), e.ty.name()),
+                format!(
+                    "{what} must be {}, but `{e}` is {}",
+                    want.name(),
+                    e.ty.name()
+                ),
             );
         }
     }
@@ -145,7 +152,10 @@ impl Checker<'_, '_> {
             return Expr::new(ExprKind::Param(name.into()), Ty::Number);
         }
         let hint = did_you_mean(nearest(name, self.scope.params.iter().map(|s| s.as_str())));
-        self.err(span_line(at), format!("unknown parameter `params.{name}`{hint}"));
+        self.err(
+            span_line(at),
+            format!("unknown parameter `params.{name}`{hint}"),
+        );
         null()
     }
 
@@ -168,7 +178,9 @@ impl Checker<'_, '_> {
 
     fn cmp(&mut self, op: CmpOp, a: Expr, b: Expr, at: &sql::Expr) -> Expr {
         if !a.ty.fits(b.ty) {
-            let hint = if (a.ty == Ty::Date && b.ty == Ty::Text) || (a.ty == Ty::Text && b.ty == Ty::Date) {
+            let hint = if (a.ty == Ty::Date && b.ty == Ty::Text)
+                || (a.ty == Ty::Text && b.ty == Ty::Date)
+            {
                 "; write a date as DATE 'YYYY-MM-DD'"
             } else {
                 ""
@@ -182,7 +194,10 @@ impl Checker<'_, '_> {
                 ),
             );
         } else if a.ty == Ty::List {
-            self.err(span_line(at), format!("cannot compare lists (`{a}`); use HAS_ANY, ALL_IN or LEN"));
+            self.err(
+                span_line(at),
+                format!("cannot compare lists (`{a}`); use HAS_ANY, ALL_IN or LEN"),
+            );
         }
         self.check_vocab(&a, &b, at);
         self.check_vocab(&b, &a, at);
@@ -201,7 +216,10 @@ impl Checker<'_, '_> {
                     let name: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
                     self.err(
                         span_line(e),
-                        format!("unknown name `{}`; parameters are written `params.NAME`", name.join(".")),
+                        format!(
+                            "unknown name `{}`; parameters are written `params.NAME`",
+                            name.join(".")
+                        ),
                     );
                     null()
                 }
@@ -213,13 +231,19 @@ impl Checker<'_, '_> {
                     other => other.to_string(),
                 };
                 if !matches!(ts.data_type, sql::DataType::Date) {
-                    self.err(span_line(e), format!("only DATE literals are supported, not `{}`", ts.data_type));
+                    self.err(
+                        span_line(e),
+                        format!("only DATE literals are supported, not `{}`", ts.data_type),
+                    );
                     return null();
                 }
                 match parse_iso(&text) {
                     Some(d) => Expr::new(ExprKind::Date(d), Ty::Date),
                     None => {
-                        self.err(span_line(e), format!("`{text}` is not a date; write DATE 'YYYY-MM-DD'"));
+                        self.err(
+                            span_line(e),
+                            format!("`{text}` is not a date; write DATE 'YYYY-MM-DD'"),
+                        );
                         null()
                     }
                 }
@@ -276,7 +300,10 @@ impl Checker<'_, '_> {
             } => {
                 let x = self.expr(expr);
                 let sql::InTarget::List(items) = target else {
-                    self.err(span_line(e), "IN takes a list of values in parentheses".into());
+                    self.err(
+                        span_line(e),
+                        "IN takes a list of values in parentheses".into(),
+                    );
                     return null();
                 };
                 let mut list = Vec::new();
@@ -285,14 +312,21 @@ impl Checker<'_, '_> {
                     if !v.ty.fits(x.ty) {
                         self.err(
                             span_line(it),
-                            format!("`{v}` ({}) cannot be in a list compared with {} `{x}`", v.ty.name(), x.ty.name()),
+                            format!(
+                                "`{v}` ({}) cannot be in a list compared with {} `{x}`",
+                                v.ty.name(),
+                                x.ty.name()
+                            ),
                         );
                     }
                     self.check_vocab(&x, &v, it);
                     list.push(v);
                 }
                 if x.ty == Ty::List {
-                    self.err(span_line(e), format!("`{x}` is a list; use HAS_ANY or ALL_IN instead of IN"));
+                    self.err(
+                        span_line(e),
+                        format!("`{x}` is a list; use HAS_ANY or ALL_IN instead of IN"),
+                    );
                 }
                 Expr::new(
                     ExprKind::In {
@@ -304,7 +338,10 @@ impl Checker<'_, '_> {
                 )
             }
             S::Between { .. } => {
-                self.err(span_line(e), "BETWEEN is not supported; write `a >= x AND a <= y`".into());
+                self.err(
+                    span_line(e),
+                    "BETWEEN is not supported; write `a >= x AND a <= y`".into(),
+                );
                 null()
             }
             S::Case {
@@ -334,7 +371,10 @@ impl Checker<'_, '_> {
             sql::Value::Boolean(b) => Expr::new(ExprKind::Bool(*b), Ty::Bool),
             sql::Value::Null => null(),
             sql::Value::DoubleQuotedString(s) => {
-                self.err(span_line(at), format!("text is written in single quotes: '{s}'"));
+                self.err(
+                    span_line(at),
+                    format!("text is written in single quotes: '{s}'"),
+                );
                 null()
             }
             other => {
@@ -344,7 +384,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn binary(&mut self, e: &sql::Expr, l: &sql::Expr, op: &sql::BinaryOperator, r: &sql::Expr) -> Expr {
+    fn binary(
+        &mut self,
+        e: &sql::Expr,
+        l: &sql::Expr,
+        op: &sql::BinaryOperator,
+        r: &sql::Expr,
+    ) -> Expr {
         use sql::BinaryOperator as B;
         let a = self.expr(l);
         let b = self.expr(r);
@@ -391,7 +437,11 @@ impl Checker<'_, '_> {
                     _ => {
                         self.err(
                             span_line(e),
-                            format!("arithmetic needs numbers, but `{a}` is {} and `{b}` is {}", a.ty.name(), b.ty.name()),
+                            format!(
+                                "arithmetic needs numbers, but `{a}` is {} and `{b}` is {}",
+                                a.ty.name(),
+                                b.ty.name()
+                            ),
                         );
                         Ty::Null
                     }
@@ -424,7 +474,14 @@ impl Checker<'_, '_> {
             }
             let r = self.expr(&w.result);
             if !r.ty.fits(ty) {
-                self.err(span_line(&w.result), format!("CASE results must have one type; `{r}` is {}, not {}", r.ty.name(), ty.name()));
+                self.err(
+                    span_line(&w.result),
+                    format!(
+                        "CASE results must have one type; `{r}` is {}, not {}",
+                        r.ty.name(),
+                        ty.name()
+                    ),
+                );
             }
             ty = ty.unify(r.ty);
             branches.push((c, r));
@@ -432,7 +489,14 @@ impl Checker<'_, '_> {
         let otherwise = otherwise.map(|o| {
             let r = self.expr(o);
             if !r.ty.fits(ty) {
-                self.err(span_line(o), format!("CASE results must have one type; `{r}` is {}, not {}", r.ty.name(), ty.name()));
+                self.err(
+                    span_line(o),
+                    format!(
+                        "CASE results must have one type; `{r}` is {}, not {}",
+                        r.ty.name(),
+                        ty.name()
+                    ),
+                );
             }
             ty = ty.unify(r.ty);
             Box::new(r)
@@ -440,7 +504,13 @@ impl Checker<'_, '_> {
         if branches.is_empty() {
             self.err(span_line(e), "CASE needs at least one WHEN".into());
         }
-        Expr::new(ExprKind::Case { branches, otherwise }, ty)
+        Expr::new(
+            ExprKind::Case {
+                branches,
+                otherwise,
+            },
+            ty,
+        )
     }
 
     fn function(&mut self, e: &sql::Expr, f: &sql::Function) -> Expr {
@@ -458,13 +528,19 @@ impl Checker<'_, '_> {
         };
         if let sql::FunctionArguments::List(l) = &f.args {
             if raw_args.len() != l.args.len() {
-                self.err(span_line(e), format!("{name}: arguments must be plain expressions"));
+                self.err(
+                    span_line(e),
+                    format!("{name}: arguments must be plain expressions"),
+                );
                 return null();
             }
         }
         let arity = |c: &mut Self, n: usize| -> bool {
             if raw_args.len() != n {
-                c.err(span_line(e), format!("{name} takes {n} argument(s), not {}", raw_args.len()));
+                c.err(
+                    span_line(e),
+                    format!("{name} takes {n} argument(s), not {}", raw_args.len()),
+                );
                 false
             } else {
                 true
@@ -480,9 +556,20 @@ impl Checker<'_, '_> {
                 for (x, at) in [(&a, raw_args[0]), (&b, raw_args[1])] {
                     self.expect(x, Ty::Date, at, &format!("an argument of {name}"));
                     if name == "WORKDAYS"
-                        && !matches!(x.kind, ExprKind::Field(_) | ExprKind::AsOf | ExprKind::Date(_) | ExprKind::Null)
+                        && !matches!(
+                            x.kind,
+                            ExprKind::Field(_)
+                                | ExprKind::AsOf
+                                | ExprKind::Date(_)
+                                | ExprKind::Null
+                        )
                     {
-                        self.err(span_line(at), format!("WORKDAYS takes date fields, AS_OF or DATE literals, not `{x}`"));
+                        self.err(
+                            span_line(at),
+                            format!(
+                                "WORKDAYS takes date fields, AS_OF or DATE literals, not `{x}`"
+                            ),
+                        );
                     }
                 }
                 let kind = if name == "WORKDAYS" {
@@ -502,11 +589,19 @@ impl Checker<'_, '_> {
             }
             "HAS_ANY" | "ALL_IN" => {
                 if raw_args.len() < 2 {
-                    self.err(span_line(e), format!("{name} takes a list and at least one value"));
+                    self.err(
+                        span_line(e),
+                        format!("{name} takes a list and at least one value"),
+                    );
                     return null();
                 }
                 let list = self.expr(raw_args[0]);
-                self.expect(&list, Ty::List, raw_args[0], &format!("the first argument of {name}"));
+                self.expect(
+                    &list,
+                    Ty::List,
+                    raw_args[0],
+                    &format!("the first argument of {name}"),
+                );
                 let vocab: Option<Vec<String>> = match &list.kind {
                     ExprKind::Field(f) => self
                         .scope
@@ -523,13 +618,20 @@ impl Checker<'_, '_> {
                         ExprKind::Text(s) => {
                             if let Some(voc) = &vocab {
                                 if !voc.contains(&s) {
-                                    let hint = did_you_mean(nearest(&s, voc.iter().map(|x| x.as_str())));
-                                    self.err(span_line(a), format!("`{s}` is not a value of `{list}`{hint}"));
+                                    let hint =
+                                        did_you_mean(nearest(&s, voc.iter().map(|x| x.as_str())));
+                                    self.err(
+                                        span_line(a),
+                                        format!("`{s}` is not a value of `{list}`{hint}"),
+                                    );
                                 }
                             }
                             values.push(s);
                         }
-                        _ => self.err(span_line(a), format!("{name} takes text values in quotes, not `{v}`")),
+                        _ => self.err(
+                            span_line(a),
+                            format!("{name} takes text values in quotes, not `{v}`"),
+                        ),
                     }
                 }
                 let kind = if name == "HAS_ANY" {
@@ -549,7 +651,14 @@ impl Checker<'_, '_> {
                 for a in raw_args {
                     let x = self.expr(a);
                     if !x.ty.fits(ty) {
-                        self.err(span_line(a), format!("COALESCE arguments must have one type; `{x}` is {}, not {}", x.ty.name(), ty.name()));
+                        self.err(
+                            span_line(a),
+                            format!(
+                                "COALESCE arguments must have one type; `{x}` is {}, not {}",
+                                x.ty.name(),
+                                ty.name()
+                            ),
+                        );
                     }
                     ty = ty.unify(x.ty);
                     args.push(x);

@@ -242,7 +242,8 @@ impl EvalContext<'_> {
 fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
     match &e.kind {
         ExprKind::And(a, b) | ExprKind::Or(a, b) => {
-            let same = |x: &Expr| std::mem::discriminant(&x.kind) == std::mem::discriminant(&e.kind);
+            let same =
+                |x: &Expr| std::mem::discriminant(&x.kind) == std::mem::discriminant(&e.kind);
             for side in [a, b] {
                 if same(side) {
                     flatten(side, out);
