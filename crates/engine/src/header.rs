@@ -138,18 +138,22 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
     for r in 0..limit {
         let s = score(&resolve(index, &single(&sheet.rows[r].1)));
         singles.push(s.0);
-        if acceptable(s) && best.is_none_or(|b| s.0 > b.0) {
-            best = Some((s.0, r, false));
-        }
+        let mut here = (s, false);
         if r > 0 {
+            // A two-row header: the upper row is itself header-like (not a title row)
+            // and joining it to this row recognises more fields than it does alone.
             let d = score(&resolve(
                 index,
                 &double(&sheet.rows[r - 1].1, &sheet.rows[r].1),
             ));
-            if acceptable(d) && d.0 > s.0 && d.0 > singles[r - 1] && best.is_none_or(|b| d.0 > b.0)
-            {
-                best = Some((d.0, r, true));
+            let upper = singles[r - 1];
+            if acceptable(d) && d.0 >= s.0 && upper > 0 && d.0 > upper {
+                here = (d, true);
             }
+        }
+        let (sc, two) = here;
+        if acceptable(sc) && best.is_none_or(|b| sc.0 > b.0) {
+            best = Some((sc.0, r, two));
         }
     }
     let (_, r, two) = best?;
