@@ -1,18 +1,13 @@
 //! Compiling typed conditions to polars expressions and running every rule over the
 //! case table in one lazy query.
 
-use crate::table::{CaseTable, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX};
+use crate::table::{
+    CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX,
+};
 use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
 use polars::prelude::*;
 use std::collections::HashMap;
-
-/// A list predicate materialised as a boolean column: (column name, field, predicate).
-pub type ListPredicate = (
-    String,
-    String,
-    Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>,
-);
 
 /// What the evaluator needs besides the conditions.
 pub struct Compiler<'a> {
@@ -82,7 +77,7 @@ impl<'a> Compiler<'a> {
                     }
                     let col = format!("__pred__{}", preds.len());
                     preds.insert(key, col.clone());
-                    let f: Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync> = if any {
+                    let f: ListTest = if any {
                         Box::new(move |l| l.is_some_and(|l| l.iter().any(|i| values.contains(i))))
                     } else {
                         Box::new(move |l| l.is_none_or(|l| l.iter().all(|i| values.contains(i))))

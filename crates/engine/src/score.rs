@@ -52,8 +52,8 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
     }
     // Per agency, in order of first appearance.
     let mut order: Vec<String> = Vec::new();
-    let mut acc: HashMap<String, (u64, f64, Map<String, Value>, u64, u64, Map<String, Value>)> =
-        HashMap::new();
+    let mut acc: HashMap<String, AgencyScore> = HashMap::new();
+    let mut totals: HashMap<String, f64> = HashMap::new();
     for c in &cases {
         let a = c.agency.clone().unwrap_or_else(|| NO_AGENCY.to_string());
         let e = acc.entry(a.clone()).or_insert_with(|| {
@@ -62,42 +62,45 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
             for (g, _) in &pack.scoring.grades {
                 grades.insert(g.clone(), 0.into());
             }
-            (0, 0.0, grades, 0, 0, Map::new())
+            AgencyScore {
+                agency: a.clone(),
+                cases: 0,
+                mean_score: 0.0,
+                grades,
+                veto_cases: 0,
+                findings: 0,
+                findings_by_system: Map::new(),
+            }
         });
-        e.0 += 1;
-        e.1 += c.score;
-        let g = e.2.entry(c.grade.clone()).or_insert(0.into());
-        *g = (g.as_u64().unwrap_or(0) + 1).into();
+        e.cases += 1;
+        *totals.entry(a).or_insert(0.0) += c.score;
+        bump(&mut e.grades, &c.grade);
         if c.veto {
-            e.3 += 1;
+            e.veto_cases += 1;
         }
     }
     for (i, f) in findings {
         let a = text("agency", *i).unwrap_or_else(|| NO_AGENCY.to_string());
         if let Some(e) = acc.get_mut(&a) {
-            e.4 += 1;
-            let s = e.5.entry(f.system.clone()).or_insert(0.into());
-            *s = (s.as_u64().unwrap_or(0) + 1).into();
+            e.findings += 1;
+            bump(&mut e.findings_by_system, &f.system);
         }
     }
     let agencies = order
         .into_iter()
         .filter_map(|a| {
-            let (cases, total, grades, vetoes, findings, by_system) = acc.remove(&a)?;
-            Some(AgencyScore {
-                agency: a,
-                cases,
-                mean_score: if cases > 0 {
-                    ((total / cases as f64) * 10.0).round() / 10.0
-                } else {
-                    0.0
-                },
-                grades,
-                veto_cases: vetoes,
-                findings,
-                findings_by_system: by_system,
-            })
+            let mut s = acc.remove(&a)?;
+            let total = totals.get(&a).copied().unwrap_or(0.0);
+            if s.cases > 0 {
+                s.mean_score = ((total / s.cases as f64) * 10.0).round() / 10.0;
+            }
+            Some(s)
         })
         .collect();
     Scores { cases, agencies }
+}
+
+fn bump(map: &mut Map<String, Value>, key: &str) {
+    let v = map.entry(key.to_string()).or_insert(0.into());
+    *v = (v.as_u64().unwrap_or(0) + 1).into();
 }

@@ -81,6 +81,12 @@ impl ColumnData {
     }
 }
 
+/// A test on a list cell, materialised as a boolean column (HAS_ANY, ALL_IN).
+pub type ListTest = Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>;
+
+/// A list predicate column: (column name, list field, test).
+pub type ListPredicate = (String, String, ListTest);
+
 /// Every case of a run: canonical columns in pack order, and where each row came from.
 #[derive(Debug, Clone)]
 pub struct CaseTable {
@@ -149,11 +155,7 @@ impl CaseTable {
     pub fn to_dataframe(
         &self,
         calendar: &Calendar,
-        list_predicates: &[(
-            String,
-            String,
-            Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>,
-        )],
+        list_predicates: &[ListPredicate],
     ) -> PolarsResult<DataFrame> {
         let (start, table) = calendar.ordinal_table();
         let ordinal = |d: i32| -> Option<i32> {

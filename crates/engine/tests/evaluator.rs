@@ -21,7 +21,7 @@ const MONEY: &[f64] = &[
 ];
 
 fn value(ty: FieldType, vocab: &[String], x: u32) -> Typed {
-    if x % 5 == 0 {
+    if x.is_multiple_of(5) {
         return Typed::Null;
     }
     let y = x / 5;
@@ -31,7 +31,7 @@ fn value(ty: FieldType, vocab: &[String], x: u32) -> Typed {
             let base = parse_iso("2019-12-01").unwrap_or_default();
             Typed::Date(base + (y % 1200) as i32)
         }
-        FieldType::Bool => Typed::Bool(y % 2 == 0),
+        FieldType::Bool => Typed::Bool(y.is_multiple_of(2)),
         FieldType::Money => Typed::Money(MONEY[(y as usize) % MONEY.len()]),
         FieldType::Enum => {
             let i = (y as usize) % (vocab.len() + 1);
@@ -49,7 +49,7 @@ fn value(ty: FieldType, vocab: &[String], x: u32) -> Typed {
                     .filter(|(i, _)| (y >> (i % 16)) & 1 == 1 && *i < 16)
                     .map(|(_, v)| v.clone())
                     .collect();
-                if y % 11 == 0 {
+                if y.is_multiple_of(11) {
                     items.push("其他措施".into());
                 }
                 if items.is_empty() {
