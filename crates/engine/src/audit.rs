@@ -262,11 +262,32 @@ pub struct Audit {
     pub had_input_errors: bool,
 }
 
+/// What an audit reports while it runs, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The number of files to read.
+    Files(usize),
+    /// One more file has been read.
+    FileRead,
+    /// All files are read; rules are being evaluated.
+    Evaluating,
+}
+
 /// Runs an audit over input paths.
 pub fn audit(
     pack: &RulePack,
     inputs: &[PathBuf],
     opts: &AuditOptions,
+) -> Result<Audit, AuditError> {
+    audit_with_progress(pack, inputs, opts, &|_| {})
+}
+
+/// Runs an audit, telling `progress` how far it has got.
+pub fn audit_with_progress(
+    pack: &RulePack,
+    inputs: &[PathBuf],
+    opts: &AuditOptions,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Audit, AuditError> {
     let profile = pack.profile(&opts.profile)?;
     let params = pack.param_values(profile);
@@ -279,17 +300,23 @@ pub fn audit(
     }
     let index = AliasIndex::new(&pack.fields);
     let files = expand_inputs(inputs);
+    progress(Progress::Files(files.len()));
     let results: Vec<FileResult> = files
         .par_iter()
-        .map(|f| match f {
-            InputFile::File(p) => read_one(p, pack, &index, opts.agency.as_deref()),
-            InputFile::Error(p, reason) => FileResult::Error(InputError {
-                file: display_path(p),
-                sheet: None,
-                reason: reason.clone(),
-            }),
+        .map(|f| {
+            let r = match f {
+                InputFile::File(p) => read_one(p, pack, &index, opts.agency.as_deref()),
+                InputFile::Error(p, reason) => FileResult::Error(InputError {
+                    file: display_path(p),
+                    sheet: None,
+                    reason: reason.clone(),
+                }),
+            };
+            progress(Progress::FileRead);
+            r
         })
         .collect();
+    progress(Progress::Evaluating);
 
     let mut errors = Vec::new();
     let mut sheets: Vec<SheetCases> = Vec::new();
@@ -553,7 +580,7 @@ fn evaluate_sheets(
                 &b.source.column,
             ))
     });
-    let scores = score(pack, &table, &findings);
+    let scores = score(pack, &table, &findings, &inputs);
 
     let mut warnings = Vec::new();
     if !outside_years.is_empty() {

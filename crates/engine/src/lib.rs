@@ -15,7 +15,7 @@ pub mod normalize;
 pub mod score;
 pub mod table;
 
-pub use audit::{audit, Audit, AuditError, AuditOptions};
+pub use audit::{audit, audit_with_progress, Audit, AuditError, AuditOptions, Progress};
 pub use model::*;
 
 /// Column index of a column letter (A → 0, AA → 26).

@@ -1,6 +1,6 @@
 //! Self-inspection scores (自查自评): per case and per agency.
 
-use crate::model::{AgencyScore, CaseScore, Finding, Scores, Source, NO_AGENCY};
+use crate::model::{AgencyScore, CaseScore, Finding, InputSummary, Scores, Source, NO_AGENCY};
 use crate::table::CaseTable;
 use caseaudit_rules::expr::Val;
 use caseaudit_rules::RulePack;
@@ -16,8 +16,14 @@ pub fn case_score(pack: &RulePack, deductions: u32, veto: bool) -> f64 {
     }
 }
 
-/// Scores every case of the table from its findings (each tagged with its table row).
-pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) -> Scores {
+/// Scores every case of the table from its findings (each tagged with its table row);
+/// `inputs` names the file and sheet of each input index.
+pub fn score(
+    pack: &RulePack,
+    table: &CaseTable,
+    findings: &[(usize, Finding)],
+    inputs: &[InputSummary],
+) -> Scores {
     let n = table.len();
     let mut ded = vec![0u32; n];
     let mut veto = vec![false; n];
@@ -43,8 +49,14 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
             deductions: ded[i],
             findings: count[i],
             source: Source {
-                file: String::new(),
-                sheet: String::new(),
+                file: inputs
+                    .get(table.input[i] as usize)
+                    .map(|x| x.file.clone())
+                    .unwrap_or_default(),
+                sheet: inputs
+                    .get(table.input[i] as usize)
+                    .map(|x| x.sheet.clone())
+                    .unwrap_or_default(),
                 row: table.row[i],
                 column: None,
             },
@@ -103,4 +115,119 @@ pub fn score(pack: &RulePack, table: &CaseTable, findings: &[(usize, Finding)]) 
 fn bump(map: &mut Map<String, Value>, key: &str) {
     let v = map.entry(key.to_string()).or_insert(0.into());
     *v = (v.as_u64().unwrap_or(0) + 1).into();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::Typed;
+    use crate::table::ColumnData;
+
+    fn pack() -> RulePack {
+        RulePack::builtin().expect("pack")
+    }
+
+    #[test]
+    fn veto_floor_and_grade_boundaries() {
+        let p = pack();
+        assert_eq!(case_score(&p, 0, true), 0.0);
+        assert_eq!(case_score(&p, 3, true), 0.0);
+        assert_eq!(case_score(&p, 130, false), 0.0);
+        assert_eq!(case_score(&p, 100, false), 0.0);
+        let grade = |d: u32| p.scoring.grade(case_score(&p, d, false)).to_string();
+        assert_eq!(grade(0), "优秀");
+        assert_eq!(grade(10), "优秀"); // 90
+        assert_eq!(grade(11), "良好"); // 89
+        assert_eq!(grade(20), "良好"); // 80
+        assert_eq!(grade(21), "合格"); // 79
+        assert_eq!(grade(40), "合格"); // 60
+        assert_eq!(grade(41), "不合格"); // 59
+        assert_eq!(p.scoring.grade(case_score(&p, 0, true)), "不合格");
+    }
+
+    fn finding(rule: &str, deduction: u32, veto: bool, system: &str) -> Finding {
+        Finding {
+            case_id: None,
+            agency: None,
+            rule_id: rule.into(),
+            system: system.into(),
+            severity: "major".into(),
+            title: String::new(),
+            message: String::new(),
+            evidence: Map::new(),
+            deduction,
+            veto,
+            source: Source {
+                file: String::new(),
+                sheet: String::new(),
+                row: 0,
+                column: None,
+            },
+            cells: vec![],
+        }
+    }
+
+    #[test]
+    fn cases_and_agencies_are_scored_from_their_findings() {
+        let p = pack();
+        let mut t = CaseTable::empty(&p.fields);
+        let agency = p.fields.index_of("agency").expect("agency");
+        let mut col = ColumnData::new(caseaudit_rules::FieldType::Text, 4);
+        for a in ["甲", "甲", "乙", ""] {
+            col.push(if a.is_empty() {
+                Typed::Null
+            } else {
+                Typed::Text(a.into())
+            });
+        }
+        t.columns[agency].1 = col;
+        for (i, c) in t.columns.iter_mut().enumerate() {
+            if i != agency {
+                c.1 = ColumnData::new(p.fields.iter().nth(i).expect("f").ty, 4);
+                for _ in 0..4 {
+                    c.1.push(Typed::Null);
+                }
+            }
+        }
+        t.row = vec![2, 3, 4, 5];
+        t.input = vec![0; 4];
+        let findings = vec![
+            (0, finding("PUB-001", 5, false, "publication")),
+            (0, finding("REC-001", 5, false, "recording")),
+            (1, finding("LR-001", 0, true, "legal_review")),
+            (2, finding("PRO-003", 60, false, "procedure")),
+            (2, finding("REC-002", 50, false, "recording")),
+        ];
+        let s = score(&p, &t, &findings, &[]);
+        let scores: Vec<f64> = s.cases.iter().map(|c| c.score).collect();
+        assert_eq!(scores, vec![90.0, 0.0, 0.0, 100.0]);
+        assert_eq!(s.cases[1].grade, "不合格");
+        assert!(s.cases[1].veto);
+        let a: Vec<(&str, u64, f64, u64, u64)> = s
+            .agencies
+            .iter()
+            .map(|a| {
+                (
+                    a.agency.as_str(),
+                    a.cases,
+                    a.mean_score,
+                    a.veto_cases,
+                    a.findings,
+                )
+            })
+            .collect();
+        assert_eq!(
+            a,
+            vec![
+                ("甲", 2, 45.0, 1, 3),
+                ("乙", 1, 0.0, 0, 2),
+                (NO_AGENCY, 1, 100.0, 0, 0)
+            ]
+        );
+        assert_eq!(
+            s.agencies[0].findings_by_system.get("recording"),
+            Some(&1.into())
+        );
+        assert_eq!(s.agencies[0].grades.get("优秀"), Some(&1.into()));
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod csv_out;
 pub mod html;
+pub mod notice;
 pub mod safe;
 pub mod write;
 pub mod xlsx;

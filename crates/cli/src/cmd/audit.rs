@@ -52,16 +52,25 @@ pub fn run(a: AuditArgs) -> Result<u8> {
         agency: a.agency.clone(),
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
-    let spinner = show_progress.then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message("正在读取并评查台账…");
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        pb
-    });
-    let result = caseaudit_engine::audit(&pack, &a.inputs, &opts);
-    if let Some(pb) = &spinner {
-        pb.finish_and_clear();
+    let bar = indicatif::ProgressBar::hidden();
+    if show_progress {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {pos}/{len} 个文件 {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("读取台账");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
     }
+    let on_progress = |p: caseaudit_engine::Progress| match p {
+        caseaudit_engine::Progress::Files(n) => bar.set_length(n as u64),
+        caseaudit_engine::Progress::FileRead => bar.inc(1),
+        caseaudit_engine::Progress::Evaluating => bar.set_message("评查中"),
+    };
+    let result = caseaudit_engine::audit_with_progress(&pack, &a.inputs, &opts, &on_progress);
+    bar.finish_and_clear();
     let audit = result.map_err(|e| anyhow!("{e}"))?;
     let report = &audit.report;
 
