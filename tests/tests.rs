@@ -312,3 +312,80 @@ fn fail_on_sets_exit_code_one() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn notices_and_diff_from_findings_json() {
+    let (out, report) = audit_fixtures("national");
+    let json = out.path().join("findings.json");
+    let notices = out.path().join("notices");
+    let o = caseaudit()
+        .args([
+            "notices",
+            "--issuer",
+            "巴楚县司法局",
+            "--number-prefix",
+            "巴司函〔2022〕",
+            "--issued",
+            "2023-01-10",
+        ])
+        .args(["--format", "md,docx", "--out"])
+        .arg(&notices)
+        .arg(&json)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&notices)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(names[0].starts_with("01-") && names[0].ends_with(".docx"));
+
+    // Follow-up against a copy with one finding removed: that case's rule is resolved.
+    let mut later = report.clone();
+    let arr = later["findings"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("findings"));
+    let idx = arr
+        .iter()
+        .position(|f| f["rule_id"] == "PUB-002" && f["case_id"].is_string())
+        .unwrap_or_else(|| panic!("no PUB-002"));
+    arr.remove(idx);
+    let new_json = out.path().join("later.json");
+    std::fs::write(&new_json, later.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let o = caseaudit()
+        .args(["diff", "--format", "json"])
+        .arg(&json)
+        .arg(&new_json)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d["totals"]["resolved"], 1);
+    assert_eq!(d["totals"]["new"], 0);
+    let o = caseaudit()
+        .args(["diff"])
+        .arg(&json)
+        .arg(&new_json)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("整改率") && table.contains("合计"),
+        "{table}"
+    );
+}

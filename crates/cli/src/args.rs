@@ -21,8 +21,70 @@ pub enum Command {
     Audit(AuditArgs),
     /// 查看台账各工作表的表头如何对应到标准字段、缺少的字段及因此无法评查的规则、取值问题
     Inspect(InspectArgs),
+    /// 根据评查结果（findings.json）为每个有问题的执法单位生成整改通知书
+    Notices(NoticesArgs),
+    /// 整改跟踪：比较前后两次评查结果，列出已整改、仍存在、新发现的问题和整改率
+    Diff(DiffArgs),
     /// 规则包：列出、查看、运行示例、校验
     Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NoticesArgs {
+    /// audit 生成的 findings.json
+    #[arg(value_name = "FINDINGS.json")]
+    pub findings: PathBuf,
+    /// 输出文件夹
+    #[arg(long, value_name = "DIR", default_value = "caseaudit-notices")]
+    pub out: PathBuf,
+    /// 发文机关，如“巴楚县司法局”
+    #[arg(long, value_name = "NAME")]
+    pub issuer: String,
+    /// 文号前缀，如“巴司函〔2022〕”，依次编为 1号、2号……
+    #[arg(long = "number-prefix", value_name = "TEXT")]
+    pub number_prefix: Option<String>,
+    /// 发文日期 YYYY-MM-DD（默认：北京时间今天）
+    #[arg(long, value_name = "DATE")]
+    pub issued: Option<String>,
+    /// 整改期限（自发文之日起的日历天数）
+    #[arg(long = "deadline-days", value_name = "N", default_value_t = 30)]
+    pub deadline_days: u32,
+    /// 输出格式，逗号分隔：docx,md,html
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "docx,md",
+        value_delimiter = ','
+    )]
+    pub format: Vec<String>,
+    /// 也为只有数据质量问题的单位生成通知书，并在通知书中列出数据质量问题
+    #[arg(long = "include-data-quality")]
+    pub include_data_quality: bool,
+    #[command(flatten)]
+    pub pack: PackArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// 原评查结果 findings.json
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+    /// 复查评查结果 findings.json
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+    /// 输出格式：table（终端表格）、json、html
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// 写入文件（默认输出到标准输出）
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

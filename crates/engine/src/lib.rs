@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod cell;
+pub mod diff;
 pub mod evaluate;
 pub mod header;
 pub mod load;

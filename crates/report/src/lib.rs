@@ -3,6 +3,7 @@
 //! the engine has decided every finding and score.
 
 pub mod csv_out;
+pub mod follow_up;
 pub mod html;
 pub mod notice;
 pub mod safe;

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod diff;
 pub mod inspect;
+pub mod notices;
 pub mod rules;
 
 use crate::args::{Cli, Command};
@@ -14,6 +16,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Audit(a) => audit::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Notices(a) => notices::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Rules(a) => rules::run(a),
     }
 }
@@ -37,4 +41,16 @@ pub fn as_of(arg: Option<&str>) -> Result<Day> {
             parse_iso(s).ok_or_else(|| anyhow!("`--as-of {s}` 不是有效日期，请写成 YYYY-MM-DD"))
         }
     }
+}
+
+/// Reads a findings.json written by `audit`.
+pub fn read_report(path: &Path) -> Result<caseaudit_engine::AuditReport> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow!("无法读取 `{}`：{e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "`{}` 不是 caseaudit 生成的 findings.json：{e}",
+            path.display()
+        )
+    })
 }

@@ -1,0 +1,63 @@
+//! `caseaudit notices`: rectification notices from a findings.json.
+
+use crate::args::NoticesArgs;
+use anyhow::{anyhow, Result};
+use caseaudit_report::notice::{build_notices, write_notices, NoticeOptions, TEMPLATE};
+use caseaudit_rules::calendar::{from_day, parse_iso};
+
+const FORMATS: &[&str] = &["docx", "md", "html"];
+
+pub fn run(a: NoticesArgs) -> Result<u8> {
+    let mut formats = Vec::new();
+    for f in &a.format {
+        let f = f.trim().to_lowercase();
+        if !FORMATS.contains(&f.as_str()) {
+            return Err(anyhow!("未知的通知书格式 `{f}`（可选 docx、md、html）"));
+        }
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
+    }
+    let report = super::read_report(&a.findings)?;
+    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let template = pack
+        .templates
+        .get(TEMPLATE)
+        .ok_or_else(|| anyhow!("规则包缺少通知书模板 templates/{TEMPLATE}"))?;
+    let issued = match &a.issued {
+        Some(s) => {
+            parse_iso(s).ok_or_else(|| anyhow!("`--issued {s}` 不是有效日期，请写成 YYYY-MM-DD"))?
+        }
+        None => super::today_in_china(),
+    };
+    let opts = NoticeOptions {
+        issuer: a.issuer.clone(),
+        number_prefix: a.number_prefix.clone(),
+        issued: from_day(issued),
+        deadline_days: a.deadline_days,
+        include_data_quality: a.include_data_quality,
+    };
+    let (notices, unaddressed) =
+        build_notices(&report, template, &opts).map_err(|e| anyhow!("{e}"))?;
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
+    let written = write_notices(&notices, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
+    for n in &notices {
+        eprintln!(
+            "{}  {}：{} 个问题",
+            n.number.clone().unwrap_or_default(),
+            n.agency,
+            n.findings
+        );
+    }
+    if unaddressed > 0 {
+        eprintln!("提示：{unaddressed} 个问题的案件没有执法单位，未能列入通知书（可在台账中补充执法单位或用 audit --agency 指定）");
+    }
+    eprintln!(
+        "已生成 {} 份通知书（{} 个文件）于 {}",
+        notices.len(),
+        written.len(),
+        a.out.display()
+    );
+    Ok(0)
+}
