@@ -1,5 +1,7 @@
 //! CLI tests: the real binary on the shipped fixtures and packs.
 
+mod browser;
+
 use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

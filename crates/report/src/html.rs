@@ -109,6 +109,9 @@ var sortCol=-1,asc=true;
 function fill(sel,idx){var seen={};data.forEach(function(r){seen[r[idx]]=1;});
 Object.keys(seen).sort().forEach(function(v){var o=document.createElement('option');o.value=v;o.textContent=v;sel.appendChild(o);});}
 fill(fa,0);fill(fs,3);fill(fv,4);
+var h=new URLSearchParams(location.hash.slice(1));
+if(h.get('q')){ft.value=h.get('q');}if(h.get('agency')){fa.value=h.get('agency');}
+if(h.get('system')){fs.value=h.get('system');}if(h.get('severity')){fv.value=h.get('severity');}
 function render(){var q=ft.value.trim().toLowerCase();
 var rows=data.filter(function(r){return (!fa.value||r[0]===fa.value)&&(!fs.value||r[3]===fs.value)&&(!fv.value||r[4]===fv.value)&&
 (!q||r.join(' ').toLowerCase().indexOf(q)>=0);});
