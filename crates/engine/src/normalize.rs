@@ -48,7 +48,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
 /// `20220305`, any of these followed by a time, or an Excel serial number.
 pub fn parse_date_text(text: &str, date1904: bool) -> Option<Day> {
     let s: String = text.nfkc().collect();
-    let s = s.trim();
+    let s = s.trim().trim_end_matches(['.', '。']);
     if s.is_empty() {
         return None;
     }
@@ -93,8 +93,23 @@ fn number_to_day(n: f64, date1904: bool) -> Option<Day> {
     serial_to_day(n, date1904)
 }
 
+/// Text without a trailing remark in parentheses: `是(已出示)` → `是`.
+fn strip_remark(t: &str) -> &str {
+    let t = t.trim();
+    for (open, close) in [('(', ')'), ('（', '）')] {
+        if t.ends_with(close) {
+            if let Some(i) = t.find(open) {
+                if i > 0 {
+                    return t[..i].trim();
+                }
+            }
+        }
+    }
+    t
+}
+
 fn parse_money(text: &str, words: &ValueWords, header_scale: f64) -> Option<f64> {
-    let s: String = fold(text).replace([',', '¥', '￥'], "");
+    let s: String = fold(text).replace([',', '¥', '￥', '(', ')'], "");
     let mut body = s.as_str();
     let mut factor = header_scale;
     for (suffix, f) in &words.money_units {
@@ -129,6 +144,14 @@ pub fn normalize(
         return (Typed::Null, Some(format!("单元格为错误值 {e}")));
     }
     let unreadable = |what: &str| (Typed::Null, Some(format!("无法识别为{what}")));
+    // "Nothing recorded" placeholders read as NULL, except where they are a boolean word
+    // (无 is "no" in a 是否 column).
+    if let Cell::Text(t) = cell {
+        let is_bool_word = field.ty == F::Bool && words.boolean(t).is_some();
+        if !is_bool_word && words.is_empty_word(t) {
+            return (Typed::Null, None);
+        }
+    }
     match field.ty {
         F::Text => (Typed::Text(cell_text(cell)), None),
         F::Date => {
@@ -148,7 +171,7 @@ pub fn normalize(
                 Cell::Bool(b) => Some(*b),
                 Cell::Number(n) if *n == 1.0 => Some(true),
                 Cell::Number(n) if *n == 0.0 => Some(false),
-                Cell::Text(t) => words.boolean(t),
+                Cell::Text(t) => words.boolean(t).or_else(|| words.boolean(strip_remark(t))),
                 _ => None,
             };
             match b {
@@ -169,7 +192,10 @@ pub fn normalize(
         }
         F::Enum => {
             let t = cell_text(cell);
-            match field.canonical(&t) {
+            match field
+                .canonical(&t)
+                .or_else(|| field.canonical(strip_remark(&t)))
+            {
                 Some([c]) => (Typed::Text(c.clone()), None),
                 _ => {
                     let problem = format!("「{t}」不在「{}」的可选值中", field.label);
@@ -246,6 +272,8 @@ mod tests {
             " ２０２２年３月５日 ",
             "2022年03月05日 9时",
             "44625",
+            "2022.3.5.",
+            "2022-3-5",
         ] {
             assert_eq!(parse_date_text(t, false), want, "{t}");
         }

@@ -302,3 +302,60 @@ fn sheets_without_a_header_are_a_file_error() {
         r.run.errors
     );
 }
+
+#[test]
+fn parquet_with_typed_columns() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("cases.parquet");
+    let d = |s: &str| parse_iso(s).unwrap_or_default();
+    let mut df = DataFrame::new(
+        2,
+        vec![
+            Column::new("case_id".into(), ["P-1", "P-2"]),
+            Column::new("agency".into(), ["某局", "某局"]),
+            Column::new("case_type".into(), ["行政处罚", "行政处罚"]),
+            Column::new("decision_date".into(), [d("2022-03-01"), d("2022-03-01")])
+                .cast(&DataType::Date)
+                .unwrap_or_else(|e| panic!("{e}")),
+            Column::new("publication_date".into(), [Some(d("2022-03-11")), None])
+                .cast(&DataType::Date)
+                .unwrap_or_else(|e| panic!("{e}")),
+            Column::new("text_record".into(), [true, false]),
+            Column::new("fine_amount".into(), [5000.0, 200.0]),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&[path], "national");
+    assert!(r.run.errors.is_empty(), "{:?}", r.run.errors);
+    assert_eq!(r.run.cases_audited, 2);
+    assert_eq!(rules_of(&r, "P-1"), vec!["PUB-002"]);
+    assert_eq!(rules_of(&r, "P-2"), vec!["PUB-001", "REC-001"]);
+}
+
+#[test]
+fn placeholders_and_remarks_are_read_not_reported() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("l.csv");
+    std::fs::write(
+        &p,
+        "案件编号,执法单位,执法类别,决定日期,公示日期,出示执法证件,罚款金额,文字记录,强制措施,执法人员,执法证号\n\
+         Z-1,某局,行政处罚,2022-03-01,未公示,是（已出示）,5000（元）,无,/,张三、李四,1、2\n\
+         Z-2,某局,行政检查（日常）,2022-03-01,—,√,-,有,无,张三、李四,1、2\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&[p], "national");
+    let dq: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "DQ-003")
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(dq.is_empty(), "{dq:?}");
+    assert_eq!(rules_of(&r, "Z-1"), vec!["PUB-001", "REC-001"]);
+    assert_eq!(rules_of(&r, "Z-2"), vec!["PUB-003"]);
+}

@@ -47,6 +47,9 @@ pub(crate) struct RawValues {
     pub money_units: Vec<RawUnit>,
     #[serde(default)]
     pub header_units: Vec<RawHeaderUnit>,
+    /// Cell texts that mean "nothing recorded" (`/`, `无`, `未公示`): read as NULL.
+    #[serde(default)]
+    pub empty_words: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +131,7 @@ impl Field {
 pub struct ValueWords {
     true_words: HashMap<String, ()>,
     false_words: HashMap<String, ()>,
+    empty_words: HashMap<String, ()>,
     pub list_separators: Vec<char>,
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
@@ -145,6 +149,11 @@ impl ValueWords {
         } else {
             None
         }
+    }
+
+    /// Whether a cell's text means "nothing recorded".
+    pub fn is_empty_word(&self, text: &str) -> bool {
+        self.empty_words.contains_key(&fold(text).to_lowercase())
     }
 
     /// The factor a header implies for its money column (万元 → 10000), if any.
@@ -250,6 +259,7 @@ impl FieldSet {
             words: ValueWords {
                 true_words: set(&v.true_words),
                 false_words: set(&v.false_words),
+                empty_words: set(&v.empty_words),
                 list_separators: seps,
                 money_units,
                 header_units: v
