@@ -349,8 +349,12 @@ fn notices_and_diff_from_findings_json() {
         })
         .unwrap_or_default();
     names.sort();
-    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(names.len(), 9, "{names:?}");
     assert!(names[0].starts_with("01-") && names[0].ends_with(".docx"));
+    let register = std::fs::read_to_string(notices.join("整改通知书清单.csv"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(register.lines().count(), 5, "{register}");
+    assert!(register.contains("巴司函〔2022〕4号"), "{register}");
 
     // Follow-up against a copy with one finding removed: that case's rule is resolved.
     let mut later = report.clone();
@@ -390,4 +394,45 @@ fn notices_and_diff_from_findings_json() {
         table.contains("整改率") && table.contains("合计"),
         "{table}"
     );
+}
+
+#[test]
+fn an_output_folder_inside_the_input_folder_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("l.csv"),
+        "案件编号,执法单位,文字记录\nA-1,某局,否\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("~$l.xlsx"), b"lock").unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        let o = caseaudit()
+            .args([
+                "audit",
+                "--as-of",
+                "2022-12-31",
+                "--quiet",
+                "--format",
+                "json,csv",
+                "--out",
+            ])
+            .arg(dir.path().join("out"))
+            .arg(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let report = read_json(&dir.path().join("out/findings.json"));
+    assert_eq!(
+        report["run"]["inputs"].as_array().map(|a| a.len()),
+        Some(1),
+        "{}",
+        report["run"]["inputs"]
+    );
+    assert_eq!(report["run"]["cases_audited"], 1);
 }

@@ -322,6 +322,48 @@ pub fn write_notices(
     Ok(written)
 }
 
+/// Writes the register of the notices issued (发文登记): number, agency, findings and
+/// deadline, one row a notice, formula-safe.
+pub fn write_register(
+    notices: &[Notice],
+    opts: &NoticeOptions,
+    out_dir: &Path,
+) -> Result<PathBuf, ReportError> {
+    let path = out_dir.join("整改通知书清单.csv");
+    let deadline = chinese_date(opts.issued + chrono::Duration::days(opts.deadline_days as i64));
+    let mut buf = Vec::from(&b"\xEF\xBB\xBF"[..]);
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        let err = |e: csv::Error| ReportError::Render {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        w.write_record(["序号", "文号", "执法单位", "问题数", "发文日期", "整改期限"])
+            .map_err(err)?;
+        for (k, n) in notices.iter().enumerate() {
+            let row = [
+                (k + 1).to_string(),
+                n.number.clone().unwrap_or_default(),
+                n.agency.clone(),
+                n.findings.to_string(),
+                chinese_date(opts.issued),
+                deadline.clone(),
+            ];
+            w.write_record(
+                row.iter()
+                    .map(|c| crate::safe::neutralise_formula(c).into_owned()),
+            )
+            .map_err(err)?;
+        }
+        w.flush().map_err(|e| ReportError::Io {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    write_atomic(&path, &buf)?;
+    Ok(path)
+}
+
 /// The label for findings without an agency, for messages.
 pub fn no_agency() -> &'static str {
     NO_AGENCY

@@ -262,3 +262,40 @@ rectification = "测试"
         assert_eq!(i.item.as_deref(), Some("PUB-901"));
     }
 }
+
+#[test]
+fn a_profile_can_overlay_regional_days() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    std::fs::create_dir_all(dir.path().join("calendar/overlays/test-region")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("calendar/overlays/test-region/2022.toml"),
+        "year = 2022\nnotice = \"测试用地方节日安排\"\noff = [\"03-02..03-03\"]\nwork = [\"03-05\"]\n",
+    )
+    .expect("write");
+    let params = std::fs::read_to_string(dir.path().join("params.toml")).expect("read");
+    std::fs::write(
+        dir.path().join("params.toml"),
+        format!("{params}\n[[profile]]\nname = \"regional\"\ntitle = \"测试\"\nvalues = {{}}\ncalendar_overlays = [\"test-region\"]\n"),
+    )
+    .expect("write");
+    let p = RulePack::load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let national = p.calendar(p.profile("national").expect("national"));
+    let regional = p.calendar(p.profile("regional").expect("regional"));
+    // 2022-03-01 (Tue) → 2022-03-07 (Mon): 4 working days nationally; the overlay takes
+    // two days off and adds Saturday 03-05.
+    assert_eq!(national.workdays(d("2022-03-01"), d("2022-03-07")), Ok(4));
+    assert_eq!(regional.workdays(d("2022-03-01"), d("2022-03-07")), Ok(3));
+    // A profile naming a missing overlay is a pack error.
+    std::fs::write(
+        dir.path().join("params.toml"),
+        format!("{params}\n[[profile]]\nname = \"broken\"\ntitle = \"测试\"\ncalendar_overlays = [\"nowhere\"]\n"),
+    )
+    .expect("write");
+    let err = RulePack::load_dir(dir.path()).expect_err("missing overlay");
+    assert!(err.to_string().contains("nowhere"), "{err}");
+}

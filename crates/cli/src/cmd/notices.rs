@@ -2,7 +2,9 @@
 
 use crate::args::NoticesArgs;
 use anyhow::{anyhow, Result};
-use caseaudit_report::notice::{build_notices, write_notices, NoticeOptions, TEMPLATE};
+use caseaudit_report::notice::{
+    build_notices, write_notices, write_register, NoticeOptions, TEMPLATE,
+};
 use caseaudit_rules::calendar::{from_day, parse_iso};
 
 const FORMATS: &[&str] = &["docx", "md", "html"];
@@ -42,6 +44,7 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
     std::fs::create_dir_all(&a.out)
         .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
     let written = write_notices(&notices, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
+    write_register(&notices, &opts, &a.out).map_err(|e| anyhow!("{e}"))?;
     for n in &notices {
         eprintln!(
             "{}  {}：{} 个问题",
