@@ -1,5 +1,6 @@
 //! CLI tests: the real binary on the shipped fixtures and packs.
 
+mod broken;
 mod browser;
 
 use assert_cmd::Command;

@@ -154,7 +154,45 @@ fn workbook_error(e: calamine::Error) -> LoadError {
     }
 }
 
+/// The most a zip-based workbook (xlsx, xlsm, ods) may expand to, in all and per part,
+/// as its directory declares. Larger ones are refused before they are read, so a small
+/// file that expands to gigabytes (a decompression bomb) cannot exhaust memory.
+pub const MAX_UNPACKED_TOTAL: u64 = 2 * 1024 * 1024 * 1024;
+/// See [`MAX_UNPACKED_TOTAL`].
+pub const MAX_UNPACKED_PART: u64 = 1024 * 1024 * 1024;
+/// A part that expands more than this many times its packed size is refused too.
+pub const MAX_RATIO: u64 = 250;
+
+fn check_zip_size(path: &Path) -> Result<(), LoadError> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    // Not a zip (xls is a compound file): calamine decides.
+    let Ok(mut z) = zip::ZipArchive::new(std::io::BufReader::new(file)) else {
+        return Ok(());
+    };
+    let mut total = 0u64;
+    for i in 0..z.len() {
+        let Ok(f) = z.by_index_raw(i) else { continue };
+        let (size, packed) = (f.size(), f.compressed_size().max(1));
+        total = total.saturating_add(size);
+        let bomb =
+            size > MAX_UNPACKED_PART || (size > 16 * 1024 * 1024 && size / packed > MAX_RATIO);
+        if bomb || total > MAX_UNPACKED_TOTAL {
+            return Err(err(format!(
+                "工作簿解压后过大（{} 解压为 {} MB，上限为每部分 {} MB、合计 {} MB），疑似压缩炸弹，已拒绝读取",
+                f.name().map(|n| n.to_string()).unwrap_or_default(),
+                size / (1024 * 1024),
+                MAX_UNPACKED_PART / (1024 * 1024),
+                MAX_UNPACKED_TOTAL / (1024 * 1024)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    check_zip_size(path)?;
     let mut wb = calamine::open_workbook_auto(path).map_err(workbook_error)?;
     let names = wb.sheet_names().to_vec();
     let mut sheets = Vec::new();
