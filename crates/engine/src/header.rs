@@ -13,7 +13,15 @@ const HEADER_SEARCH_ROWS: usize = 30;
 /// pack order, so that "the alias listed first wins".
 pub struct AliasIndex {
     map: HashMap<String, (usize, usize)>,
+    /// Aliases long enough to be recognised at the end of a longer header
+    /// (`行政处罚决定日期` ends with `处罚决定日期`), longest first.
+    suffixes: Vec<(String, usize)>,
 }
+
+/// Aliases shorter than this are matched exactly only (`听证`, `文号`).
+const MIN_SUFFIX_CHARS: usize = 4;
+/// Priority of a suffix match: below every exact alias.
+const SUFFIX_PRIORITY: usize = 1000;
 
 /// Folds header text for matching: NFKC, no white space, ASCII lowercase, no `*` marks.
 pub fn fold_header(s: &str) -> String {
@@ -31,7 +39,18 @@ impl AliasIndex {
             map.entry(fold_header(&f.label))
                 .or_insert((i, f.aliases.len() + 1));
         }
-        AliasIndex { map }
+        let mut suffixes: Vec<(String, usize)> = map
+            .iter()
+            .filter(|(k, _)| k.chars().count() >= MIN_SUFFIX_CHARS && !k.is_ascii())
+            .map(|(k, (f, _))| (k.clone(), *f))
+            .collect();
+        suffixes.sort_by(|a, b| {
+            b.0.chars()
+                .count()
+                .cmp(&a.0.chars().count())
+                .then(a.0.cmp(&b.0))
+        });
+        AliasIndex { map, suffixes }
     }
 
     /// Looks a header up; a trailing unit in parentheses (`罚款金额(元)`) may be dropped.
@@ -43,12 +62,17 @@ impl AliasIndex {
         if let Some(m) = self.map.get(&h) {
             return Some(*m);
         }
-        if let Some(open) = h.rfind('(') {
-            if h.ends_with(')') && open > 0 {
-                return self.map.get(&h[..open]).copied();
-            }
+        let base = match h.rfind('(') {
+            Some(open) if h.ends_with(')') && open > 0 => &h[..open],
+            _ => h.as_str(),
+        };
+        if let Some(m) = self.map.get(base) {
+            return Some(*m);
         }
-        None
+        self.suffixes
+            .iter()
+            .find(|(a, _)| base.ends_with(a.as_str()) && base.len() > a.len())
+            .map(|(_, f)| (*f, SUFFIX_PRIORITY))
     }
 }
 
@@ -222,4 +246,37 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
         fields: by_field,
         scale,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseaudit_rules::RulePack;
+
+    #[test]
+    fn aliases_exact_folded_with_units_and_suffixes() {
+        let pack = RulePack::builtin().expect("pack");
+        let idx = AliasIndex::new(&pack.fields);
+        let field = |h: &str| {
+            idx.lookup(h)
+                .map(|(f, _)| pack.fields.iter().nth(f).expect("f").name.clone())
+        };
+        assert_eq!(field("案件编号").as_deref(), Some("case_id"));
+        assert_eq!(field(" 案 件\n编号 ").as_deref(), Some("case_id"));
+        assert_eq!(field("decision_date").as_deref(), Some("decision_date"));
+        assert_eq!(field("DECISION_DATE").as_deref(), Some("decision_date"));
+        assert_eq!(field("罚款金额（万元）").as_deref(), Some("fine_amount"));
+        assert_eq!(field("立案日期(yyyy-mm-dd)").as_deref(), Some("filed_date"));
+        assert_eq!(field("*案件编号").as_deref(), Some("case_id"));
+        assert_eq!(field("行政处罚决定日期").as_deref(), Some("decision_date"));
+        assert_eq!(
+            field("撤回公示日期").as_deref(),
+            Some("publication_withdrawn_date")
+        );
+        assert_eq!(field("是否申请听证"), None, "short aliases are exact only");
+        assert_eq!(field("序号"), None);
+        let exact = idx.lookup("决定日期").expect("exact").1;
+        let suffix = idx.lookup("行政处罚决定日期").expect("suffix").1;
+        assert!(exact < suffix);
+    }
 }

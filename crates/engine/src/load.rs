@@ -262,6 +262,16 @@ fn range_to_sheet(
 
 /// Decodes CSV bytes: UTF-8 (BOM stripped) or else GB18030 (which covers GBK).
 pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
+    // Excel's "Unicode text" export is UTF-16 with a byte-order mark.
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        if enc != encoding_rs::UTF_8 {
+            let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+            if had_errors {
+                return Err(err("文件编码无法识别：UTF-16 内容有误"));
+            }
+            return Ok(text.into_owned());
+        }
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
@@ -278,12 +288,12 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
 
 /// Reads a CSV whose bytes are already in memory.
 pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
+    // The delimiter is the one of `,` tab `;` that the first lines use most.
     let first = text.lines().take(5).collect::<Vec<_>>().join("\n");
-    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
-        b'\t'
-    } else {
-        b','
-    };
+    let delimiter = [b',', b'\t', b';']
+        .into_iter()
+        .max_by_key(|d| (first.matches(*d as char).count(), *d == b','))
+        .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

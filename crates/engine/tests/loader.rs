@@ -359,3 +359,25 @@ fn placeholders_and_remarks_are_read_not_reported() {
     assert_eq!(rules_of(&r, "Z-1"), vec!["PUB-001", "REC-001"]);
     assert_eq!(rules_of(&r, "Z-2"), vec!["PUB-003"]);
 }
+
+#[test]
+fn utf16_tab_and_semicolon_csv() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = "案件编号\t执法单位\t执法类别\t文字记录\nU-1\t某局\t行政检查\t否\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let a = dir.path().join("unicode.txt");
+    std::fs::write(&a, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let b = dir.path().join("semi.csv");
+    std::fs::write(
+        &b,
+        "案件编号;执法单位;执法类别;文字记录\nS-1;某局;行政检查;否\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&[a, b], "national");
+    assert!(r.run.errors.is_empty(), "{:?}", r.run.errors);
+    assert_eq!(rules_of(&r, "U-1"), vec!["REC-001"]);
+    assert_eq!(rules_of(&r, "S-1"), vec!["REC-001"]);
+}
