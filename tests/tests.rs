@@ -2,6 +2,7 @@
 
 mod broken;
 mod browser;
+mod sql;
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;

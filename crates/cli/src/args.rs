@@ -178,4 +178,30 @@ pub enum RulesCommand {
     },
     /// 校验规则包，列出全部错误
     Check(PackArgs),
+    /// 将规则包编译为一条 SQL 查询（DuckDB 或 Spark SQL），用于在集群上运行同样的规则
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Duckdb,
+    Spark,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// SQL 方言
+    #[arg(long, value_enum, default_value = "duckdb")]
+    pub dialect: DialectArg,
+    /// 参数配置
+    #[arg(long, value_name = "NAME", default_value = "national")]
+    pub profile: String,
+    /// 评查日期 YYYY-MM-DD（默认：北京时间今天）
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// 同时写出工作日历表（CSV：day,ordinal）
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
+    #[command(flatten)]
+    pub pack: PackArgs,
 }

@@ -260,6 +260,8 @@ pub struct Audit {
     pub report: AuditReport,
     /// Whether any input could not be read (exit code 2).
     pub had_input_errors: bool,
+    /// The audited cases, typed (for `cases.parquet`).
+    pub cases: CaseTable,
 }
 
 /// What an audit reports while it runs, for a progress bar.
@@ -625,6 +627,7 @@ fn evaluate_sheets(
             scores,
         },
         had_input_errors,
+        cases: table,
     })
 }
 

@@ -207,3 +207,54 @@ impl CaseTable {
         DataFrame::new(self.len(), cols)
     }
 }
+
+impl CaseTable {
+    /// The canonical cases as a DataFrame: one column per field (lists joined with `、`),
+    /// and where each came from (`__file`, `__sheet`, `__row`).
+    pub fn to_canonical_dataframe(
+        &self,
+        inputs: &[crate::model::InputSummary],
+    ) -> PolarsResult<DataFrame> {
+        let mut cols: Vec<Column> = Vec::new();
+        for (name, data) in &self.columns {
+            let n: PlSmallStr = name.as_str().into();
+            cols.push(match data {
+                ColumnData::Text(v) => Column::new(n, v),
+                ColumnData::Bool(v) => Column::new(n, v),
+                ColumnData::Money(v) => Column::new(n, v),
+                ColumnData::Date(v) => Column::new(n, v).cast(&DataType::Date)?,
+                ColumnData::List(v) => {
+                    let joined: Vec<Option<String>> =
+                        v.iter().map(|l| l.as_ref().map(|l| l.join("、"))).collect();
+                    Column::new(n, joined)
+                }
+            });
+        }
+        let at = |i: &u32| inputs.get(*i as usize);
+        let files: Vec<String> = self
+            .input
+            .iter()
+            .map(|i| at(i).map(|x| x.file.clone()).unwrap_or_default())
+            .collect();
+        let sheets: Vec<String> = self
+            .input
+            .iter()
+            .map(|i| at(i).map(|x| x.sheet.clone()).unwrap_or_default())
+            .collect();
+        cols.push(Column::new("__file".into(), files));
+        cols.push(Column::new("__sheet".into(), sheets));
+        cols.push(Column::new("__row".into(), self.row.clone()));
+        DataFrame::new(self.len(), cols)
+    }
+
+    /// Writes the canonical cases as parquet.
+    pub fn write_parquet(
+        &self,
+        inputs: &[crate::model::InputSummary],
+        out: &mut impl std::io::Write,
+    ) -> PolarsResult<()> {
+        let mut df = self.to_canonical_dataframe(inputs)?;
+        ParquetWriter::new(out).finish(&mut df)?;
+        Ok(())
+    }
+}

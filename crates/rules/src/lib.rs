@@ -15,6 +15,7 @@ pub mod message;
 pub mod pack;
 pub mod params;
 pub mod rule;
+pub mod sql;
 
 pub use calendar::{Calendar, Day};
 pub use error::{PackError, PackIssue};

@@ -7,7 +7,7 @@ use caseaudit_engine::{AuditOptions, AuditReport};
 use caseaudit_rules::Severity;
 use std::io::IsTerminal;
 
-const FORMATS: &[&str] = &["json", "csv", "xlsx", "html"];
+const FORMATS: &[&str] = &["json", "csv", "xlsx", "html", "cases"];
 
 fn severity(s: SeverityArg) -> Severity {
     match s {
@@ -37,7 +37,7 @@ pub fn run(a: AuditArgs) -> Result<u8> {
                 .map(|s| format!("，是否想写 `{s}`？"))
                 .unwrap_or_default();
             return Err(anyhow!(
-                "未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html）"
+                "未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html、cases）"
             ));
         }
         if !formats.contains(&f) {
@@ -84,6 +84,15 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             "csv" => caseaudit_report::csv_out::write_csv(report, &a.out),
             "xlsx" => caseaudit_report::xlsx::write_xlsx(report, &a.out),
             "html" => caseaudit_report::html::write_html(report, &a.out),
+            "cases" => {
+                let mut buf = Vec::new();
+                audit
+                    .cases
+                    .write_parquet(&report.run.inputs, &mut buf)
+                    .map_err(|e| anyhow!("无法生成 cases.parquet：{e}"))?;
+                let path = a.out.join("cases.parquet");
+                caseaudit_report::write_atomic(&path, &buf).map(|_| path)
+            }
             _ => continue,
         };
         written.map_err(|e| anyhow!("{e}"))?;

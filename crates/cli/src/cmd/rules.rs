@@ -74,6 +74,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             let pack = super::load_pack(pack.rules.as_deref())?;
             Ok(test(&pack, verbose))
         }
+        RulesCommand::Sql(a) => sql(a),
         RulesCommand::Check(p) => match RulePack::load(p.rules.as_deref()) {
             Ok(pack) => {
                 println!(
@@ -136,4 +137,38 @@ pub fn test(pack: &RulePack, verbose: bool) -> u8 {
     } else {
         1
     }
+}
+
+fn sql(a: crate::args::SqlArgs) -> Result<u8> {
+    use caseaudit_rules::sql::{calendar_rows, pack_query, Dialect};
+    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
+    let params = pack.param_values(profile);
+    let calendar = pack.calendar(profile);
+    let as_of = super::as_of(a.as_of.as_deref())?;
+    if !calendar.covers(as_of) {
+        return Err(anyhow!("评查日期不在规则包工作日历覆盖的年份内"));
+    }
+    let dialect = match a.dialect {
+        crate::args::DialectArg::Duckdb => Dialect::DuckDb,
+        crate::args::DialectArg::Spark => Dialect::Spark,
+    };
+    let q = pack_query(&pack, &params, &calendar, as_of, dialect).map_err(|e| anyhow!("{e}"))?;
+    if let Some(path) = &a.calendar {
+        let mut text = String::from("day,ordinal\n");
+        for (d, o) in calendar_rows(&calendar) {
+            text.push_str(&format!("{d},{o}\n"));
+        }
+        caseaudit_report::write_atomic(path, text.as_bytes()).map_err(|e| anyhow!("{e}"))?;
+    }
+    println!(
+        "-- caseaudit rules sql: pack {} {}, profile {}, as of {}",
+        pack.name,
+        pack.version,
+        a.profile,
+        caseaudit_rules::calendar::format_day(as_of)
+    );
+    println!("-- tables: cases (canonical fields; lists joined with '、'), calendar (day DATE, ordinal INTEGER)");
+    print!("{q}");
+    Ok(0)
 }

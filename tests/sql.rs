@@ -1,0 +1,238 @@
+//! `caseaudit rules sql` run by DuckDB gives the same (case, rule) findings as the
+//! audit, on the fixtures and on a generated batch. `.ci/run` installs pip's duckdb;
+//! set CASEAUDIT_SKIP_DUCKDB=1 to skip on a machine without it.
+
+use super::{caseaudit, read_json, root};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::process::Command as Process;
+
+type Key = (String, String, String);
+
+fn skip() -> bool {
+    std::env::var("CASEAUDIT_SKIP_DUCKDB").is_ok_and(|v| v == "1")
+}
+
+fn count(keys: impl Iterator<Item = Key>) -> BTreeMap<Key, usize> {
+    let mut m = BTreeMap::new();
+    for k in keys {
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}
+
+fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("out");
+    let o = caseaudit()
+        .args([
+            "audit",
+            "--quiet",
+            "--format",
+            "json,cases",
+            "--profile",
+            profile,
+            "--as-of",
+            as_of,
+            "--out",
+        ])
+        .arg(&out)
+        .args(inputs)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = read_json(&out.join("findings.json"));
+    let query = dir.path().join("q.sql");
+    let cal = dir.path().join("calendar.csv");
+    let o = caseaudit()
+        .args([
+            "rules",
+            "sql",
+            "--dialect",
+            "duckdb",
+            "--profile",
+            profile,
+            "--as-of",
+            as_of,
+            "--calendar",
+        ])
+        .arg(&cal)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(&query, &o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let o = Process::new("python3")
+        .arg(root().join("scripts/run_duckdb.py"))
+        .arg(&query)
+        .arg(out.join("cases.parquet"))
+        .arg(&cal)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        o.status.success(),
+        "duckdb failed (pip install duckdb): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Where each case came from, and which rules did not run on each input.
+    let mut input_of: HashMap<(String, String), String> = HashMap::new();
+    for c in report["scores"]["cases"].as_array().into_iter().flatten() {
+        let key = (
+            c["agency"].as_str().unwrap_or("").to_string(),
+            c["case_id"].as_str().unwrap_or("").to_string(),
+        );
+        input_of.insert(
+            key,
+            format!(
+                "{}|{}",
+                c["source"]["file"].as_str().unwrap_or(""),
+                c["source"]["sheet"].as_str().unwrap_or("")
+            ),
+        );
+    }
+    let mut skipped: HashSet<(String, String)> = HashSet::new();
+    for i in report["run"]["inputs"].as_array().into_iter().flatten() {
+        let at = format!(
+            "{}|{}",
+            i["file"].as_str().unwrap_or(""),
+            i["sheet"].as_str().unwrap_or("")
+        );
+        for n in i["not_evaluated"].as_array().into_iter().flatten() {
+            skipped.insert((at.clone(), n["rule_id"].as_str().unwrap_or("").to_string()));
+        }
+    }
+    let sql = count(String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        let key = (
+            v[1].as_str().unwrap_or("").to_string(),
+            v[0].as_str().unwrap_or("-").to_string(),
+            v[2].as_str().unwrap_or("").to_string(),
+        );
+        let at = input_of
+            .get(&(key.0.clone(), key.1.clone()))
+            .cloned()
+            .unwrap_or_default();
+        (!skipped.contains(&(at, key.2.clone()))).then_some(key)
+    }));
+    let engine = count(
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule_id"] != "DQ-003")
+            .map(|f| {
+                (
+                    f["agency"].as_str().unwrap_or("").to_string(),
+                    f["case_id"].as_str().unwrap_or("-").to_string(),
+                    f["rule_id"].as_str().unwrap_or("").to_string(),
+                )
+            }),
+    );
+    let mut diff = String::new();
+    for (k, n) in &engine {
+        if sql.get(k) != Some(n) {
+            diff.push_str(&format!("  {k:?}: audit {n}, sql {:?}\n", sql.get(k)));
+        }
+    }
+    for (k, n) in &sql {
+        if !engine.contains_key(k) {
+            diff.push_str(&format!("  {k:?}: sql only ×{n}\n"));
+        }
+    }
+    assert!(
+        diff.is_empty(),
+        "audit and SQL disagree ({profile}, {as_of}):\n{diff}"
+    );
+    engine.values().sum()
+}
+
+/// A canonical CSV of `n` cases whose fields cycle through boundary values.
+fn generated_batch(path: &Path, n: usize, seed: u64) {
+    let pack = caseaudit_rules::RulePack::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let start = caseaudit_rules::calendar::parse_iso("2019-11-01").unwrap_or_default();
+    let mut w = csv::Writer::from_path(path).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = pack.fields.iter().map(|f| f.name.clone()).collect();
+    w.write_record(&names).unwrap_or_else(|e| panic!("{e}"));
+    let money = [
+        "0", "199", "200", "201", "500", "2000", "2999", "3000", "3001", "10000", "20000", "100000",
+    ];
+    for i in 0..n {
+        let mut row = Vec::new();
+        for f in pack.fields.iter() {
+            let r = next();
+            let v = if r % 6 == 0 && f.name != "agency" {
+                String::new()
+            } else {
+                match f.ty {
+                    caseaudit_rules::FieldType::Date => {
+                        caseaudit_rules::calendar::format_day(start + (r % 1300) as i32)
+                    }
+                    caseaudit_rules::FieldType::Bool => {
+                        if r % 2 == 0 { "true" } else { "false" }.into()
+                    }
+                    caseaudit_rules::FieldType::Money => money[r % money.len()].into(),
+                    caseaudit_rules::FieldType::Enum => {
+                        f.vocabulary[r % f.vocabulary.len()].clone()
+                    }
+                    caseaudit_rules::FieldType::List if f.has_vocabulary() => {
+                        let k = 1 + r % 2;
+                        (0..k)
+                            .map(|j| f.vocabulary[(r / 7 + j * 3) % f.vocabulary.len()].clone())
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    }
+                    caseaudit_rules::FieldType::List => (0..1 + r % 3)
+                        .map(|j| format!("人员{j}"))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    caseaudit_rules::FieldType::Text if f.name == "case_id" => {
+                        format!("G-{}", i % (n - 3))
+                    }
+                    caseaudit_rules::FieldType::Text if f.name == "agency" => {
+                        format!("局{}", r % 3)
+                    }
+                    caseaudit_rules::FieldType::Text => format!("T{}", r % 5),
+                }
+            };
+            row.push(v);
+        }
+        w.write_record(&row).unwrap_or_else(|e| panic!("{e}"));
+    }
+    w.flush().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn duckdb_runs_the_same_rules() {
+    if skip() {
+        eprintln!("CASEAUDIT_SKIP_DUCKDB=1: DuckDB differential test skipped");
+        return;
+    }
+    let fixtures = root().join("fixtures/ledgers");
+    for profile in ["national", "jiangxi"] {
+        let n = compare(&[&fixtures], profile, "2022-12-31");
+        assert!(n > 30, "{n}");
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (seed, profile, as_of) in [
+        (1, "national", "2022-12-31"),
+        (2, "jiangxi", "2021-06-30"),
+        (3, "public-security", "2023-03-01"),
+    ] {
+        let batch = dir.path().join(format!("batch{seed}.csv"));
+        generated_batch(&batch, 2000, seed);
+        let n = compare(&[&batch], profile, as_of);
+        assert!(n > 2000, "only {n} findings");
+    }
+}
