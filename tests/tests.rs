@@ -3,6 +3,7 @@
 mod broken;
 mod browser;
 mod sql;
+mod truth;
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;

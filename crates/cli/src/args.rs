@@ -27,6 +27,46 @@ pub enum Command {
     Diff(DiffArgs),
     /// 规则包：列出、查看、运行示例、校验
     Rules(RulesArgs),
+    /// 生成模拟台账（含按构造植入的问题清单），用于大规模正确性验证和性能测试
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StyleArg {
+    /// 标准字段名、ISO 日期、true/false
+    Canonical,
+    /// 中文表头和台账中常见的各种写法
+    Ledger,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// 案件数
+    #[arg(long, value_name = "N")]
+    pub cases: usize,
+    /// 随机种子（同一种子生成相同台账）
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// 输出文件，按扩展名写 csv、xlsx 或 parquet
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// 写出植入问题清单（JSON）
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// 有问题案件的比例
+    #[arg(long = "violation-rate", value_name = "R", default_value_t = 0.2)]
+    pub violation_rate: f64,
+    /// 评查日期 YYYY-MM-DD（植入的问题以此为准；默认：北京时间今天）
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// 参数配置
+    #[arg(long, value_name = "NAME", default_value = "national")]
+    pub profile: String,
+    /// 写法：canonical（标准）或 ledger（中文表头和各种写法）
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub style: StyleArg,
+    #[command(flatten)]
+    pub pack: PackArgs,
 }
 
 #[derive(Debug, Args)]

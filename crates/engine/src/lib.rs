@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cell;
 pub mod diff;
 pub mod evaluate;
+pub mod generate;
 pub mod header;
 pub mod load;
 pub mod model;

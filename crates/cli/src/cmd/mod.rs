@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod diff;
+pub mod generate;
 pub mod inspect;
 pub mod notices;
 pub mod rules;
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Notices(a) => notices::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Generate(a) => generate::run(a),
     }
 }
 
