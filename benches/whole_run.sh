@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Whole-run benchmark: caseaudit against DuckDB (same rules as SQL), a plain pandas
+# implementation of a few rules, DuckDB merely reading the CSV (the floor), calamine's
+# bare read of an xlsx, and peak memory. One command from a clean checkout:
+#   bash benches/whole_run.sh            # 1M cases (default)
+#   CASES=200000 bash benches/whole_run.sh
+#   BIG=10000000 bash benches/whole_run.sh   # also the 10M peak-memory run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CASES=${CASES:-1000000}
+XLSX_CASES=${XLSX_CASES:-100000}
+AS_OF=2022-12-31
+WORK=${WORK:-target/bench-run}
+mkdir -p "$WORK"
+python3 -c "import duckdb, pandas" 2>/dev/null || python3 -m pip install -q duckdb pandas
+cargo build --release --quiet --bin caseaudit --example calamine_read
+BIN=target/release/caseaudit
+
+secs() { # run a command, print its wall time in seconds
+  local t0 t1
+  t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+peak() { # peak resident set of a command, in MB
+  /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { printf "%.0f", $2/1024 }'
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+echo "generating $CASES cases…"
+gen=$(secs "$BIN" generate --cases "$CASES" --seed 1 --as-of $AS_OF --out "$WORK/cases.csv" --truth "$WORK/truth.json")
+"$BIN" rules sql --dialect duckdb --as-of $AS_OF --calendar "$WORK/calendar.csv" > "$WORK/rules.sql"
+size=$(du -m "$WORK/cases.csv" | cut -f1)
+
+cat > "$WORK/duck.py" <<'PY'
+import sys, duckdb
+mode, csv, cal, sql = sys.argv[1:5]
+con = duckdb.connect()
+con.execute("CREATE TABLE cases AS SELECT * FROM read_csv_auto(?, header=true)", [csv])
+if mode == "rules":
+    con.execute("CREATE TABLE calendar AS SELECT * FROM read_csv(?, header=true, columns={'day':'DATE','ordinal':'INTEGER'})", [cal])
+    n = con.execute("SELECT COUNT(*) FROM (" + open(sql).read() + ")").fetchone()[0]
+    print(n)
+PY
+cat > "$WORK/pandas_rules.py" <<'PY'
+# A plain pandas implementation of four rules (REC-001, PUB-004, PUB-005, REC-004),
+# the way an analyst would write them.
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1], dtype=str)
+as_of = pd.Timestamp("2022-12-31")
+out = []
+out.append(df[df["text_record"].ne("true")][["case_id"]].assign(rule="REC-001"))
+k = df["case_type"].isin(["行政处罚", "行政强制", "行政检查"])
+out.append(df[k & df["credentials_shown"].ne("true")][["case_id"]].assign(rule="PUB-004"))
+n = df["officers"].fillna("").apply(lambda s: len([x for x in s.split("、") if x]))
+out.append(df[k & (df["officers"].isna() | (n < 2))][["case_id"]].assign(rule="PUB-005"))
+closed = pd.to_datetime(df["closed_date"]); archived = pd.to_datetime(df["archived_date"])
+late = (archived.isna() & ((as_of - closed).dt.days > 30)) | ((archived - closed).dt.days > 30)
+out.append(df[closed.notna() & late][["case_id"]].assign(rule="REC-004"))
+print(len(pd.concat(out)))
+PY
+
+t_audit=$(secs "$BIN" audit "$WORK/cases.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out")
+t_duck=$(secs python3 "$WORK/duck.py" rules "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql")
+t_floor=$(secs python3 "$WORK/duck.py" read "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql")
+t_pandas=$(secs python3 "$WORK/pandas_rules.py" "$WORK/cases.csv")
+m_audit=$(peak "$BIN" audit "$WORK/cases.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out-mem")
+
+"$BIN" generate --cases "$XLSX_CASES" --seed 2 --as-of $AS_OF --out "$WORK/cases.xlsx" 2>/dev/null
+t_xlsx=$(secs "$BIN" audit "$WORK/cases.xlsx" --as-of $AS_OF --format json --quiet --out "$WORK/out-xlsx")
+t_calamine=$(secs target/release/examples/calamine_read "$WORK/cases.xlsx")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "| measurement | seconds |"
+echo "|---|---|"
+printf "| generate %s cases (CSV %s MB) | %.2f |\n" "$CASES" "$size" "$gen"
+printf "| caseaudit audit, findings.json written | %.2f |\n" "$t_audit"
+printf "| DuckDB: load CSV + the pack as SQL | %.2f |\n" "$t_duck"
+printf "| DuckDB: load CSV only (floor) | %.2f |\n" "$t_floor"
+printf "| pandas: four rules | %.2f |\n" "$t_pandas"
+printf "| caseaudit audit of %s-case xlsx | %.2f |\n" "$XLSX_CASES" "$t_xlsx"
+printf "| calamine bare read of that xlsx | %.2f |\n" "$t_calamine"
+echo
+echo "| ratio | value | target |"
+echo "|---|---|---|"
+echo "| caseaudit / DuckDB rules | $(ratio "$t_audit" "$t_duck") | ≤ 1.0 |"
+echo "| caseaudit / CSV-read floor | $(ratio "$t_audit" "$t_floor") | ≤ 1.5 |"
+echo "| pandas (4 rules) / caseaudit (whole pack) | $(ratio "$t_pandas" "$t_audit") | ≥ 20 |"
+echo "| xlsx audit / calamine read | $(ratio "$t_xlsx" "$t_calamine") | ≤ 1.3 |"
+echo "| peak memory, $CASES cases | ${m_audit} MB (CSV ${size} MB) | ≤ 2× CSV |"
+if [ -n "${BIG:-}" ]; then
+  "$BIN" generate --cases "$BIG" --seed 3 --as-of $AS_OF --out "$WORK/big.csv" 2>/dev/null
+  bsize=$(du -m "$WORK/big.csv" | cut -f1)
+  m_big=$(peak "$BIN" audit "$WORK/big.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out-big" || echo failed)
+  echo "| peak memory, $BIG cases | ${m_big} MB (CSV ${bsize} MB) | ≤ 2× CSV |"
+fi
