@@ -4,7 +4,9 @@
 use calamine::{open_workbook_auto, Reader};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: calamine_read FILE.xlsx")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: calamine_read FILE.xlsx")?;
     let mut wb = open_workbook_auto(&path)?;
     let mut cells = 0usize;
     for name in wb.sheet_names().to_vec() {

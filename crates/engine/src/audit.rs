@@ -410,6 +410,26 @@ fn evaluate_sheets(
         }
     };
 
+    // One finding of `rule` on table row `i`; every finding is built here.
+    let finding = |rule: &Rule,
+                   i: usize,
+                   message: String,
+                   evidence: Map<String, Value>,
+                   cells: Vec<String>| Finding {
+        case_id: text_of("case_id", i),
+        agency: text_of("agency", i),
+        rule_id: rule.id.clone(),
+        system: rule.system.key().into(),
+        severity: rule.severity.key().into(),
+        title: rule.title.clone(),
+        message,
+        evidence,
+        deduction: rule.deduction,
+        veto: rule.veto,
+        source: source_of(i),
+        cells,
+    };
+
     // (table row, finding)
     let mut findings: Vec<(usize, Finding)> = Vec::new();
     let mut statuses = Vec::new();
@@ -452,23 +472,7 @@ fn evaluate_sheets(
                 .iter()
                 .filter_map(|f| columns[k].get(f).cloned())
                 .collect();
-            findings.push((
-                i,
-                Finding {
-                    case_id: text_of("case_id", i),
-                    agency: text_of("agency", i),
-                    rule_id: rule.id.clone(),
-                    system: rule.system.key().into(),
-                    severity: rule.severity.key().into(),
-                    title: rule.title.clone(),
-                    message,
-                    evidence,
-                    deduction: rule.deduction,
-                    veto: rule.veto,
-                    source: source_of(i),
-                    cells,
-                },
-            ));
+            findings.push((i, finding(rule, i, message, evidence, cells)));
         }
         let mut not_evaluable = 0u64;
         for &i in &h.not_evaluable {
@@ -501,23 +505,9 @@ fn evaluate_sheets(
                 text_of("agency", i).map(Value::from).unwrap_or(Value::Null),
             );
             evidence.insert("rows".into(), Value::from(others.clone()));
-            findings.push((
-                i,
-                Finding {
-                    case_id: Some(id.clone()),
-                    agency: text_of("agency", i),
-                    rule_id: rule.id.clone(),
-                    system: rule.system.key().into(),
-                    severity: rule.severity.key().into(),
-                    title: rule.title.clone(),
-                    message: format!("案件编号「{id}」重复，另见：{}", others.join("；")),
-                    evidence,
-                    deduction: rule.deduction,
-                    veto: rule.veto,
-                    source: source_of(i),
-                    cells: columns[k].get("case_id").cloned().into_iter().collect(),
-                },
-            ));
+            let message = format!("案件编号「{id}」重复，另见：{}", others.join("；"));
+            let cells = columns[k].get("case_id").cloned().into_iter().collect();
+            findings.push((i, finding(rule, i, message, evidence, cells)));
         }
         statuses.push(builtin_status(rule, n));
     }
@@ -537,29 +527,14 @@ fn evaluate_sheets(
                 } else {
                     p.raw.clone()
                 };
-                let mut source = source_of(i);
-                source.column = Some(letter.clone());
                 n += 1;
-                findings.push((
-                    i,
-                    Finding {
-                        case_id: text_of("case_id", i),
-                        agency: text_of("agency", i),
-                        rule_id: rule.id.clone(),
-                        system: rule.system.key().into(),
-                        severity: rule.severity.key().into(),
-                        title: rule.title.clone(),
-                        message: format!(
-                            "「{}」列（{}）第 {} 行的「{}」{}",
-                            p.header, letter, table.row[i], raw_short, p.problem
-                        ),
-                        evidence,
-                        deduction: rule.deduction,
-                        veto: rule.veto,
-                        source,
-                        cells: vec![letter],
-                    },
-                ));
+                let message = format!(
+                    "「{}」列（{}）第 {} 行的「{}」{}",
+                    p.header, letter, table.row[i], raw_short, p.problem
+                );
+                let mut f = finding(rule, i, message, evidence, vec![letter.clone()]);
+                f.source.column = Some(letter);
+                findings.push((i, f));
             }
         }
         statuses.push(builtin_status(rule, n));

@@ -267,17 +267,7 @@ impl<'a> Compiler<'a> {
     fn outside(&self, rule: &Rule) -> Option<Expr> {
         let mut fields = Vec::new();
         for e in rule.applies.iter().chain(rule.violation.iter()) {
-            e.walk(&mut |n| {
-                if let ExprKind::Workdays(a, b) = &n.kind {
-                    for x in [a, b] {
-                        if let ExprKind::Field(f) = &x.kind {
-                            if !fields.contains(f) {
-                                fields.push(f.clone());
-                            }
-                        }
-                    }
-                }
-            });
+            e.workday_fields(&mut fields);
         }
         fields
             .into_iter()

@@ -5,7 +5,7 @@
 //! the (case id, rule id) pairs planted, decided by how each case was built, never by
 //! running the rules. Deterministic for a seed.
 
-use caseaudit_rules::calendar::{format_day, from_day, parse_iso};
+use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::{Calendar, Day, ParamValues, RulePack};
 use chrono::Datelike;
 use std::collections::BTreeMap;
@@ -629,11 +629,6 @@ pub fn ledger_text(v: &GenValue, row: usize) -> String {
         GenValue::List(l) => l.join(if row.is_multiple_of(2) { "、" } else { "，" }),
         GenValue::Text(s) => s.clone(),
     }
-}
-
-/// Parses `--as-of`-style text for tests and the CLI.
-pub fn day(s: &str) -> Option<Day> {
-    parse_iso(s)
 }
 
 /// How generated values are written.

@@ -3,7 +3,7 @@
 
 use crate::safe::{html_escape, safe_file_stem};
 use crate::write::{write_atomic, ReportError};
-use caseaudit_engine::{AuditReport, Finding, NO_AGENCY};
+use caseaudit_engine::{AuditReport, Finding};
 use caseaudit_rules::{Severity, System};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
@@ -362,9 +362,4 @@ pub fn write_register(
     }
     write_atomic(&path, &buf)?;
     Ok(path)
-}
-
-/// The label for findings without an agency, for messages.
-pub fn no_agency() -> &'static str {
-    NO_AGENCY
 }

@@ -166,7 +166,7 @@ impl Calendar {
     pub fn is_workday(&self, day: Day) -> Result<bool, OutsideCalendar> {
         let today = self.ordinal_of(day).ok_or_else(|| self.outside(day))?;
         let before = self.ordinal_of(day - 1).unwrap_or(0);
-        Ok(today > before || (day == self.start && today == 1))
+        Ok(today > before)
     }
 
     /// b − a in calendar days.

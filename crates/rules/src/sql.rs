@@ -257,17 +257,7 @@ fn workday_fields(pack: &RulePack) -> Vec<String> {
         .flat_map(|r| r.applies.iter().chain(r.violation.iter()))
         .chain(pack.derived.iter().map(|d| &d.expr));
     for e in exprs {
-        e.walk(&mut |n| {
-            if let ExprKind::Workdays(a, b) = &n.kind {
-                for x in [a, b] {
-                    if let ExprKind::Field(f) = &x.kind {
-                        if !out.contains(f) {
-                            out.push(f.clone());
-                        }
-                    }
-                }
-            }
-        });
+        e.workday_fields(&mut out);
     }
     out
 }

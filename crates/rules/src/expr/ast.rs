@@ -218,6 +218,21 @@ impl Expr {
         });
     }
 
+    /// Date fields passed to WORKDAYS anywhere in the expression, in order.
+    pub fn workday_fields(&self, out: &mut Vec<String>) {
+        self.walk(&mut |n| {
+            if let ExprKind::Workdays(a, b) = &n.kind {
+                for x in [a, b] {
+                    if let ExprKind::Field(f) = &x.kind {
+                        if !out.contains(f) {
+                            out.push(f.clone());
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     /// Every WORKDAYS and DAYS call, in order, with its evidence name.
     pub fn day_counts(&self) -> Vec<(String, &Expr)> {
         let mut out: Vec<(String, &Expr)> = Vec::new();
