@@ -262,6 +262,8 @@ pub struct Audit {
     pub had_input_errors: bool,
     /// The audited cases, typed (for `cases.parquet`).
     pub cases: CaseTable,
+    /// Wall time of each phase, in order, for profiling.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// What an audit reports while it runs, for a progress bar.
@@ -300,6 +302,7 @@ pub fn audit_with_progress(
             year: from_day(opts.as_of).year(),
         });
     }
+    let started = std::time::Instant::now();
     let index = AliasIndex::new(&pack.fields);
     let files = expand_inputs(inputs);
     progress(Progress::Files(files.len()));
@@ -331,7 +334,10 @@ pub fn audit_with_progress(
             FileResult::Error(e) => errors.push(e),
         }
     }
-    evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)
+    let read = started.elapsed();
+    let mut audit = evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)?;
+    audit.timings.insert(0, ("read and normalise", read));
+    Ok(audit)
 }
 
 fn evaluate_sheets(
@@ -369,6 +375,13 @@ fn evaluate_sheets(
         inputs.push(s.summary);
     }
 
+    let mut clock = std::time::Instant::now();
+    let mut timings = Vec::new();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    lap("combine inputs");
     let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.status == "active").collect();
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
     let hits = compiler
@@ -378,6 +391,7 @@ fn evaluate_sheets(
             reason,
         })?;
 
+    lap("evaluate (polars)");
     let renderer = MessageRenderer::new(pack);
     let ctx = EvalContext {
         params,
@@ -557,7 +571,9 @@ fn evaluate_sheets(
                 &b.source.column,
             ))
     });
+    lap("findings and evidence");
     let scores = score(pack, &table, &findings, &inputs);
+    lap("scores");
 
     let mut warnings = Vec::new();
     if !outside_years.is_empty() {
@@ -603,6 +619,7 @@ fn evaluate_sheets(
         },
         had_input_errors,
         cases: table,
+        timings,
     })
 }
 

@@ -74,6 +74,7 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     let audit = result.map_err(|e| anyhow!("{e}"))?;
     let report = &audit.report;
 
+    let write_started = std::time::Instant::now();
     std::fs::create_dir_all(&a.out)
         .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
     // Marks the folder as caseaudit's own, so a later audit of a parent folder skips it.
@@ -96,6 +97,16 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             _ => continue,
         };
         written.map_err(|e| anyhow!("{e}"))?;
+    }
+    // CASEAUDIT_TIMINGS=1 prints where the time went (for profiling and BENCHMARKS.md).
+    if std::env::var("CASEAUDIT_TIMINGS").is_ok_and(|v| v == "1") {
+        for (phase, t) in &audit.timings {
+            eprintln!("timing: {phase}: {:.3} s", t.as_secs_f64());
+        }
+        eprintln!(
+            "timing: write outputs: {:.3} s",
+            write_started.elapsed().as_secs_f64()
+        );
     }
     for e in &report.run.errors {
         eprintln!(
