@@ -28,14 +28,15 @@ peak() { # peak resident set of a command, in MB
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
 echo "generating $CASES cases…"
 gen=$(secs "$BIN" generate --cases "$CASES" --seed 1 --as-of $AS_OF --out "$WORK/cases.csv" --truth "$WORK/truth.json")
-"$BIN" rules sql --dialect duckdb --as-of $AS_OF --calendar "$WORK/calendar.csv" > "$WORK/rules.sql"
+"$BIN" rules sql --dialect duckdb --as-of $AS_OF --calendar "$WORK/calendar.csv" --schema "$WORK/schema.json" > "$WORK/rules.sql"
 size=$(du -m "$WORK/cases.csv" | cut -f1)
 
 cat > "$WORK/duck.py" <<'PY'
-import sys, duckdb
-mode, csv, cal, sql = sys.argv[1:5]
+import json, sys, duckdb
+mode, csv, cal, sql, schema = sys.argv[1:6]
 con = duckdb.connect()
-con.execute("CREATE TABLE cases AS SELECT * FROM read_csv_auto(?, header=true)", [csv])
+types = json.load(open(schema, encoding="utf-8"))
+con.execute("CREATE TABLE cases AS SELECT * FROM read_csv(?, header=true, columns=?)", [csv, types])
 if mode == "rules":
     con.execute("CREATE TABLE calendar AS SELECT * FROM read_csv(?, header=true, columns={'day':'DATE','ordinal':'INTEGER'})", [cal])
     n = con.execute("SELECT COUNT(*) FROM (" + open(sql).read() + ")").fetchone()[0]
@@ -60,8 +61,9 @@ print(len(pd.concat(out)))
 PY
 
 t_audit=$(secs "$BIN" audit "$WORK/cases.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out")
-t_duck=$(secs python3 "$WORK/duck.py" rules "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql")
-t_floor=$(secs python3 "$WORK/duck.py" read "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql")
+CASEAUDIT_TIMINGS=1 "$BIN" audit "$WORK/cases.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out-t" 2> "$WORK/timings.txt"
+t_duck=$(secs python3 "$WORK/duck.py" rules "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql" "$WORK/schema.json")
+t_floor=$(secs python3 "$WORK/duck.py" read "$WORK/cases.csv" "$WORK/calendar.csv" "$WORK/rules.sql" "$WORK/schema.json")
 t_pandas=$(secs python3 "$WORK/pandas_rules.py" "$WORK/cases.csv")
 m_audit=$(peak "$BIN" audit "$WORK/cases.csv" --as-of $AS_OF --format json --quiet --out "$WORK/out-mem")
 
@@ -88,6 +90,9 @@ echo "| caseaudit / CSV-read floor | $(ratio "$t_audit" "$t_floor") | ≤ 1.5 |"
 echo "| pandas (4 rules) / caseaudit (whole pack) | $(ratio "$t_pandas" "$t_audit") | ≥ 20 |"
 echo "| xlsx audit / calamine read | $(ratio "$t_xlsx" "$t_calamine") | ≤ 1.3 |"
 echo "| peak memory, $CASES cases | ${m_audit} MB (CSV ${size} MB) | ≤ 2× CSV |"
+echo
+echo "where caseaudit's time goes (CASEAUDIT_TIMINGS=1):"
+sed 's/^timing: /- /' "$WORK/timings.txt"
 if [ -n "${BIG:-}" ]; then
   "$BIN" generate --cases "$BIG" --seed 3 --as-of $AS_OF --out "$WORK/big.csv" 2>/dev/null
   bsize=$(du -m "$WORK/big.csv" | cut -f1)

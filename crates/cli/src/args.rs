@@ -242,6 +242,9 @@ pub struct SqlArgs {
     /// 同时写出工作日历表（CSV：day,ordinal）
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
+    /// 同时写出 cases 表各列的 SQL 类型（JSON），供读取 CSV 时指定类型
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
     #[command(flatten)]
     pub pack: PackArgs,
 }

@@ -96,7 +96,17 @@ fn sheet_cases(
             empty += 1;
             continue;
         }
-        // A header repeated inside the data (multi-page exports) is not a case.
+        // A header repeated inside the data (multi-page exports) is not a case. The
+        // first column is compared first so that ordinary rows cost one comparison.
+        let first_matches = header.columns.first().is_some_and(|c| {
+            let i = crate::header_col_index(&c.column);
+            r.1.get(i)
+                .is_some_and(|x| fold(&x.display()) == header_texts[0])
+        });
+        if !first_matches {
+            kept.push(r);
+            continue;
+        }
         let texts: Vec<String> = header
             .columns
             .iter()
@@ -112,45 +122,20 @@ fn sheet_cases(
         }
         kept.push(r);
     }
-    for (fi, f) in fields.iter().enumerate() {
-        let mut data = ColumnData::new(f.ty, kept.len());
-        match col_of[fi] {
-            None => {
-                let fill = if f.name == "agency" { agency } else { None };
-                for _ in &kept {
-                    data.push(
-                        fill.map(|a| Typed::Text(a.to_string()))
-                            .unwrap_or(Typed::Null),
-                    );
-                }
-            }
-            Some(c) => {
-                let scale = header.scale.get(&c).copied().unwrap_or(1.0);
-                let shown = header
-                    .columns
-                    .iter()
-                    .find(|m| m.field.as_deref() == Some(f.name.as_str()))
-                    .map(|m| m.header.clone())
-                    .unwrap_or_default();
-                for (ri, r) in kept.iter().enumerate() {
-                    let cell = r.1.get(c).unwrap_or(&Cell::Empty);
-                    let (v, problem) = normalize(cell, f, &fields.words, scale, sheet.date1904);
-                    if let Some(p) = problem {
-                        problems.push(CellProblem {
-                            row_index: ri,
-                            field: f.name.clone(),
-                            column: c,
-                            header: shown.clone(),
-                            raw: cell.display(),
-                            problem: p,
-                        });
-                    }
-                    data.push(v);
-                }
-            }
-        }
+    // Fields are normalised in parallel; within a column, repeated texts (the same
+    // dates, words and options recur all over a ledger) are read once.
+    let columns: Vec<(ColumnData, Vec<CellProblem>)> = fields
+        .iter()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .enumerate()
+        .map(|(fi, f)| normalize_column(sheet, header, f, col_of[fi], &kept, &fields.words, agency))
+        .collect();
+    for (fi, (data, ps)) in columns.into_iter().enumerate() {
         table.columns[fi].1 = data;
+        problems.extend(ps);
     }
+    problems.sort_by_key(|p| (p.row_index, p.column));
     table.row = kept.iter().map(|r| r.0).collect();
     table.input = vec![0; kept.len()];
     let missing: Vec<String> = fields
@@ -207,6 +192,69 @@ fn sheet_cases(
         columns,
         has_agency,
     }
+}
+
+/// Normalises one field's column of a sheet.
+fn normalize_column(
+    sheet: &RawSheet,
+    header: &Header,
+    f: &caseaudit_rules::Field,
+    col: Option<usize>,
+    kept: &[&(u32, Vec<Cell>)],
+    words: &caseaudit_rules::fields::ValueWords,
+    agency: Option<&str>,
+) -> (ColumnData, Vec<CellProblem>) {
+    let mut data = ColumnData::new(f.ty, kept.len());
+    let mut problems = Vec::new();
+    let Some(c) = col else {
+        let fill = if f.name == "agency" { agency } else { None };
+        for _ in kept {
+            data.push(
+                fill.map(|a| Typed::Text(a.to_string()))
+                    .unwrap_or(Typed::Null),
+            );
+        }
+        return (data, problems);
+    };
+    let scale = header.scale.get(&c).copied().unwrap_or(1.0);
+    let shown = header
+        .columns
+        .iter()
+        .find(|m| m.field.as_deref() == Some(f.name.as_str()))
+        .map(|m| m.header.clone())
+        .unwrap_or_default();
+    const MEMO_LIMIT: usize = 200_000;
+    let mut memo: HashMap<&str, (Typed, Option<String>)> = HashMap::new();
+    let empty = Cell::Empty;
+    for (ri, r) in kept.iter().enumerate() {
+        let cell = r.1.get(c).unwrap_or(&empty);
+        let (v, problem) = match cell {
+            Cell::Text(t) if f.ty != caseaudit_rules::FieldType::Text => match memo.get(t.as_str())
+            {
+                Some(hit) => hit.clone(),
+                None => {
+                    let out = normalize(cell, f, words, scale, sheet.date1904);
+                    if memo.len() < MEMO_LIMIT {
+                        memo.insert(t.as_str(), out.clone());
+                    }
+                    out
+                }
+            },
+            _ => normalize(cell, f, words, scale, sheet.date1904),
+        };
+        if let Some(p) = problem {
+            problems.push(CellProblem {
+                row_index: ri,
+                field: f.name.clone(),
+                column: c,
+                header: shown.clone(),
+                raw: cell.display(),
+                problem: p,
+            });
+        }
+        data.push(v);
+    }
+    (data, problems)
 }
 
 fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&str>) -> FileResult {
@@ -445,64 +493,78 @@ fn evaluate_sheets(
     };
 
     // (table row, finding)
-    let mut findings: Vec<(usize, Finding)> = Vec::new();
-    let mut statuses = Vec::new();
-    let mut outside_years: BTreeSet<i32> = BTreeSet::new();
-    for (ri, rule) in rules.iter().enumerate() {
-        let h = &hits[ri];
-        let evidence_fields = rule.evidence_fields();
-        let pointed = rule.violation_fields();
-        let day_counts: Vec<(String, caseaudit_rules::expr::Expr)> = rule
-            .applies
-            .iter()
-            .chain(rule.violation.iter())
-            .flat_map(|e| e.day_counts().into_iter().map(|(n, x)| (n, x.clone())))
-            .collect();
-        let mut count = 0u64;
-        for &i in &h.fired {
-            let k = table.input[i] as usize;
-            if skip[k].contains(&rule.id) {
-                continue;
-            }
-            count += 1;
-            let mut evidence = Map::new();
-            for f in &evidence_fields {
-                evidence.insert(f.clone(), table.val(f, i).to_json());
-            }
-            let case = table.case(i);
-            for (name, x) in &day_counts {
-                let v = ctx.eval(x, &case).to_json();
-                evidence.entry(name.clone()).or_insert(v);
-            }
-            let mut tctx: Map<String, Value> = evidence
+    // Each rule's findings are built on their own, in parallel.
+    let params_value = Value::Object(params_json);
+    let per_rule: Vec<(Vec<(usize, Finding)>, RuleStatus, BTreeSet<i32>)> = rules
+        .par_iter()
+        .enumerate()
+        .map(|(ri, rule)| {
+            let h = &hits[ri];
+            let evidence_fields = rule.evidence_fields();
+            let pointed = rule.violation_fields();
+            let day_counts: Vec<(String, caseaudit_rules::expr::Expr)> = rule
+                .applies
                 .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(rule.violation.iter())
+                .flat_map(|e| e.day_counts().into_iter().map(|(n, x)| (n, x.clone())))
                 .collect();
-            tctx.insert("as_of".into(), as_of_text.clone().into());
-            tctx.insert("params".into(), Value::Object(params_json.clone()));
-            let message = renderer.render(&rule.id, &Value::Object(tctx), &rule.title);
-            let cells = pointed
-                .iter()
-                .filter_map(|f| columns[k].get(f).cloned())
-                .collect();
-            findings.push((i, finding(rule, i, message, evidence, cells)));
-        }
-        let mut not_evaluable = 0u64;
-        for &i in &h.not_evaluable {
-            if skip[table.input[i] as usize].contains(&rule.id) {
-                continue;
+            let mut found = Vec::new();
+            for &i in &h.fired {
+                let k = table.input[i] as usize;
+                if skip[k].contains(&rule.id) {
+                    continue;
+                }
+                let mut evidence = Map::new();
+                for f in &evidence_fields {
+                    evidence.insert(f.clone(), table.val(f, i).to_json());
+                }
+                if !day_counts.is_empty() {
+                    let case = table.case(i);
+                    for (name, x) in &day_counts {
+                        let v = ctx.eval(x, &case).to_json();
+                        evidence.entry(name.clone()).or_insert(v);
+                    }
+                }
+                let mut tctx: Map<String, Value> = evidence
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                tctx.insert("as_of".into(), as_of_text.clone().into());
+                tctx.insert("params".into(), params_value.clone());
+                let message = renderer.render(&rule.id, &Value::Object(tctx), &rule.title);
+                let cells = pointed
+                    .iter()
+                    .filter_map(|f| columns[k].get(f).cloned())
+                    .collect();
+                found.push((i, finding(rule, i, message, evidence, cells)));
             }
-            not_evaluable += 1;
-            for (name, _) in table.columns.iter() {
-                if let Val::Date(d) = table.val(name, i) {
-                    if !calendar.covers(d) {
-                        outside_years.insert(from_day(d).year());
+            let mut not_evaluable = 0u64;
+            let mut years = BTreeSet::new();
+            for &i in &h.not_evaluable {
+                if skip[table.input[i] as usize].contains(&rule.id) {
+                    continue;
+                }
+                not_evaluable += 1;
+                for (name, _) in table.columns.iter() {
+                    if let Val::Date(d) = table.val(name, i) {
+                        if !calendar.covers(d) {
+                            years.insert(from_day(d).year());
+                        }
                     }
                 }
             }
-        }
-        statuses.push(rule_status(rule, &inputs, count, not_evaluable));
+            let status = rule_status(rule, &inputs, found.len() as u64, not_evaluable);
+            (found, status, years)
+        })
+        .collect();
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    let mut statuses = Vec::new();
+    let mut outside_years: BTreeSet<i32> = BTreeSet::new();
+    for (f, status, years) in per_rule {
+        findings.extend(f);
+        statuses.push(status);
+        outside_years.extend(years);
     }
 
     // Engine-computed rules.

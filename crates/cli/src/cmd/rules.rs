@@ -140,7 +140,7 @@ pub fn test(pack: &RulePack, verbose: bool) -> u8 {
 }
 
 fn sql(a: crate::args::SqlArgs) -> Result<u8> {
-    use caseaudit_rules::sql::{calendar_rows, pack_query, Dialect};
+    use caseaudit_rules::sql::{calendar_rows, cases_schema, pack_query, Dialect};
     let pack = super::load_pack(a.pack.rules.as_deref())?;
     let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
     let params = pack.param_values(profile);
@@ -160,6 +160,14 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
             text.push_str(&format!("{d},{o}\n"));
         }
         caseaudit_report::write_atomic(path, text.as_bytes()).map_err(|e| anyhow!("{e}"))?;
+    }
+    if let Some(path) = &a.schema {
+        let schema: serde_json::Map<String, serde_json::Value> = cases_schema(&pack, dialect)
+            .into_iter()
+            .map(|(c, t)| (c, t.into()))
+            .collect();
+        caseaudit_report::write_atomic(path, serde_json::to_string_pretty(&schema)?.as_bytes())
+            .map_err(|e| anyhow!("{e}"))?;
     }
     println!(
         "-- caseaudit rules sql: pack {} {}, profile {}, as of {}",
