@@ -51,6 +51,10 @@ struct CellProblem {
     problem: String,
 }
 
+/// One rule's findings (with their table rows), its status, and the years outside the
+/// calendar that kept it from deciding some cases.
+type RuleOutcome = (Vec<(usize, Finding)>, RuleStatus, BTreeSet<i32>);
+
 /// One ledger sheet, mapped and normalised.
 struct SheetCases {
     summary: InputSummary,
@@ -495,7 +499,7 @@ fn evaluate_sheets(
     // (table row, finding)
     // Each rule's findings are built on their own, in parallel.
     let params_value = Value::Object(params_json);
-    let per_rule: Vec<(Vec<(usize, Finding)>, RuleStatus, BTreeSet<i32>)> = rules
+    let per_rule: Vec<RuleOutcome> = rules
         .par_iter()
         .enumerate()
         .map(|(ri, rule)| {
