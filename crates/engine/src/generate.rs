@@ -39,12 +39,11 @@ pub struct GenerateOptions {
     pub as_of: Day,
 }
 
-/// Rules the generator knows how to break (DQ-003 needs unreadable cells; the ledger
-/// style plants none, so it is left out).
+/// Rules the generator knows how to break.
 pub const PLANTABLE: &[&str] = &[
     "PUB-001", "PUB-002", "PUB-003", "PUB-004", "PUB-005", "PUB-006", "PUB-007", "REC-001",
     "REC-002", "REC-003", "REC-004", "LR-001", "LR-002", "LR-003", "LR-004", "LR-005", "LR-006",
-    "LR-007", "PRO-001", "PRO-002", "PRO-003", "DQ-001", "DQ-002", "DQ-004", "DQ-005",
+    "LR-007", "PRO-001", "PRO-002", "PRO-003", "DQ-001", "DQ-002", "DQ-003", "DQ-004", "DQ-005",
 ];
 
 const AGENCIES: &[(&str, &str)] = &[
@@ -468,6 +467,15 @@ fn plant(rng: &mut Rng, c: &Ctx, p: &ParamValues, case: &mut GenCase, rule: &str
         }
         "DQ-001" => {
             case.remove("case_id");
+        }
+        "DQ-003" => {
+            // A party type outside the vocabulary: kept as written and reported. Read as
+            // "not a natural person", which only raises the thresholds the base case
+            // stays below, so no other rule changes.
+            case.insert(
+                "party_type",
+                text(*rng.pick(&["个体工商户", "事业单位", "外籍人员"])),
+            );
         }
         "DQ-004" => {
             let closed = date(case, "closed_date");
