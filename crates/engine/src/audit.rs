@@ -225,7 +225,7 @@ fn normalize_column(
         .columns
         .iter()
         .find(|m| m.field.as_deref() == Some(f.name.as_str()))
-        .map(|m| m.header.clone())
+        .map(|m| m.header.replace(['\r', '\n'], " "))
         .unwrap_or_default();
     const MEMO_LIMIT: usize = 200_000;
     let mut memo: HashMap<&str, (Typed, Option<String>)> = HashMap::new();
