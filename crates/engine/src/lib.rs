@@ -24,6 +24,10 @@ pub use model::*;
 pub fn header_col_index(letter: &str) -> usize {
     letter
         .bytes()
-        .fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize)
+        .filter(u8::is_ascii_uppercase)
+        .fold(0usize, |acc, b| {
+            acc.saturating_mul(26)
+                .saturating_add((b - b'A' + 1) as usize)
+        })
         .saturating_sub(1)
 }

@@ -226,10 +226,12 @@ fn range_to_sheet(
         cells.extend(row.iter().map(convert));
         rows.push((r0 + i as u32 + 1, cells));
     }
-    // A merged area's value fills the whole area (headers and data alike).
+    // A merged area's value fills the whole area (headers and data alike), within the
+    // columns the sheet uses: a hostile merge over 16,384 columns adds nothing.
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
     for m in merges {
         let (sr, sc) = m.start;
-        let (er, ec) = m.end;
+        let (er, ec) = (m.end.0, m.end.1.min(width.saturating_sub(1)));
         let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
             continue;
         };
