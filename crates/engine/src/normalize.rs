@@ -24,7 +24,9 @@ pub type Problem = String;
 
 /// Serial numbers accepted as Excel dates: those that fall in 1990–2100.
 fn serial_to_day(serial: f64, date1904: bool) -> Option<Day> {
-    if !serial.is_finite() {
+    // Excel serials of 1990–2100 are about 32,874–73,415; anything far outside is not a
+    // date (and must not overflow the arithmetic below).
+    if !serial.is_finite() || !(0.0..1_000_000.0).contains(&serial) {
         return None;
     }
     let s = serial.floor() as i64 + if date1904 { 1462 } else { 0 };
@@ -296,5 +298,10 @@ mod tests {
             assert_eq!(parse_date_text(t, false), None, "{t}");
         }
         assert_eq!(parse_date_text("9999-12-31", false), d("9999-12-31"));
+        // Found by the property test: huge or negative serials overflowed.
+        for n in [1e19, -1e19, f64::MAX, -1.0, 9.3e18] {
+            assert_eq!(number_to_day(n, true), None, "{n}");
+            assert_eq!(number_to_day(n, false), None, "{n}");
+        }
     }
 }

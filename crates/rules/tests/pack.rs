@@ -299,3 +299,77 @@ fn a_profile_can_overlay_regional_days() {
     let err = RulePack::load_dir(dir.path()).expect_err("missing overlay");
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
+
+mod robust {
+    use caseaudit_rules::expr::{parse_condition, Scope, Ty};
+    use caseaudit_rules::RulePack;
+    use std::collections::BTreeSet;
+
+    /// The condition parser and checker return errors, never panic, on any text.
+    #[test]
+    fn the_condition_parser_never_panics() {
+        let pack = RulePack::builtin().expect("pack");
+        let params: BTreeSet<String> = pack.params.iter().map(|p| p.name.clone()).collect();
+        let derived = pack
+            .derived
+            .iter()
+            .map(|d| (d.name.clone(), d.expr.ty))
+            .collect();
+        let scope = Scope {
+            fields: &pack.fields,
+            derived: &derived,
+            params: &params,
+        };
+        let pieces = [
+            "WORKDAYS(",
+            "decision_date",
+            ",",
+            "AS_OF",
+            ")",
+            " > ",
+            "params.",
+            "x",
+            "'行政处罚'",
+            " AND ",
+            " OR ",
+            "NOT ",
+            "(",
+            "CASE WHEN ",
+            " THEN ",
+            " ELSE ",
+            " END",
+            "COALESCE(",
+            "HAS_ANY(",
+            "penalty_kinds",
+            "DATE '2022-13-45'",
+            " IS NOT TRUE",
+            " IN (",
+            "LEN(",
+            "officers",
+            "1e309",
+            "-",
+            "*",
+            "/",
+            "NULL",
+            "'",
+            "\"",
+            ";",
+            "--",
+            "DAYS(",
+            "ALL_IN(",
+            "revoked_date",
+            "9999999999999999999999",
+        ];
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            for want in [Ty::Bool, Ty::Number] {
+                let _ = parse_condition(&text, &scope, want);
+            }
+        }
+    }
+}
