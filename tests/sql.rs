@@ -2,23 +2,13 @@
 //! audit, on the fixtures and on a generated batch. `.ci/run` installs pip's duckdb;
 //! set CASEAUDIT_SKIP_DUCKDB=1 to skip on a machine without it.
 
-use super::{caseaudit, read_json, root};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use super::{caseaudit, diff, multiset, read_json, root};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command as Process;
 
-type Key = (String, String, String);
-
 fn skip() -> bool {
     std::env::var("CASEAUDIT_SKIP_DUCKDB").is_ok_and(|v| v == "1")
-}
-
-fn count(keys: impl Iterator<Item = Key>) -> BTreeMap<Key, usize> {
-    let mut m = BTreeMap::new();
-    for k in keys {
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
 }
 
 fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
@@ -106,7 +96,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
             skipped.insert((at.clone(), n["rule_id"].as_str().unwrap_or("").to_string()));
         }
     }
-    let sql = count(String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| {
+    let sql = multiset(String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         let key = (
             v[1].as_str().unwrap_or("").to_string(),
@@ -119,7 +109,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
             .unwrap_or_default();
         (!skipped.contains(&(at, key.2.clone()))).then_some(key)
     }));
-    let engine = count(
+    let engine = multiset(
         report["findings"]
             .as_array()
             .into_iter()
@@ -133,17 +123,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
                 )
             }),
     );
-    let mut diff = String::new();
-    for (k, n) in &engine {
-        if sql.get(k) != Some(n) {
-            diff.push_str(&format!("  {k:?}: audit {n}, sql {:?}\n", sql.get(k)));
-        }
-    }
-    for (k, n) in &sql {
-        if !engine.contains_key(k) {
-            diff.push_str(&format!("  {k:?}: sql only ×{n}\n"));
-        }
-    }
+    let diff = diff(&engine, &sql);
     assert!(
         diff.is_empty(),
         "audit and SQL disagree ({profile}, {as_of}):\n{diff}"

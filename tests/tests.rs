@@ -53,10 +53,17 @@ fn expected(path: &Path) -> BTreeMap<(String, String), usize> {
     out
 }
 
-fn diff(
-    want: &BTreeMap<(String, String), usize>,
-    got: &BTreeMap<(String, String), usize>,
-) -> String {
+/// Counts of each key: findings compared as multisets.
+fn multiset<K: Ord>(keys: impl Iterator<Item = K>) -> BTreeMap<K, usize> {
+    let mut m = BTreeMap::new();
+    for k in keys {
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Where two multisets of findings differ, one line each; empty when they agree.
+fn diff<K: Ord + std::fmt::Debug>(want: &BTreeMap<K, usize>, got: &BTreeMap<K, usize>) -> String {
     let mut s = String::new();
     for (k, n) in want {
         let g = got.get(k).copied().unwrap_or(0);

@@ -1,16 +1,8 @@
 //! Correctness at scale: generated batches are audited to exactly the planted truth,
 //! for several seeds, profiles, audit dates, styles and file formats.
 
-use super::{caseaudit, read_json};
-use std::collections::{BTreeMap, BTreeSet};
-
-fn multiset(items: impl Iterator<Item = (String, String)>) -> BTreeMap<(String, String), usize> {
-    let mut m = BTreeMap::new();
-    for k in items {
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
-}
+use super::{caseaudit, diff, multiset, read_json};
+use std::collections::BTreeSet;
 
 #[test]
 fn audits_find_exactly_the_planted_findings() {
@@ -108,17 +100,7 @@ fn audits_find_exactly_the_planted_findings() {
                     )
                 }),
         );
-        let mut diff = String::new();
-        for (k, c) in &want {
-            if got.get(k) != Some(c) {
-                diff.push_str(&format!("  missing {k:?} ×{c} (found {:?})\n", got.get(k)));
-            }
-        }
-        for (k, c) in &got {
-            if !want.contains_key(k) {
-                diff.push_str(&format!("  unexpected {k:?} ×{c}\n"));
-            }
-        }
+        let diff = diff(&want, &got);
         assert!(
             diff.is_empty(),
             "seed {seed} ({profile}, {as_of}, {style}, {ext}):\n{diff}"
