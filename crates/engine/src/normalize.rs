@@ -125,6 +125,27 @@ fn parse_money(text: &str, words: &ValueWords, header_scale: f64) -> Option<f64>
     v.is_finite().then_some(v * factor)
 }
 
+/// Uyghur and other transliterated names are written with a middle dot
+/// (阿不都·热合曼), sometimes with spaces around it: keep such a name whole so that a
+/// space-separated list does not split it.
+fn join_name_dots(t: &str) -> String {
+    const DOTS: [char; 5] = ['·', '•', '・', '‧', '∙'];
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        if DOTS.contains(&c) {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push(c);
+        } else if c == ' ' && out.chars().last().is_some_and(|l| DOTS.contains(&l)) {
+            continue;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn cell_text(cell: &Cell) -> String {
     cell.display().trim().to_string()
 }
@@ -206,7 +227,7 @@ pub fn normalize(
             }
         }
         F::List => {
-            let t = cell_text(cell);
+            let t = join_name_dots(&cell_text(cell));
             let mut items: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
             for raw in t.split(|c: char| {
@@ -282,6 +303,16 @@ mod tests {
         assert_eq!(number_to_day(44625.0, false), want);
         assert_eq!(number_to_day(20220305.0, false), want);
         assert_eq!(number_to_day(44625.0 - 1462.0, true), want);
+    }
+
+    #[test]
+    fn names_with_middle_dots_stay_whole() {
+        assert_eq!(
+            join_name_dots("阿不都 · 热合曼 买买提"),
+            "阿不都·热合曼 买买提"
+        );
+        assert_eq!(join_name_dots("古丽•艾力、张三"), "古丽•艾力、张三");
+        assert_eq!(join_name_dots("张三 李四"), "张三 李四");
     }
 
     #[test]
