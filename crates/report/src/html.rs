@@ -1,77 +1,54 @@
-//! report.html: one self-contained page (no network; charts are inline SVG drawn here,
-//! the findings table is filtered and sorted by a small inline script).
+//! report.html: one self-contained page. No network: the style and the script are
+//! inline, the charts are SVG drawn here (so they show without script), and the
+//! findings table is filtered and sorted by a small inline script over data embedded as
+//! JSON. Ledger text is escaped in markup, JSON-escaped in the data, and reaches the DOM
+//! only through `textContent`.
+
+mod chart;
+#[cfg(test)]
+pub(crate) mod fixture;
+pub(crate) mod tally;
 
 use crate::safe::html_escape as esc;
 use crate::write::{write_atomic, ReportError};
 use caseaudit_engine::{AuditReport, Finding};
-use caseaudit_rules::{Severity, System};
-use std::collections::BTreeMap;
+use chart::{bar_chart, Bar, BAR_COLOR, SEVERITY_COLORS};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use tally::{severity_label, system_label, Tally, SEVERITIES};
 
 /// At most this many findings are embedded in the page (decisions.md).
 pub const MAX_FINDINGS: usize = 10_000;
+/// Agencies drawn in the chart; all of them have a section below it.
+const CHART_AGENCIES: usize = 30;
+/// Rules listed per agency.
+const AGENCY_TOP_RULES: usize = 5;
 
-/// A horizontal bar chart as inline SVG.
-fn bar_chart(title: &str, bars: &[(String, u64)]) -> String {
-    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let row = 26;
-    let label_w = 220;
-    let bar_w = 420;
-    let h = row * bars.len().max(1) + 10;
-    let mut s = format!(
-        "<figure class=\"chart\"><figcaption>{}</figcaption><svg role=\"img\" width=\"{}\" height=\"{h}\" viewBox=\"0 0 {} {h}\">",
-        esc(title),
-        label_w + bar_w + 60,
-        label_w + bar_w + 60
-    );
-    if bars.is_empty() {
-        s.push_str("<text x=\"0\" y=\"20\">无</text>");
-    }
-    for (i, (label, v)) in bars.iter().enumerate() {
-        let y = i * row + 4;
-        let w = (*v as f64 / max as f64 * bar_w as f64).round() as usize;
-        let short: String = label.chars().take(16).collect();
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\"><title>{}</title>{}</text><rect x=\"{}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"#4472c4\"/><text x=\"{}\" y=\"{}\">{v}</text>",
-            label_w - 6,
-            y + 15,
-            esc(label),
-            esc(&short),
-            label_w,
-            row - 8,
-            label_w + w + 4,
-            y + 15
-        );
-    }
-    s.push_str("</svg></figure>");
-    s
-}
+const STYLE: &str = include_str!("html/style.css");
+const SCRIPT: &str = include_str!("html/table.js");
+/// Nothing may be fetched; only the inline style and script run.
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
-fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> Vec<(String, u64)> {
-    let mut m: BTreeMap<String, u64> = BTreeMap::new();
-    for k in items {
-        *m.entry(k.to_string()).or_insert(0) += 1;
-    }
-    let mut v: Vec<(String, u64)> = m.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v
-}
+/// The columns of the findings table, in the order of the embedded rows.
+const COLUMNS: [&str; 9] = [
+    "执法单位",
+    "案件编号",
+    "规则",
+    "制度",
+    "严重程度",
+    "问题",
+    "说明",
+    "扣分",
+    "位置",
+];
+const GRADE_COLORS: [&str; 6] = [
+    "#2e7d32", "#1565c0", "#f9a825", "#c62828", "#6a1b9a", "#546e7a",
+];
 
-fn system_label(k: &str) -> String {
-    System::from_key(k)
-        .map(|s| s.label().to_string())
-        .unwrap_or_else(|| k.to_string())
-}
-
-fn severity_label(k: &str) -> String {
-    Severity::from_key(k)
-        .map(|s| s.label().to_string())
-        .unwrap_or_else(|| k.to_string())
-}
-
-/// JSON for embedding inside a script element: no `<` can close it.
+/// JSON for a `<script type="application/json">`: no `<` (so nothing can close the
+/// element or open a comment), `>` or `&` appears as written.
 fn script_json(v: &serde_json::Value) -> String {
     v.to_string()
         .replace('<', "\\u003c")
@@ -79,218 +56,356 @@ fn script_json(v: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
+fn deduction_text(f: &Finding) -> String {
+    if f.veto {
+        "一票否决".into()
+    } else {
+        f.deduction.to_string()
+    }
+}
+
+fn location(f: &Finding) -> String {
+    let mut s = f.source.file.clone();
+    if !f.source.sheet.is_empty() {
+        s.push_str(" · ");
+        s.push_str(&f.source.sheet);
+    }
+    let _ = write!(s, " · 第{}行", f.source.row);
+    if let Some(c) = &f.source.column {
+        let _ = write!(s, " {c}列");
+    }
+    s
+}
+
 fn finding_row(f: &Finding) -> serde_json::Value {
     serde_json::json!([
-        f.agency.clone().unwrap_or_default(),
+        f.agency
+            .clone()
+            .unwrap_or_else(|| caseaudit_engine::NO_AGENCY.to_string()),
         f.case_id.clone().unwrap_or_default(),
         f.rule_id,
         system_label(&f.system),
         severity_label(&f.severity),
         f.title,
         f.message,
-        format!("{} {} 第{}行", f.source.file, f.source.sheet, f.source.row),
+        deduction_text(f),
+        location(f),
     ])
 }
 
-const STYLE: &str = "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:24px;color:#222}\
-h1{font-size:24px}h2{font-size:20px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}\
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}\
-th{background:#ddebf7;cursor:pointer}.totals td{font-size:15px}.charts{display:flex;flex-wrap:wrap;gap:24px}\
-figure.chart{margin:0}figcaption{font-weight:bold;margin-bottom:4px}svg text{font-size:12px}\
-.filters{margin:8px 0;display:flex;gap:8px;flex-wrap:wrap}.note{color:#a00}section.agency{margin-bottom:24px}";
+fn score_text(s: Option<f64>) -> String {
+    s.map(|m| format!("{m:.1}")).unwrap_or_else(|| "—".into())
+}
 
-const SCRIPT: &str = r#"(function(){
-var data=JSON.parse(document.getElementById('findings-data').textContent);
-var tbody=document.querySelector('#findings-table tbody');
-var ft=document.getElementById('filter-text'),fa=document.getElementById('filter-agency'),
-fs=document.getElementById('filter-system'),fv=document.getElementById('filter-severity'),
-count=document.getElementById('filter-count');
-var sortCol=-1,asc=true;
-function fill(sel,idx){var seen={};data.forEach(function(r){seen[r[idx]]=1;});
-Object.keys(seen).sort().forEach(function(v){var o=document.createElement('option');o.value=v;o.textContent=v;sel.appendChild(o);});}
-fill(fa,0);fill(fs,3);fill(fv,4);
-var h=new URLSearchParams(location.hash.slice(1));
-if(h.get('q')){ft.value=h.get('q');}if(h.get('agency')){fa.value=h.get('agency');}
-if(h.get('system')){fs.value=h.get('system');}if(h.get('severity')){fv.value=h.get('severity');}
-function render(){var q=ft.value.trim().toLowerCase();
-var rows=data.filter(function(r){return (!fa.value||r[0]===fa.value)&&(!fs.value||r[3]===fs.value)&&(!fv.value||r[4]===fv.value)&&
-(!q||r.join(' ').toLowerCase().indexOf(q)>=0);});
-if(sortCol>=0){rows.sort(function(a,b){var x=a[sortCol],y=b[sortCol];return (x<y?-1:x>y?1:0)*(asc?1:-1);});}
-while(tbody.firstChild){tbody.removeChild(tbody.firstChild);}
-var frag=document.createDocumentFragment();
-rows.forEach(function(r){var tr=document.createElement('tr');r.forEach(function(v){var td=document.createElement('td');td.textContent=v;tr.appendChild(td);});frag.appendChild(tr);});
-tbody.appendChild(frag);count.textContent='显示 '+rows.length+' / '+data.length+' 条';}
-[ft,fa,fs,fv].forEach(function(e){e.addEventListener('input',render);e.addEventListener('change',render);});
-document.querySelectorAll('#findings-table th').forEach(function(th,i){th.addEventListener('click',function(){
-if(sortCol===i){asc=!asc;}else{sortCol=i;asc=true;}render();});});
-render();})();"#;
-
-/// Renders the page.
-pub fn render_html(report: &AuditReport) -> String {
-    let run = &report.run;
-    let mut h = String::new();
+fn head(h: &mut String) {
     let _ = write!(
         h,
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>行政执法案卷评查报告</title><style>{STYLE}</style></head><body>"
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\"><title>行政执法案卷评查报告</title>\
+         <style>{STYLE}</style></head><body>"
     );
+}
+
+fn run_info(h: &mut String, report: &AuditReport) {
+    let run = &report.run;
     let _ = write!(
         h,
-        "<h1>行政执法案卷评查报告</h1><p>评查日期 {}；参数配置 {}；规则包 {} {}</p>",
+        "<h1>行政执法案卷评查报告</h1><p class=\"run\" id=\"run-info\">评查日期 {}；参数配置 {}；规则包 {} {}（{}）；{} {}</p>",
         esc(&run.as_of),
         esc(&run.profile),
         esc(&run.pack.name),
-        esc(&run.pack.version)
+        esc(&run.pack.version),
+        esc(&run.pack.source),
+        esc(&report.tool.name),
+        esc(&report.tool.version)
     );
-    let vetoes = report.scores.cases.iter().filter(|c| c.veto).count();
-    let mean = if report.scores.cases.is_empty() {
-        0.0
-    } else {
-        report.scores.cases.iter().map(|c| c.score).sum::<f64>() / report.scores.cases.len() as f64
-    };
-    let sev = |k: &str| report.findings.iter().filter(|f| f.severity == k).count();
     let _ = write!(
         h,
-        "<h2>总体情况</h2><table class=\"totals\" id=\"totals\"><tr><th>评查案件</th><th>读取行数</th><th>问题</th><th>严重</th><th>较重</th><th>一般</th><th>一票否决案件</th><th>平均分</th></tr><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{vetoes}</td><td>{mean:.1}</td></tr></table>",
-        run.cases_audited,
+        "<p class=\"run\">读取 {} 行，评查案件 {} 件，未作为案件的行 {} 行；台账 {} 个工作表，无法读取 {} 个。</p>",
         run.rows_read,
-        report.findings.len(),
-        sev("critical"),
-        sev("major"),
-        sev("minor")
+        run.cases_audited,
+        run.rows_rejected,
+        run.inputs.len(),
+        run.errors.len()
     );
-    // Charts.
-    let by_system: Vec<(String, u64)> = System::ALL
+    if run.inputs.is_empty() {
+        return;
+    }
+    h.push_str("<table id=\"inputs\"><thead><tr><th>文件</th><th>工作表</th><th class=\"num\">读取行数</th><th class=\"num\">案件数</th><th class=\"num\">未作为案件</th><th class=\"num\">未评查规则</th></tr></thead><tbody>");
+    for i in &run.inputs {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&i.file),
+            esc(&i.sheet),
+            i.rows,
+            i.cases,
+            i.rejected,
+            i.not_evaluated.len()
+        );
+    }
+    h.push_str("</tbody></table>");
+}
+
+fn totals(h: &mut String, report: &AuditReport, t: &Tally) {
+    let all = &t.total;
+    let _ = write!(
+        h,
+        "<h2>总体情况</h2><div class=\"cards\"><div class=\"card\">评查案件<b>{}</b></div><div class=\"card\">问题<b>{}</b></div>",
+        report.run.cases_audited,
+        report.findings.len()
+    );
+    for (k, s) in SEVERITIES.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<div class=\"card {}\">{}<b>{}</b></div>",
+            s.key(),
+            s.label(),
+            all.by_severity[k]
+        );
+    }
+    let _ = write!(
+        h,
+        "<div class=\"card\">一票否决案件<b>{}</b></div><div class=\"card\">平均分<b>{}</b></div></div>",
+        all.veto_cases,
+        score_text(all.mean_score)
+    );
+    h.push_str("<table class=\"totals\" id=\"totals\"><tr><th>评查案件</th><th>问题</th>");
+    for s in SEVERITIES {
+        let _ = write!(h, "<th>{}</th>", s.label());
+    }
+    h.push_str("<th>一票否决案件</th><th>平均分</th></tr>");
+    let _ = write!(
+        h,
+        "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        report.run.cases_audited,
+        report.findings.len()
+    );
+    for n in all.by_severity {
+        let _ = write!(h, "<td class=\"num\">{n}</td>");
+    }
+    let _ = write!(
+        h,
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr></table>",
+        all.veto_cases,
+        score_text(all.mean_score)
+    );
+}
+
+fn severity_bar(label: String, counts: &[u64; 3]) -> Bar {
+    Bar {
+        label,
+        segments: counts.iter().copied().zip(SEVERITY_COLORS).collect(),
+    }
+}
+
+fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
+    let legend: Vec<(&str, &str)> = SEVERITIES
         .iter()
-        .map(|s| {
-            (
-                s.label().to_string(),
-                report
-                    .findings
-                    .iter()
-                    .filter(|f| f.system == s.key())
-                    .count() as u64,
-            )
-        })
+        .map(|s| s.label())
+        .zip(SEVERITY_COLORS)
         .collect();
-    let by_agency: Vec<(String, u64)> = report
-        .scores
-        .agencies
+    let by_system: Vec<Bar> = t
+        .systems
         .iter()
-        .map(|a| (a.agency.clone(), a.findings))
+        .zip(&t.total.by_system_severity)
+        .enumerate()
+        .filter(|(i, (_, c))| *i < caseaudit_rules::System::ALL.len() || c.iter().sum::<u64>() > 0)
+        .map(|(_, (k, c))| severity_bar(system_label(k).to_string(), c))
         .collect();
-    let grades = count_by(report.scores.cases.iter().map(|c| c.grade.as_str()));
-    let titles: BTreeMap<&str, &str> = run
+    let mut agencies: Vec<&tally::AgencyTally> = t.agencies.iter().collect();
+    agencies.sort_by_key(|a| std::cmp::Reverse(a.findings));
+    let more = agencies.len().saturating_sub(CHART_AGENCIES);
+    let by_agency: Vec<Bar> = agencies
+        .iter()
+        .take(CHART_AGENCIES)
+        .map(|a| severity_bar(a.name.clone(), &a.by_severity))
+        .collect();
+    let grades: Vec<Bar> = t
+        .grades
+        .iter()
+        .zip(&t.total.grades)
+        .enumerate()
+        .map(|(i, (g, n))| Bar::single(g.clone(), *n, GRADE_COLORS[i % GRADE_COLORS.len()]))
+        .collect();
+    let rules: HashMap<&str, (&str, &str)> = report
+        .run
         .rules
         .iter()
-        .map(|r| (r.id.as_str(), r.title.as_str()))
+        .map(|r| (r.id.as_str(), (r.title.as_str(), r.severity.as_str())))
         .collect();
-    let mut top = count_by(report.findings.iter().map(|f| f.rule_id.as_str()));
-    top.truncate(10);
-    let top: Vec<(String, u64)> = top
-        .into_iter()
+    let top: Vec<Bar> = t
+        .total
+        .rules
+        .iter()
+        .take(10)
         .map(|(id, n)| {
-            (
-                format!("{id} {}", titles.get(id.as_str()).copied().unwrap_or("")),
-                n,
-            )
+            let (title, sev) = rules.get(id.as_str()).copied().unwrap_or(("", ""));
+            let color = tally::severity_index(sev)
+                .map(|k| SEVERITY_COLORS[k])
+                .unwrap_or(BAR_COLOR);
+            Bar::single(format!("{id} {title}"), *n, color)
         })
         .collect();
     h.push_str("<h2>图表</h2><div class=\"charts\">");
-    h.push_str(&bar_chart("按制度统计问题", &by_system));
-    h.push_str(&bar_chart("按执法单位统计问题", &by_agency));
-    h.push_str(&bar_chart("案件评分等级分布", &grades));
-    h.push_str(&bar_chart("最常见的问题（前 10 条规则）", &top));
+    h.push_str(&bar_chart(
+        "chart-system",
+        "按制度统计问题",
+        &by_system,
+        &legend,
+    ));
+    let title = if more > 0 {
+        format!("按执法单位统计问题（问题最多的 {CHART_AGENCIES} 个单位，其余 {more} 个见下文）")
+    } else {
+        "按执法单位统计问题".to_string()
+    };
+    h.push_str(&bar_chart("chart-agency", &title, &by_agency, &legend));
+    h.push_str(&bar_chart("chart-grade", "案件评分等级分布", &grades, &[]));
+    h.push_str(&bar_chart(
+        "chart-rules",
+        "最常见的问题（前 10 条规则）",
+        &top,
+        &legend,
+    ));
     h.push_str("</div>");
+}
 
-    // Agencies.
-    h.push_str("<h2>各执法单位</h2>");
-    for a in &report.scores.agencies {
+fn options(h: &mut String, id: &str, all: &str, values: &[String]) {
+    let _ = write!(h, "<select id=\"{id}\"><option value=\"\">{all}</option>");
+    for v in values {
+        let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(v));
+    }
+    h.push_str("</select>");
+}
+
+fn findings_table(h: &mut String, report: &AuditReport, t: &Tally) {
+    let total = report.findings.len();
+    let shown = total.min(MAX_FINDINGS);
+    let embedded = &report.findings[..shown];
+    h.push_str("<h2 id=\"findings\">问题清单</h2>");
+    if total > shown {
         let _ = write!(
             h,
-            "<section class=\"agency\"><h3>{}</h3><p>案件 {} 件，平均分 {:.1}，一票否决 {} 件，问题 {} 个</p><table><tr>",
-            esc(&a.agency),
-            a.cases,
-            a.mean_score,
-            a.veto_cases,
-            a.findings
-        );
-        for (g, _) in &a.grades {
-            let _ = write!(h, "<th>{}</th>", esc(g));
-        }
-        for s in System::ALL {
-            let _ = write!(h, "<th>{}</th>", esc(s.label()));
-        }
-        h.push_str("</tr><tr>");
-        for n in a.grades.values() {
-            let _ = write!(h, "<td>{}</td>", n.as_u64().unwrap_or(0));
-        }
-        for s in System::ALL {
-            let n = a
-                .findings_by_system
-                .get(s.key())
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0);
-            let _ = write!(h, "<td>{n}</td>");
-        }
-        h.push_str("</tr></table>");
-        let mut rules = count_by(
-            report
-                .findings
-                .iter()
-                .filter(|f| f.agency.as_deref().unwrap_or(caseaudit_engine::NO_AGENCY) == a.agency)
-                .map(|f| f.rule_id.as_str()),
-        );
-        rules.truncate(5);
-        if !rules.is_empty() {
-            h.push_str("<p>主要问题：");
-            let items: Vec<String> = rules
-                .iter()
-                .map(|(id, n)| {
-                    format!(
-                        "{} {}（{}）",
-                        esc(id),
-                        esc(titles.get(id.as_str()).copied().unwrap_or("")),
-                        n
-                    )
-                })
-                .collect();
-            h.push_str(&items.join("；"));
-            h.push_str("</p>");
-        }
-        h.push_str("</section>");
-    }
-
-    // Findings table.
-    let shown = report.findings.len().min(MAX_FINDINGS);
-    let rows: Vec<serde_json::Value> = report
-        .findings
-        .iter()
-        .take(shown)
-        .map(finding_row)
-        .collect();
-    h.push_str("<h2>问题清单</h2>");
-    if report.findings.len() > shown {
-        let _ = write!(
-            h,
-            "<p class=\"note\">共 {} 个问题，本页列出前 {shown} 个；全部问题见同一文件夹中的 findings.json 和 findings.xlsx。</p>",
-            report.findings.len()
+            "<p class=\"note\" id=\"findings-cut\">共 {total} 个问题，本页只列出前 {shown} 个（上面的统计包括全部问题）；全部问题见同一文件夹中的 findings.json、findings.xlsx 或 findings.csv（按 --format 输出的格式）。</p>"
         );
     }
-    h.push_str("<div class=\"filters\"><input id=\"filter-text\" type=\"search\" placeholder=\"搜索案件编号、问题…\"><select id=\"filter-agency\"><option value=\"\">全部执法单位</option></select><select id=\"filter-system\"><option value=\"\">全部制度</option></select><select id=\"filter-severity\"><option value=\"\">全部严重程度</option></select><span id=\"filter-count\"></span></div>");
-    h.push_str("<table id=\"findings-table\"><thead><tr><th>执法单位</th><th>案件编号</th><th>规则</th><th>制度</th><th>严重程度</th><th>问题</th><th>说明</th><th>位置</th></tr></thead><tbody></tbody></table>");
+    // The selects offer what the embedded rows hold, in the order of the tables above.
+    let present = |pick: &dyn Fn(&Finding) -> String, order: Vec<String>| -> Vec<String> {
+        let have: std::collections::HashSet<String> = embedded.iter().map(pick).collect();
+        order.into_iter().filter(|v| have.contains(v)).collect()
+    };
+    let agencies = present(
+        &|f| {
+            f.agency
+                .clone()
+                .unwrap_or_else(|| caseaudit_engine::NO_AGENCY.into())
+        },
+        t.agencies.iter().map(|a| a.name.clone()).collect(),
+    );
+    let systems = present(
+        &|f| system_label(&f.system).to_string(),
+        t.systems
+            .iter()
+            .map(|k| system_label(k).to_string())
+            .collect(),
+    );
+    let severities = present(
+        &|f| severity_label(&f.severity).to_string(),
+        SEVERITIES.iter().map(|s| s.label().to_string()).collect(),
+    );
+    h.push_str("<div class=\"filters\"><input id=\"filter-text\" type=\"search\" placeholder=\"搜索案件编号、单位、问题…\" aria-label=\"搜索\">");
+    options(h, "filter-agency", "全部执法单位", &agencies);
+    options(h, "filter-system", "全部制度", &systems);
+    options(h, "filter-severity", "全部严重程度", &severities);
+    h.push_str("<span id=\"filter-count\"></span></div>");
+    h.push_str("<table id=\"findings-table\"><thead><tr>");
+    for c in COLUMNS {
+        let _ = write!(h, "<th>{c}</th>");
+    }
+    h.push_str("</tr></thead><tbody></tbody></table>");
+    h.push_str("<noscript><p class=\"note\">问题清单需要启用脚本才能显示；也可打开 findings.xlsx 或 findings.csv。</p></noscript>");
+    let rows: Vec<serde_json::Value> = embedded.iter().map(finding_row).collect();
     let _ = write!(
         h,
         "<script type=\"application/json\" id=\"findings-data\">{}</script>",
         script_json(&serde_json::Value::Array(rows))
     );
+    let meta = serde_json::json!({
+        "columns": {"agency": 0, "system": 3, "severity": 4},
+        "severity_order": SEVERITIES.iter().map(|s| s.label()).collect::<Vec<_>>(),
+    });
+    let _ = write!(
+        h,
+        "<script type=\"application/json\" id=\"findings-meta\">{}</script>",
+        script_json(&meta)
+    );
+}
 
-    // Not evaluated, errors.
+fn agency_sections(h: &mut String, report: &AuditReport, t: &Tally) {
+    let titles: HashMap<&str, &str> = report
+        .run
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.title.as_str()))
+        .collect();
+    h.push_str("<h2 id=\"agencies\">各执法单位</h2>");
+    if t.agencies.is_empty() {
+        h.push_str("<p>无</p>");
+    }
+    for a in &t.agencies {
+        let _ = write!(
+            h,
+            "<section class=\"agency\"><h3>{}</h3><p>案件 {} 件，平均分 {}，一票否决 {} 件，问题 {} 个（",
+            esc(&a.name),
+            a.cases,
+            score_text(a.mean_score),
+            a.veto_cases,
+            a.findings
+        );
+        let sev: Vec<String> = SEVERITIES
+            .iter()
+            .zip(a.by_severity)
+            .map(|(s, n)| format!("{} {n}", s.label()))
+            .collect();
+        h.push_str(&sev.join("，"));
+        h.push_str("）</p><table><tr>");
+        for g in &t.grades {
+            let _ = write!(h, "<th>{}</th>", esc(g));
+        }
+        for k in &t.systems {
+            let _ = write!(h, "<th>{}</th>", esc(system_label(k)));
+        }
+        h.push_str("</tr><tr>");
+        for n in a.grades.iter().chain(&a.by_system) {
+            let _ = write!(h, "<td class=\"num\">{n}</td>");
+        }
+        h.push_str("</tr></table>");
+        if !a.rules.is_empty() {
+            h.push_str("<p>主要问题：</p><ol class=\"top-rules\">");
+            for (id, n) in a.rules.iter().take(AGENCY_TOP_RULES) {
+                let _ = write!(
+                    h,
+                    "<li>{} {}（{n} 个）</li>",
+                    esc(id),
+                    esc(titles.get(id.as_str()).copied().unwrap_or(""))
+                );
+            }
+            h.push_str("</ol>");
+        }
+        h.push_str("</section>");
+    }
+}
+
+fn notes(h: &mut String, report: &AuditReport) {
+    let run = &report.run;
     let mut ne = String::new();
     for i in &run.inputs {
         for n in &i.not_evaluated {
             let _ = write!(
                 ne,
-                "<li>{} {}：{}（缺少 {}）</li>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&i.file),
                 esc(&i.sheet),
                 esc(&n.rule_id),
@@ -298,16 +413,60 @@ pub fn render_html(report: &AuditReport) -> String {
             );
         }
     }
-    if !ne.is_empty() {
-        let _ = write!(h, "<h2>未评查的规则</h2><ul id=\"not-evaluated\">{ne}</ul>");
+    h.push_str("<h2 id=\"not-evaluated\">未评查的规则</h2>");
+    if ne.is_empty() {
+        h.push_str("<p>每条规则都已在全部台账上评查。</p>");
+    } else {
+        let _ = write!(
+            h,
+            "<p>台账缺少规则所需的列时，该规则在该台账上未评查（不计为问题，也不计为通过）。</p><table><thead><tr><th>文件</th><th>工作表</th><th>规则</th><th>缺少字段</th></tr></thead><tbody>{ne}</tbody></table>"
+        );
+    }
+    let undecided: Vec<String> = run
+        .rules
+        .iter()
+        .filter(|r| r.not_evaluable > 0)
+        .map(|r| format!("{}（{} 件）", esc(&r.id), r.not_evaluable))
+        .collect();
+    if !undecided.is_empty() {
+        let _ = write!(
+            h,
+            "<p>日期超出工作日历年份、无法判断的案件：{}</p>",
+            undecided.join("；")
+        );
     }
     if !run.errors.is_empty() {
-        h.push_str("<h2>无法读取的文件</h2><ul id=\"errors\">");
+        h.push_str("<h2 id=\"errors\">无法读取的文件</h2><ul>");
         for e in &run.errors {
-            let _ = write!(h, "<li>{}：{}</li>", esc(&e.file), esc(&e.reason));
+            let sheet = e
+                .sheet
+                .as_deref()
+                .map(|s| format!(" 工作表「{}」", esc(s)))
+                .unwrap_or_default();
+            let _ = write!(h, "<li>{}{sheet}：{}</li>", esc(&e.file), esc(&e.reason));
         }
         h.push_str("</ul>");
     }
+    if !run.warnings.is_empty() {
+        h.push_str("<h2 id=\"warnings\">提示</h2><ul>");
+        for w in &run.warnings {
+            let _ = write!(h, "<li>{}</li>", esc(w));
+        }
+        h.push_str("</ul>");
+    }
+}
+
+/// Renders the page.
+pub fn render_html(report: &AuditReport) -> String {
+    let t = Tally::new(report);
+    let mut h = String::with_capacity(64 * 1024 + report.findings.len().min(MAX_FINDINGS) * 400);
+    head(&mut h);
+    run_info(&mut h, report);
+    totals(&mut h, report, &t);
+    charts(&mut h, report, &t);
+    findings_table(&mut h, report, &t);
+    agency_sections(&mut h, report, &t);
+    notes(&mut h, report);
     let _ = write!(h, "<script>{SCRIPT}</script></body></html>");
     h
 }
@@ -317,4 +476,114 @@ pub fn write_html(report: &AuditReport, out_dir: &Path) -> Result<PathBuf, Repor
     let path = out_dir.join("report.html");
     write_atomic(&path, render_html(report).as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+    use super::*;
+    use crate::html::fixture::{self, EVIL, FORMULA_CASE};
+
+    fn page() -> (tempfile::TempDir, AuditReport, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = fixture::report(&fixture::ledger(dir.path()));
+        let path = write_html(&report, dir.path()).expect("html");
+        assert_eq!(path, dir.path().join("report.html"));
+        let page = std::fs::read_to_string(path).expect("read");
+        (dir, report, page)
+    }
+
+    fn data(page: &str) -> serde_json::Value {
+        let open = "<script type=\"application/json\" id=\"findings-data\">";
+        let start = page.find(open).expect("data") + open.len();
+        let end = start + page[start..].find("</script>").expect("end");
+        serde_json::from_str(&page[start..end]).expect("findings JSON parses")
+    }
+
+    #[test]
+    fn html_escapes_ledger_text() {
+        let (_dir, _, page) = page();
+        assert!(!page.contains("<script>alert"), "unescaped script");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        // The agency has a section and an option in the agency filter, both escaped.
+        assert!(page.contains("<h3>&lt;script&gt;alert(1)&lt;/script&gt;</h3>"));
+        assert!(page.contains("<option value=\"&lt;script&gt;alert(1)&lt;/script&gt;\">"));
+    }
+
+    #[test]
+    fn html_is_self_contained() {
+        let (_dir, _, page) = page();
+        assert!(!page.contains("http://") && !page.contains("https://"));
+        assert!(!page.contains(" src="), "nothing is loaded from elsewhere");
+        assert!(!page.contains("stylesheet"));
+        assert!(page.contains("Content-Security-Policy"));
+        assert!(page.contains("<title>行政执法案卷评查报告</title>"));
+    }
+
+    #[test]
+    fn html_embeds_the_findings_as_json() {
+        let (_dir, report, page) = page();
+        let rows = data(&page);
+        let rows = rows.as_array().expect("array");
+        assert_eq!(rows.len(), report.findings.len());
+        assert_eq!(rows[0][0], EVIL);
+        assert_eq!(rows[0][1], FORMULA_CASE);
+        assert_eq!(rows[1][7], "一票否决");
+        assert_eq!(rows[1][4], "严重");
+        assert!(page.contains("id=\"findings-meta\""));
+    }
+
+    #[test]
+    fn html_has_the_hooks_tests_and_readers_use() {
+        let (_dir, _, page) = page();
+        for id in [
+            "findings-table",
+            "filter-text",
+            "filter-agency",
+            "filter-system",
+            "filter-severity",
+            "filter-count",
+        ] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert_eq!(page.matches("<figure class=\"chart\">").count(), 4);
+        assert_eq!(
+            page.matches("<figure class=\"chart\"><figcaption>").count(),
+            4
+        );
+        assert_eq!(page.matches("<svg ").count(), 4);
+        assert!(page.contains("<rect"));
+        assert_eq!(page.matches("<section class=\"agency\">").count(), 2);
+        // Not evaluated per input, file errors and warnings are shown.
+        assert!(page.contains("REC-004") && page.contains("archived_date"));
+        assert!(page.contains("broken.xlsx") && page.contains("一条提示"));
+        // Totals: 4 findings, 1 veto case, mean of 0 and 95.
+        assert!(page.contains("问题<b>4</b>") && page.contains("一票否决案件<b>1</b>"));
+        assert!(page.contains("平均分<b>47.5</b>"));
+    }
+
+    #[test]
+    fn html_data_cannot_close_its_script() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut report = fixture::report(&dir.path().join("none.csv"));
+        report.findings[0].message = "</script><!-- <script>alert(2)</script>".into();
+        let page = render_html(&report);
+        assert!(!page.contains("</script><!--") && !page.contains("alert(2)</script>"));
+        assert_eq!(data(&page)[0][6], "</script><!-- <script>alert(2)</script>");
+    }
+
+    #[test]
+    fn html_embeds_at_most_the_limit_and_says_where_the_rest_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut report = fixture::report(&dir.path().join("none.csv"));
+        let f = report.findings[0].clone();
+        report.findings = vec![f; MAX_FINDINGS + 5];
+        let page = render_html(&report);
+        assert_eq!(data(&page).as_array().map(Vec::len), Some(MAX_FINDINGS));
+        assert!(page.contains("id=\"findings-cut\""));
+        assert!(page.contains("findings.json") && page.contains("findings.xlsx"));
+        // The aggregates count every finding.
+        assert!(page.contains(&format!("问题<b>{}</b>", MAX_FINDINGS + 5)));
+    }
 }

@@ -1,0 +1,205 @@
+//! The list sheets: 问题清单 (one finding a row), 评分 (one case a row), 规则 and 单位评分.
+
+use super::{header_row, put, Styles};
+use crate::html::tally::{severity_label, system_label, Tally, SEVERITIES};
+use caseaudit_engine::{AuditReport, CaseScore, Finding};
+use rust_xlsxwriter::{Worksheet, XlsxError};
+use std::collections::HashMap;
+
+const FINDING_COLUMNS: [(&str, f64); 14] = [
+    ("文件", 24.0),
+    ("工作表", 14.0),
+    ("行号", 7.0),
+    ("列", 7.0),
+    ("案件编号", 24.0),
+    ("执法单位", 26.0),
+    ("规则编号", 10.0),
+    ("制度", 18.0),
+    ("严重程度", 9.0),
+    ("问题", 32.0),
+    ("说明", 60.0),
+    ("扣分", 9.0),
+    ("法律依据", 50.0),
+    ("整改要求", 50.0),
+];
+
+fn new_sheet(name: &str) -> Result<Worksheet, XlsxError> {
+    let mut ws = Worksheet::new();
+    ws.set_name(name)?;
+    Ok(ws)
+}
+
+/// One sheet of findings (a slice of at most `FINDINGS_PER_SHEET`).
+pub(super) fn findings_sheet(
+    name: &str,
+    report: &AuditReport,
+    findings: &[Finding],
+    st: &Styles,
+) -> Result<Worksheet, XlsxError> {
+    let rules: HashMap<&str, (&str, &str)> = report
+        .run
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), (r.basis.as_str(), r.rectification.as_str())))
+        .collect();
+    let mut sheet = new_sheet(name)?;
+    let ws = &mut sheet;
+    header_row(ws, st, 0, &FINDING_COLUMNS)?;
+    for (i, f) in findings.iter().enumerate() {
+        let r = i as u32 + 1;
+        put(ws, r, 0, &f.source.file)?;
+        put(ws, r, 1, &f.source.sheet)?;
+        ws.write_number(r, 2, f.source.row as f64)?;
+        match &f.source.column {
+            Some(c) => put(ws, r, 3, c)?,
+            None => put(ws, r, 3, &f.cells.join("、"))?,
+        }
+        put(ws, r, 4, f.case_id.as_deref().unwrap_or(""))?;
+        put(ws, r, 5, f.agency.as_deref().unwrap_or(""))?;
+        put(ws, r, 6, &f.rule_id)?;
+        put(ws, r, 7, system_label(&f.system))?;
+        put(ws, r, 8, severity_label(&f.severity))?;
+        put(ws, r, 9, &f.title)?;
+        put(ws, r, 10, &f.message)?;
+        if f.veto {
+            put(ws, r, 11, "一票否决")?;
+        } else {
+            ws.write_number(r, 11, f.deduction as f64)?;
+        }
+        let (basis, rect) = rules.get(f.rule_id.as_str()).copied().unwrap_or(("", ""));
+        put(ws, r, 12, basis)?;
+        put(ws, r, 13, rect)?;
+    }
+    ws.autofilter(
+        0,
+        0,
+        findings.len() as u32,
+        FINDING_COLUMNS.len() as u16 - 1,
+    )?;
+    Ok(sheet)
+}
+
+/// One sheet of case scores.
+pub(super) fn scores_sheet(
+    name: &str,
+    cases: &[CaseScore],
+    st: &Styles,
+) -> Result<Worksheet, XlsxError> {
+    let cols = [
+        ("案件编号", 26.0),
+        ("执法单位", 26.0),
+        ("得分", 8.0),
+        ("等级", 8.0),
+        ("一票否决", 9.0),
+        ("扣分合计", 9.0),
+        ("问题数", 8.0),
+        ("文件", 24.0),
+        ("工作表", 14.0),
+        ("行号", 7.0),
+    ];
+    let mut sheet = new_sheet(name)?;
+    let ws = &mut sheet;
+    header_row(ws, st, 0, &cols)?;
+    for (i, c) in cases.iter().enumerate() {
+        let r = i as u32 + 1;
+        put(ws, r, 0, c.case_id.as_deref().unwrap_or(""))?;
+        put(ws, r, 1, c.agency.as_deref().unwrap_or(""))?;
+        ws.write_number(r, 2, c.score)?;
+        put(ws, r, 3, &c.grade)?;
+        put(ws, r, 4, if c.veto { "是" } else { "否" })?;
+        ws.write_number(r, 5, c.deductions as f64)?;
+        ws.write_number(r, 6, c.findings as f64)?;
+        put(ws, r, 7, &c.source.file)?;
+        put(ws, r, 8, &c.source.sheet)?;
+        ws.write_number(r, 9, c.source.row as f64)?;
+    }
+    ws.autofilter(0, 0, cases.len() as u32, cols.len() as u16 - 1)?;
+    Ok(sheet)
+}
+
+/// The rules of the run.
+pub(super) fn rules_sheet(
+    name: &str,
+    report: &AuditReport,
+    st: &Styles,
+) -> Result<Worksheet, XlsxError> {
+    let cols = [
+        ("编号", 10.0),
+        ("名称", 32.0),
+        ("制度", 18.0),
+        ("严重程度", 9.0),
+        ("扣分", 9.0),
+        ("是否评查", 9.0),
+        ("缺少字段", 24.0),
+        ("无法判断案件数", 14.0),
+        ("问题数", 8.0),
+        ("法律依据", 60.0),
+        ("整改要求", 60.0),
+    ];
+    let mut sheet = new_sheet(name)?;
+    let ws = &mut sheet;
+    header_row(ws, st, 0, &cols)?;
+    for (i, rule) in report.run.rules.iter().enumerate() {
+        let r = i as u32 + 1;
+        put(ws, r, 0, &rule.id)?;
+        put(ws, r, 1, &rule.title)?;
+        put(ws, r, 2, system_label(&rule.system))?;
+        put(ws, r, 3, severity_label(&rule.severity))?;
+        if rule.veto {
+            put(ws, r, 4, "一票否决")?;
+        } else {
+            ws.write_number(r, 4, rule.deduction as f64)?;
+        }
+        put(ws, r, 5, if rule.evaluated { "是" } else { "否" })?;
+        put(ws, r, 6, &rule.missing_fields.join("、"))?;
+        ws.write_number(r, 7, rule.not_evaluable as f64)?;
+        ws.write_number(r, 8, rule.findings as f64)?;
+        put(ws, r, 9, &rule.basis)?;
+        put(ws, r, 10, &rule.rectification)?;
+    }
+    ws.autofilter(0, 0, report.run.rules.len() as u32, cols.len() as u16 - 1)?;
+    Ok(sheet)
+}
+
+/// Agency scores: cases, mean score, vetoes, grades and findings by severity.
+pub(super) fn agencies_sheet(
+    name: &str,
+    tally: &Tally,
+    st: &Styles,
+) -> Result<Worksheet, XlsxError> {
+    let mut cols: Vec<(&str, f64)> = vec![
+        ("执法单位", 30.0),
+        ("案件数", 9.0),
+        ("平均分", 9.0),
+        ("一票否决案件", 13.0),
+    ];
+    cols.extend(tally.grades.iter().map(|g| (g.as_str(), 9.0)));
+    cols.extend(SEVERITIES.iter().map(|s| (s.label(), 9.0)));
+    cols.push(("问题数", 9.0));
+    let mut sheet = new_sheet(name)?;
+    let ws = &mut sheet;
+    // Grade names come from the pack: written as text like everything else.
+    for (i, (h, w)) in cols.iter().enumerate() {
+        super::put_fmt(ws, 0, i as u16, h, &st.header)?;
+        ws.set_column_width(i as u16, *w)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    for (i, a) in tally.agencies.iter().enumerate() {
+        let r = i as u32 + 1;
+        put(ws, r, 0, &a.name)?;
+        ws.write_number(r, 1, a.cases as f64)?;
+        match a.mean_score {
+            Some(m) => ws.write_number_with_format(r, 2, m, &st.score)?,
+            None => ws.write_string(r, 2, "—")?,
+        };
+        ws.write_number(r, 3, a.veto_cases as f64)?;
+        let mut c = 4u16;
+        for n in a.grades.iter().chain(a.by_severity.iter()) {
+            ws.write_number(r, c, *n as f64)?;
+            c += 1;
+        }
+        ws.write_number(r, c, a.findings as f64)?;
+    }
+    ws.autofilter(0, 0, tally.agencies.len() as u32, cols.len() as u16 - 1)?;
+    Ok(sheet)
+}
