@@ -5,18 +5,15 @@
 //! only through `textContent`.
 
 mod chart;
-#[cfg(test)]
-pub(crate) mod fixture;
-pub(crate) mod tally;
 
 use crate::safe::html_escape as esc;
+use crate::tally::{severity_label, system_label, Tally, SEVERITIES};
 use crate::write::{write_atomic, ReportError};
 use caseaudit_engine::{AuditReport, Finding};
 use chart::{bar_chart, Bar, BAR_COLOR, SEVERITY_COLORS};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-use tally::{severity_label, system_label, Tally, SEVERITIES};
 
 /// At most this many findings are embedded in the page (decisions.md).
 pub const MAX_FINDINGS: usize = 10_000;
@@ -215,7 +212,7 @@ fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
         .filter(|(i, (_, c))| *i < caseaudit_rules::System::ALL.len() || c.iter().sum::<u64>() > 0)
         .map(|(_, (k, c))| severity_bar(system_label(k).to_string(), c))
         .collect();
-    let mut agencies: Vec<&tally::AgencyTally> = t.agencies.iter().collect();
+    let mut agencies: Vec<&crate::tally::AgencyTally> = t.agencies.iter().collect();
     agencies.sort_by_key(|a| std::cmp::Reverse(a.findings));
     let more = agencies.len().saturating_sub(CHART_AGENCIES);
     let by_agency: Vec<Bar> = agencies
@@ -243,7 +240,7 @@ fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
         .take(10)
         .map(|(id, n)| {
             let (title, sev) = rules.get(id.as_str()).copied().unwrap_or(("", ""));
-            let color = tally::severity_index(sev)
+            let color = crate::tally::severity_index(sev)
                 .map(|k| SEVERITY_COLORS[k])
                 .unwrap_or(BAR_COLOR);
             Bar::single(format!("{id} {title}"), *n, color)
@@ -483,7 +480,7 @@ mod tests {
     #![allow(clippy::expect_used, clippy::unwrap_used)]
 
     use super::*;
-    use crate::html::fixture::{self, EVIL, FORMULA_CASE};
+    use crate::fixture::{self, EVIL, FORMULA_CASE};
 
     fn page() -> (tempfile::TempDir, AuditReport, String) {
         let dir = tempfile::tempdir().expect("tempdir");

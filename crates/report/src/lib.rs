@@ -3,10 +3,13 @@
 //! the engine has decided every finding and score.
 
 pub mod csv_out;
+#[cfg(test)]
+mod fixture;
 pub mod follow_up;
 pub mod html;
 pub mod notice;
 pub mod safe;
+pub(crate) mod tally;
 pub mod write;
 pub mod xlsx;
 

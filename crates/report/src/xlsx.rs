@@ -10,8 +10,8 @@ mod annotate;
 mod summary;
 mod tables;
 
-use crate::html::tally::Tally;
 use crate::safe::neutralise_formula;
+use crate::tally::Tally;
 use crate::write::{write_atomic, ReportError};
 use caseaudit_engine::{AuditReport, Finding};
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
@@ -265,7 +265,7 @@ mod tests {
     #![allow(clippy::expect_used, clippy::unwrap_used)]
 
     use super::*;
-    use crate::html::fixture::{self, EVIL, FORMULA_CASE, OTHER_AGENCY};
+    use crate::fixture::{self, EVIL, FORMULA_CASE, OTHER_AGENCY};
     use calamine::{open_workbook_auto, Data, Reader};
     use std::io::Read;
 

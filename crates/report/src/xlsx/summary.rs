@@ -2,7 +2,7 @@
 //! the inputs, and everything the reader should know was left out.
 
 use super::{put, put_fmt, Styles};
-use crate::html::tally::{system_label, AgencyTally, Tally, SEVERITIES};
+use crate::tally::{system_label, AgencyTally, Tally, SEVERITIES};
 use caseaudit_engine::AuditReport;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 

@@ -1,7 +1,7 @@
 //! The list sheets: 问题清单 (one finding a row), 评分 (one case a row), 规则 and 单位评分.
 
 use super::{header_row, put, Styles};
-use crate::html::tally::{severity_label, system_label, Tally, SEVERITIES};
+use crate::tally::{severity_label, system_label, Tally, SEVERITIES};
 use caseaudit_engine::{AuditReport, CaseScore, Finding};
 use rust_xlsxwriter::{Worksheet, XlsxError};
 use std::collections::HashMap;
