@@ -1,6 +1,7 @@
 //! CLI tests: the real binary on the shipped fixtures and packs.
 
 mod broken;
+pub mod fuzz_replay;
 mod browser;
 mod sql;
 mod truth;

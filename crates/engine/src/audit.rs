@@ -269,6 +269,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
             return FileResult::Error(InputError {
                 file: display,
                 sheet: None,
+                kind: e.kind,
                 reason: e.reason,
             })
         }
@@ -282,17 +283,21 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
         }
     }
     if out.is_empty() {
-        let reason = if sheets
+        let (kind, reason) = if sheets
             .iter()
             .all(|s| s.rows.iter().all(|r| r.1.iter().all(Cell::is_empty)))
         {
-            "文件没有内容".to_string()
+            (ErrorKind::NoContent, "文件没有内容".to_string())
         } else {
-            "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".to_string()
+            (
+                ErrorKind::NoHeader,
+                "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".to_string(),
+            )
         };
         return FileResult::Error(InputError {
             file: display,
             sheet: None,
+            kind,
             reason,
         });
     }
@@ -363,10 +368,11 @@ pub fn audit_with_progress(
         .map(|f| {
             let r = match f {
                 InputFile::File(p) => read_one(p, pack, &index, opts.agency.as_deref()),
-                InputFile::Error(p, reason) => FileResult::Error(InputError {
+                InputFile::Error(p, e) => FileResult::Error(InputError {
                     file: display_path(p),
                     sheet: None,
-                    reason: reason.clone(),
+                    kind: e.kind,
+                    reason: e.reason.clone(),
                 }),
             };
             progress(Progress::FileRead);

@@ -5,18 +5,24 @@
 //!
 //! It does not render anything: the report crate turns [`model::AuditReport`] into files.
 
+#[cfg(feature = "evaluate")]
 pub mod audit;
 pub mod cell;
 pub mod diff;
+#[cfg(feature = "evaluate")]
 pub mod evaluate;
+#[cfg(feature = "evaluate")]
 pub mod generate;
 pub mod header;
 pub mod load;
 pub mod model;
 pub mod normalize;
+#[cfg(feature = "evaluate")]
 pub mod score;
+#[cfg(feature = "evaluate")]
 pub mod table;
 
+#[cfg(feature = "evaluate")]
 pub use audit::{audit, audit_with_progress, Audit, AuditError, AuditOptions, Progress};
 pub use model::*;
 

@@ -2,6 +2,7 @@
 //! UTF-8 / GB18030 detection with encoding_rs) for CSV, polars for parquet.
 
 use crate::cell::{Cell, RawSheet};
+pub use crate::model::ErrorKind;
 use calamine::{Data, Range, Reader};
 use caseaudit_rules::calendar::to_day;
 use std::path::{Path, PathBuf};
@@ -9,16 +10,30 @@ use std::path::{Path, PathBuf};
 /// File extensions read as ledgers.
 pub const LEDGER_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods", "csv", "parquet"];
 
-/// Why a file could not be read (Chinese, for people).
+/// Why a file could not be read: its class, and the reason in Chinese for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct LoadError {
+    pub kind: ErrorKind,
     pub reason: String,
 }
 
-fn err(reason: impl Into<String>) -> LoadError {
+fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
     LoadError {
+        kind,
         reason: reason.into(),
+    }
+}
+
+/// An operating-system error opening a path, classified.
+fn io_error(e: &std::io::Error) -> LoadError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => err(
+            ErrorKind::PermissionDenied,
+            "没有读取权限，请检查文件权限后重试",
+        ),
+        std::io::ErrorKind::NotFound => err(ErrorKind::NotFound, "文件不存在"),
+        _ => err(ErrorKind::Unreadable, format!("无法打开：{e}")),
     }
 }
 
@@ -26,7 +41,7 @@ fn err(reason: impl Into<String>) -> LoadError {
 #[derive(Debug, Clone)]
 pub enum InputFile {
     File(PathBuf),
-    Error(PathBuf, String),
+    Error(PathBuf, LoadError),
 }
 
 fn is_ledger(p: &Path) -> bool {
@@ -55,15 +70,19 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
         let meta = std::fs::metadata(p);
         match meta {
             Err(e) => {
-                let reason = if std::fs::symlink_metadata(p).is_ok() {
-                    "链接指向的文件不存在".to_string()
-                } else if e.kind() == std::io::ErrorKind::NotFound {
-                    "文件不存在".to_string()
+                let error = if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(p).is_ok()
+                {
+                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
                 } else {
-                    format!("无法访问：{e}")
+                    io_error(&e)
                 };
-                out.push(InputFile::Error(p.clone(), reason));
+                out.push(InputFile::Error(p.clone(), error));
             }
+            Ok(m) if m.is_dir() && is_ledger(p) => out.push(InputFile::Error(
+                p.clone(),
+                err(ErrorKind::IsFolder, "是文件夹，不是台账文件"),
+            )),
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
                 let walker = walkdir::WalkDir::new(p)
@@ -79,16 +98,36 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
                             found.push(e.path().to_path_buf())
                         }
                         Ok(_) => {}
-                        Err(e) => out.push(InputFile::Error(
-                            e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone()),
-                            format!("无法读取文件夹内容：{e}"),
-                        )),
+                        Err(e) => {
+                            let path =
+                                e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
+                            let error = match e.io_error() {
+                                Some(io) if !e.path().is_some_and(|x| x.is_dir()) => {
+                                    let mut le = io_error(io);
+                                    if le.kind == ErrorKind::NotFound {
+                                        le = err(ErrorKind::DanglingLink, "链接指向的文件不存在");
+                                    }
+                                    le
+                                }
+                                Some(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                                    err(
+                                        ErrorKind::PermissionDenied,
+                                        "没有读取权限，无法读取文件夹内容",
+                                    )
+                                }
+                                _ => err(ErrorKind::Unreadable, format!("无法读取文件夹内容：{e}")),
+                            };
+                            out.push(InputFile::Error(path, error));
+                        }
                     }
                 }
                 if found.is_empty() {
                     out.push(InputFile::Error(
                         p.clone(),
-                        "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）".into(),
+                        err(
+                            ErrorKind::EmptyFolder,
+                            "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）",
+                        ),
                     ));
                 }
                 out.extend(found.into_iter().map(InputFile::File));
@@ -105,18 +144,20 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("无法打开：{e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
     if meta.is_dir() {
-        return Err(err("是文件夹，不是台账文件"));
+        return Err(err(ErrorKind::IsFolder, "是文件夹，不是台账文件"));
     }
     if meta.len() == 0 {
-        return Err(err("文件为空（0 字节）"));
+        return Err(err(ErrorKind::EmptyFile, "文件为空（0 字节）"));
     }
+    // Opening first tells a file that may not be read from a broken one.
+    std::fs::File::open(path).map_err(|e| io_error(&e))?;
     match ext.as_str() {
         "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
         "parquet" => read_parquet(path, display).map(|s| vec![s]),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
-        other => Err(err(format!(
+        other => Err(err(ErrorKind::UnsupportedType, format!(
             "不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"
         ))),
     }
@@ -138,19 +179,97 @@ fn convert(d: &Data) -> Cell {
     }
 }
 
-fn workbook_error(e: calamine::Error) -> LoadError {
+/// Runs a third-party parser so that a panic inside it (a bug in the library on a
+/// damaged file) becomes an error about the file instead of ending the whole run. The
+/// panic message is not printed: the caller reports the file.
+fn guarded<T>(f: impl FnOnce() -> Result<T, LoadError>) -> Result<T, LoadError> {
+    use std::cell::Cell as Flag;
+    thread_local! {
+        static GUARDED: Flag<bool> = const { Flag::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(Flag::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.unwrap_or_else(|_| {
+        Err(err(
+            ErrorKind::Truncated,
+            "工作簿内容异常，读取程序无法解析（文件可能已损坏），请用 Excel/WPS 打开后另存再试",
+        ))
+    })
+}
+
+/// What a file's first bytes (and, for a zip, its directory) say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// A zip (xlsx, xlsm, xlsb, ods): whether its directory can be read (a truncated
+    /// zip loses it), and whether it holds a workbook part.
+    Zip { opens: bool, workbook: bool },
+    /// An OLE compound file (xls, or an encrypted xlsx).
+    Compound,
+    Other,
+}
+
+/// Parts that make a zip a workbook: xlsx/xlsm, xlsb, ods.
+const WORKBOOK_PARTS: &[&str] = &["xl/workbook.xml", "xl/workbook.bin", "content.xml"];
+
+fn container<R: std::io::Read + std::io::Seek>(head: &[u8], reader: Option<R>) -> Container {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        match reader.map(zip::ZipArchive::new) {
+            Some(Ok(z)) => Container::Zip {
+                opens: true,
+                workbook: WORKBOOK_PARTS.iter().any(|p| z.index_for_name(p).is_some()),
+            },
+            _ => Container::Zip {
+                opens: false,
+                workbook: false,
+            },
+        }
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Container::Compound
+    } else {
+        Container::Other
+    }
+}
+
+fn workbook_error(e: calamine::Error, file: Container) -> LoadError {
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("password") || lower.contains("encrypt") {
-        err("工作簿已加密（设有密码），请去除密码后重新导出")
-    } else if lower.contains("zip")
-        || lower.contains("cfb")
-        || lower.contains("invalid")
-        || lower.contains("eof")
-    {
-        err(format!("不是有效的工作簿，或文件已损坏/不完整：{text}"))
-    } else {
-        err(format!("无法读取工作簿：{text}"))
+        return err(
+            ErrorKind::Encrypted,
+            "工作簿已加密（设有密码），请去除密码后重新导出",
+        );
+    }
+    match file {
+        Container::Zip { opens: false, .. } => err(
+            ErrorKind::Truncated,
+            format!("工作簿不完整或已损坏（压缩包目录无法读取，可能是拷贝中断）：{text}"),
+        ),
+        Container::Zip { workbook: true, .. } => err(
+            ErrorKind::Truncated,
+            format!("工作簿已损坏（内部内容有误）：{text}"),
+        ),
+        Container::Zip { .. } => err(
+            ErrorKind::NotAWorkbook,
+            format!("是压缩包，但不是 Excel/WPS 工作簿：{text}"),
+        ),
+        Container::Compound => err(
+            ErrorKind::Truncated,
+            format!("工作簿不完整或已损坏：{text}"),
+        ),
+        Container::Other => err(
+            ErrorKind::NotAWorkbook,
+            format!("不是有效的工作簿（文件内容与扩展名不符）：{text}"),
+        ),
     }
 }
 
@@ -163,12 +282,9 @@ pub const MAX_UNPACKED_PART: u64 = 1024 * 1024 * 1024;
 /// A part that expands more than this many times its packed size is refused too.
 pub const MAX_RATIO: u64 = 250;
 
-fn check_zip_size(path: &Path) -> Result<(), LoadError> {
-    let Ok(file) = std::fs::File::open(path) else {
-        return Ok(());
-    };
+fn check_zip_size<R: std::io::Read + std::io::Seek>(reader: R) -> Result<(), LoadError> {
     // Not a zip (xls is a compound file): calamine decides.
-    let Ok(mut z) = zip::ZipArchive::new(std::io::BufReader::new(file)) else {
+    let Ok(mut z) = zip::ZipArchive::new(reader) else {
         return Ok(());
     };
     let mut total = 0u64;
@@ -179,7 +295,7 @@ fn check_zip_size(path: &Path) -> Result<(), LoadError> {
         let bomb =
             size > MAX_UNPACKED_PART || (size > 16 * 1024 * 1024 && size / packed > MAX_RATIO);
         if bomb || total > MAX_UNPACKED_TOTAL {
-            return Err(err(format!(
+            return Err(err(ErrorKind::TooLarge, format!(
                 "工作簿解压后过大（{} 解压为 {} MB，上限为每部分 {} MB、合计 {} MB），疑似压缩炸弹，已拒绝读取",
                 f.name().map(|n| n.to_string()).unwrap_or_default(),
                 size / (1024 * 1024),
@@ -192,13 +308,44 @@ fn check_zip_size(path: &Path) -> Result<(), LoadError> {
 }
 
 fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
-    check_zip_size(path)?;
-    let mut wb = calamine::open_workbook_auto(path).map_err(workbook_error)?;
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| io_error(&e))?;
+    let reopen = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
+    let kind = container(&head[..n], reopen());
+    if matches!(kind, Container::Zip { opens: true, .. }) {
+        check_zip_size(reopen().ok_or_else(|| err(ErrorKind::Unreadable, "无法打开"))?)?;
+    }
+    guarded(|| {
+        let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
+        sheets_of(wb, display, kind)
+    })
+}
+
+/// Reads every sheet of a workbook (xlsx, xlsm, xlsb, xls or ods) held in memory, with
+/// the same limits as a workbook read from a file.
+pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    let kind = container(bytes, Some(std::io::Cursor::new(bytes)));
+    if matches!(kind, Container::Zip { opens: true, .. }) {
+        check_zip_size(std::io::Cursor::new(bytes))?;
+    }
+    guarded(|| {
+        let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+            .map_err(|e| workbook_error(e, kind))?;
+        sheets_of(wb, display, kind)
+    })
+}
+
+fn sheets_of<RS: std::io::Read + std::io::Seek>(
+    mut wb: calamine::Sheets<RS>,
+    display: &str,
+    kind: Container,
+) -> Result<Vec<RawSheet>, LoadError> {
     let names = wb.sheet_names().to_vec();
     let mut sheets = Vec::new();
     for name in names {
         let range: Range<Data> = wb.worksheet_range(&name).map_err(|e| {
-            let mut le = workbook_error(e);
+            let mut le = workbook_error(e, kind);
             le.reason = format!("工作表「{name}」：{}", le.reason);
             le
         })?;
@@ -269,7 +416,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
         if enc != encoding_rs::UTF_8 {
             let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
             if had_errors {
-                return Err(err("文件编码无法识别：UTF-16 内容有误"));
+                return Err(err(ErrorKind::Undecodable, "文件编码无法识别：UTF-16 内容有误"));
             }
             return Ok(text.into_owned());
         }
@@ -280,12 +427,42 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
         Err(_) => {
             let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
             if had_errors {
-                Err(err("文件编码无法识别：既不是 UTF-8 也不是 GB18030/GBK"))
+                Err(err(
+                    ErrorKind::Undecodable,
+                    "文件编码无法识别：既不是 UTF-8 也不是 GB18030/GBK",
+                ))
             } else {
                 Ok(text.into_owned())
             }
         }
     }
+}
+
+/// Line numbers counted so far: up to which byte, and how many line feeds before it.
+#[derive(Default)]
+struct LineCount {
+    byte: usize,
+    feeds: u32,
+}
+
+/// The line a record's first field is on, as a text editor numbers it. The csv crate's
+/// own line count lags by one after a CRLF line end (the LF is consumed with the next
+/// record) and counts blank lines it skips differently, so lines are counted here from
+/// the record's byte offset, skipping the line ends in front of it.
+fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount) -> u32 {
+    let bytes = text.as_bytes();
+    let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+        at += 1;
+    }
+    if at < counted.byte {
+        counted.byte = 0;
+        counted.feeds = 0;
+    }
+    let feeds = bytes[counted.byte..at].iter().filter(|b| **b == b'\n').count();
+    counted.feeds = counted.feeds.saturating_add(feeds as u32);
+    counted.byte = at;
+    counted.feeds.saturating_add(1)
 }
 
 /// Reads a CSV whose bytes are already in memory.
@@ -303,11 +480,12 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut counted = LineCount::default();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(0) as u32;
+                let line = record_line(text, record.position(), &mut counted);
                 rows.push((
                     line,
                     record.iter().map(|s| Cell::Text(s.to_string())).collect(),
@@ -315,7 +493,10 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(err(format!("第 {line} 行无法解析：{e}")));
+                return Err(err(
+                    ErrorKind::MalformedCsv,
+                    format!("第 {line} 行无法解析：{e}"),
+                ));
             }
         }
     }
@@ -328,17 +509,26 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
 }
 
 fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| err(format!("无法打开：{e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| io_error(&e))?;
     let text = decode_text(&bytes)?;
     parse_csv(&text, display)
 }
 
+#[cfg(not(feature = "evaluate"))]
+fn read_parquet(_path: &Path, _display: &str) -> Result<RawSheet, LoadError> {
+    Err(err(ErrorKind::UnsupportedType, "此版本未包含 parquet 读取功能"))
+}
+
+#[cfg(feature = "evaluate")]
 fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
     use polars::prelude::*;
-    let file = std::fs::File::open(path).map_err(|e| err(format!("无法打开：{e}")))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| err(format!("不是有效的 parquet 文件：{e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+    let df = ParquetReader::new(file).finish().map_err(|e| {
+        err(
+            ErrorKind::InvalidParquet,
+            format!("不是有效的 parquet 文件：{e}"),
+        )
+    })?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
     rows.push((
         1,
@@ -350,7 +540,9 @@ fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
     for i in 0..df.height() {
         let mut cells = Vec::with_capacity(df.width());
         for c in df.columns() {
-            let v = c.get(i).map_err(|e| err(e.to_string()))?;
+            let v = c
+                .get(i)
+                .map_err(|e| err(ErrorKind::InvalidParquet, e.to_string()))?;
             cells.push(match v {
                 AnyValue::Null => Cell::Empty,
                 AnyValue::Boolean(b) => Cell::Bool(b),
@@ -371,4 +563,37 @@ fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
         rows,
         date1904: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<u32> {
+        match parse_csv(text, "t.csv") {
+            Ok(s) => s.rows.iter().map(|r| r.0).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn csv_row_numbers_are_the_lines_people_see() {
+        // Found by the csv fuzz target: with CRLF line ends (Excel's CSV export) the csv
+        // crate numbers the second record as line 1.
+        assert_eq!(lines("a,b\r\nc,d\r\ne,f\r\n"), [1, 2, 3]);
+        assert_eq!(lines("a,b\nc,d\ne,f"), [1, 2, 3]);
+        // Blank lines are skipped but still counted.
+        assert_eq!(lines("a,b\r\n\r\n\r\nc,d\r\n"), [1, 4]);
+        // A quoted cell with a line break: the next record starts two lines down.
+        assert_eq!(lines("a,b\n\"x\ny\",z\nq,r\n"), [1, 2, 4]);
+        assert_eq!(lines("\n\na,b\n"), [3]);
+    }
+
+    #[test]
+    fn a_panic_inside_a_parser_is_a_file_error() {
+        let r: Result<(), LoadError> = guarded(|| panic!("library bug"));
+        assert_eq!(r.map_err(|e| e.kind), Err(ErrorKind::Truncated));
+        // Outside a guard, panics are not swallowed.
+        assert!(std::panic::catch_unwind(|| -> () { panic!("x") }).is_err());
+    }
 }

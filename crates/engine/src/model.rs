@@ -79,12 +79,54 @@ pub struct InputSummary {
     pub notes: Vec<String>,
 }
 
+/// Why a file could not be audited, as a stable code (`run.errors[].kind`) for
+/// programs; `reason` says it in Chinese for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The path does not exist.
+    NotFound,
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
+    /// The file or folder may not be read (permissions).
+    PermissionDenied,
+    /// Another operating-system error while opening or reading.
+    Unreadable,
+    /// A folder named like a ledger file (`台账.xlsx/`).
+    IsFolder,
+    /// A folder with no ledger file in it.
+    EmptyFolder,
+    /// Zero bytes.
+    EmptyFile,
+    /// An extension caseaudit does not read.
+    UnsupportedType,
+    /// Not a workbook of the kind its name says (a zip of other things, plain text).
+    NotAWorkbook,
+    /// A workbook cut short or damaged (a broken zip or compound file, broken XML).
+    Truncated,
+    /// A password-protected workbook.
+    Encrypted,
+    /// A workbook that would expand past the size limits (a decompression bomb).
+    TooLarge,
+    /// A text file that is neither UTF-8, UTF-16 (with BOM) nor GB18030/GBK.
+    Undecodable,
+    /// A text file whose records cannot be parsed as CSV.
+    MalformedCsv,
+    /// A parquet file that cannot be read.
+    InvalidParquet,
+    /// A file with nothing in it but empty cells.
+    NoContent,
+    /// No sheet has a header caseaudit recognises.
+    NoHeader,
+}
+
 /// A file (or sheet) that could not be audited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputError {
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sheet: Option<String>,
+    pub kind: ErrorKind,
     pub reason: String,
 }
 

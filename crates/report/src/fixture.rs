@@ -169,6 +169,7 @@ pub fn report(ledger: &Path) -> AuditReport {
             errors: vec![InputError {
                 file: "broken.xlsx".into(),
                 sheet: None,
+                kind: caseaudit_engine::ErrorKind::EmptyFile,
                 reason: "文件为空（0 字节）".into(),
             }],
             warnings: vec!["一条提示".into()],
