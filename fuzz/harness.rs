@@ -155,7 +155,10 @@ pub fn header(data: &[u8]) {
         assert!(h.data_start <= sheet.rows.len());
         let last_header_row = *h.rows.iter().max().unwrap_or(&0);
         if let Some((first_data, _)) = sheet.rows.get(h.data_start) {
-            assert!(*first_data > last_header_row, "data starts inside the header");
+            assert!(
+                *first_data > last_header_row,
+                "data starts inside the header"
+            );
         }
         for (field, col) in &h.fields {
             let letter = column_letter(*col);
@@ -241,7 +244,12 @@ pub fn csv(data: &[u8]) {
         return;
     };
     for pair in sheet.rows.windows(2) {
-        assert!(pair[0].0 < pair[1].0, "row numbers out of order: {} then {}", pair[0].0, pair[1].0);
+        assert!(
+            pair[0].0 < pair[1].0,
+            "row numbers out of order: {} then {}",
+            pair[0].0,
+            pair[1].0
+        );
     }
     let pack = pack();
     let Some(h) = detect(&sheet, &pack.fields, index()) else {
@@ -275,14 +283,17 @@ fn workbook_xml(date1904: bool) -> String {
 
 pub fn pack_xlsx(parts: &[&[u8]], date1904: bool) -> Option<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let empty: &[u8] = b"";
     let mut files: Vec<(&str, &[u8])> = vec![
         ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
         ("_rels/.rels", RELS.as_bytes()),
         ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes()),
-        ("xl/worksheets/sheet1.xml", parts.first().copied().unwrap_or(empty)),
+        (
+            "xl/worksheets/sheet1.xml",
+            parts.first().copied().unwrap_or(empty),
+        ),
     ];
     if let Some(s) = parts.get(1) {
         files.push(("xl/sharedStrings.xml", s));

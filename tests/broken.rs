@@ -71,7 +71,11 @@ fn expect_error(
     assert_eq!(code, Some(2), "{name}: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&name)).collect();
     assert_eq!(lines.len(), 1, "{name} not named on one line: {stderr}");
-    assert!(lines[0].contains(reason), "{name}: `{}` lacks `{reason}`", lines[0]);
+    assert!(
+        lines[0].contains(reason),
+        "{name}: `{}` lacks `{reason}`",
+        lines[0]
+    );
     let errors = report["run"]["errors"]
         .as_array()
         .cloned()
@@ -121,7 +125,6 @@ fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     }
     wb.save_to_buffer().unwrap_or_else(|e| panic!("{e}"))
 }
-
 
 /// An xlsx built from raw sheet XML (and shared strings), for cells that writers such as
 /// rust_xlsxwriter do not make: real error cells, damaged XML.
@@ -209,7 +212,12 @@ fn a_zip_that_is_not_a_workbook() {
     zip.write_all(b"not a workbook")
         .unwrap_or_else(|e| panic!("{e}"));
     let zipped = zip.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
-    file_error("other.xlsx", &zipped, "not_a_workbook", "不是 Excel/WPS 工作簿");
+    file_error(
+        "other.xlsx",
+        &zipped,
+        "not_a_workbook",
+        "不是 Excel/WPS 工作簿",
+    );
 }
 
 #[test]
@@ -300,7 +308,12 @@ fn a_binary_file_named_csv() {
 
 #[test]
 fn an_unsupported_file_type() {
-    file_error("ledger.doc", b"whatever", "unsupported_type", "不支持的文件类型");
+    file_error(
+        "ledger.doc",
+        b"whatever",
+        "unsupported_type",
+        "不支持的文件类型",
+    );
 }
 
 #[test]
@@ -461,7 +474,14 @@ fn an_unreadable_file() {
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(!stderr.contains("panicked"), "{stderr}");
     let report = read_json(&out.join("findings.json"));
-    expect_error(&bad, o.status.code(), &stderr, &report, "permission_denied", "权限");
+    expect_error(
+        &bad,
+        o.status.code(),
+        &stderr,
+        &report,
+        "permission_denied",
+        "权限",
+    );
     assert_eq!(input(&report, "good.csv")["cases"], 1);
 }
 
@@ -474,7 +494,10 @@ fn ragged_rows_short_and_long() {
                L-1,某局,行政检查,是,名称,多余1,多余2\n";
     let report = cell_level("ragged.csv", csv.as_bytes(), "S-1", &[]);
     let i = input(&report, "ragged.csv");
-    assert_eq!((i["rows"].as_u64(), i["cases"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (i["rows"].as_u64(), i["cases"].as_u64()),
+        (Some(2), Some(2))
+    );
     // The short row's missing 文字记录 is an empty record.
     assert!(rules_of(&report, "S-1").contains(&"REC-001"));
     assert!(!rules_of(&report, "L-1").contains(&"REC-001"));
@@ -532,7 +555,10 @@ fn a_header_only_sheet() {
         &[],
     );
     let i = input(&report, "header-only.csv");
-    assert_eq!((i["rows"].as_u64(), i["cases"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (i["rows"].as_u64(), i["cases"].as_u64()),
+        (Some(0), Some(0))
+    );
 }
 
 #[test]
@@ -599,14 +625,20 @@ fn merged_cells_in_the_data_area() {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     let fmt = rust_xlsxwriter::Format::new();
-    for (c, h) in ["案件编号", "执法单位", "执法类别", "文字记录"].iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap_or_else(|e| panic!("{e}"));
+    for (c, h) in ["案件编号", "执法单位", "执法类别", "文字记录"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     for (r, id) in ["H-1", "H-2", "H-3"].iter().enumerate() {
         let r = r as u32 + 1;
         ws.write_string(r, 0, *id).unwrap_or_else(|e| panic!("{e}"));
-        ws.write_string(r, 2, "行政检查").unwrap_or_else(|e| panic!("{e}"));
-        ws.write_string(r, 3, "是").unwrap_or_else(|e| panic!("{e}"));
+        ws.write_string(r, 2, "行政检查")
+            .unwrap_or_else(|e| panic!("{e}"));
+        ws.write_string(r, 3, "是")
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     // One agency cell merged over all three cases.
     ws.merge_range(1, 1, 3, 1, "巴楚县市场监督管理局", &fmt)
@@ -652,7 +684,8 @@ fn an_instructions_sheet_beside_the_ledger() {
         .unwrap_or_else(|e| panic!("{e}"));
     let ws = wb.add_worksheet();
     for (c, h) in ["案件编号", "执法单位", "执法类别"].iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap_or_else(|e| panic!("{e}"));
+        ws.write_string(0, c as u16, *h)
+            .unwrap_or_else(|e| panic!("{e}"));
         ws.write_string(1, c as u16, ["I-1", "某局", "行政检查"][c])
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -678,7 +711,8 @@ fn blank_rows_and_a_repeated_header_inside_the_data() {
 fn crlf_csv_rows_are_numbered_as_people_see_them() {
     // Found by the csv fuzz target: with CRLF line ends every row number after the
     // first was one too small.
-    let csv = "案件编号,执法单位,执法类别,文字记录\r\nK-1,某局,行政检查,是\r\nK-2,某局,行政检查,否\r\n";
+    let csv =
+        "案件编号,执法单位,执法类别,文字记录\r\nK-1,某局,行政检查,是\r\nK-2,某局,行政检查,否\r\n";
     let report = cell_level("crlf.csv", csv.as_bytes(), "K-2", &["REC-001"]);
     let row = report["findings"]
         .as_array()
@@ -756,7 +790,13 @@ fn a_mixed_batch_accounts_for_every_row() {
         .flatten()
         .map(|e| {
             (
-                e["file"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("").to_string(),
+                e["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
                 e["kind"].as_str().unwrap_or("").to_string(),
             )
         })

@@ -33,5 +33,8 @@ fn every_seed_and_saved_crash_input_passes_its_target() {
         failed.extend(f);
         failed.extend(replay(&root.join("regressions").join(name), *run).1);
     }
-    assert!(failed.is_empty(), "inputs that fail their fuzz target: {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "inputs that fail their fuzz target: {failed:#?}"
+    );
 }

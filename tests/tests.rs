@@ -1,8 +1,8 @@
 //! CLI tests: the real binary on the shipped fixtures and packs.
 
 mod broken;
-pub mod fuzz_replay;
 mod browser;
+pub mod fuzz_replay;
 mod sql;
 mod truth;
 

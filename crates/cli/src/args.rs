@@ -86,8 +86,9 @@ pub struct NoticesArgs {
     /// 发文日期 YYYY-MM-DD（默认：北京时间今天）
     #[arg(long, value_name = "DATE")]
     pub issued: Option<String>,
-    /// 整改期限（自发文之日起的日历天数）
-    #[arg(long = "deadline-days", value_name = "N", default_value_t = 30)]
+    /// 整改期限（自发文之日起的日历天数，1–3650）
+    #[arg(long = "deadline-days", value_name = "N", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub deadline_days: u32,
     /// 输出格式，逗号分隔：docx,md,html
     #[arg(

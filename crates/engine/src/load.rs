@@ -99,8 +99,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            let path =
-                                e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
+                            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
                             let error = match e.io_error() {
                                 Some(io) if !e.path().is_some_and(|x| x.is_dir()) => {
                                     let mut le = io_error(io);
@@ -157,9 +156,10 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
         "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
         "parquet" => read_parquet(path, display).map(|s| vec![s]),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
-        other => Err(err(ErrorKind::UnsupportedType, format!(
-            "不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"
-        ))),
+        other => Err(err(
+            ErrorKind::UnsupportedType,
+            format!("不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"),
+        )),
     }
 }
 
@@ -212,7 +212,10 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, LoadError>) -> Result<T, LoadError> 
 enum Container {
     /// A zip (xlsx, xlsm, xlsb, ods): whether its directory can be read (a truncated
     /// zip loses it), and whether it holds a workbook part.
-    Zip { opens: bool, workbook: bool },
+    Zip {
+        opens: bool,
+        workbook: bool,
+    },
     /// An OLE compound file (xls, or an encrypted xlsx).
     Compound,
     Other,
@@ -416,7 +419,10 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
         if enc != encoding_rs::UTF_8 {
             let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
             if had_errors {
-                return Err(err(ErrorKind::Undecodable, "文件编码无法识别：UTF-16 内容有误"));
+                return Err(err(
+                    ErrorKind::Undecodable,
+                    "文件编码无法识别：UTF-16 内容有误",
+                ));
             }
             return Ok(text.into_owned());
         }
@@ -459,7 +465,10 @@ fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount)
         counted.byte = 0;
         counted.feeds = 0;
     }
-    let feeds = bytes[counted.byte..at].iter().filter(|b| **b == b'\n').count();
+    let feeds = bytes[counted.byte..at]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     counted.feeds = counted.feeds.saturating_add(feeds as u32);
     counted.byte = at;
     counted.feeds.saturating_add(1)
@@ -516,7 +525,10 @@ fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
 
 #[cfg(not(feature = "evaluate"))]
 fn read_parquet(_path: &Path, _display: &str) -> Result<RawSheet, LoadError> {
-    Err(err(ErrorKind::UnsupportedType, "此版本未包含 parquet 读取功能"))
+    Err(err(
+        ErrorKind::UnsupportedType,
+        "此版本未包含 parquet 读取功能",
+    ))
 }
 
 #[cfg(feature = "evaluate")]

@@ -179,7 +179,11 @@ pub fn normalize(
         F::Text => (Typed::Text(cell_text(cell)), None),
         F::Date => {
             let d = match cell {
-                Cell::Date(d) => Some(*d),
+                // A date cell beyond the years a date can be written in (a damaged
+                // file, a parquet column of nonsense) is unreadable.
+                Cell::Date(d) => caseaudit_rules::calendar::checked_from_day(*d)
+                    .filter(|x| (1..=9999).contains(&chrono::Datelike::year(x)))
+                    .map(|_| *d),
                 Cell::Number(n) => number_to_day(*n, date1904),
                 Cell::Text(t) => parse_date_text(t, date1904),
                 _ => None,
@@ -208,7 +212,7 @@ pub fn normalize(
                 Cell::Text(t) => parse_money(t, words, header_scale),
                 _ => None,
             };
-            match v {
+            match v.filter(|v| v.is_finite()) {
                 Some(v) => (Typed::Money(v), None),
                 None => unreadable("金额"),
             }

@@ -16,9 +16,19 @@ pub fn to_day(d: NaiveDate) -> Day {
     (d - epoch()).num_days() as Day
 }
 
-/// Converts days since the epoch to a date.
+/// Converts days since the epoch to a date; days past chrono's range (about ±262,000
+/// years, only from a damaged file) saturate instead of overflowing.
 pub fn from_day(d: Day) -> NaiveDate {
-    epoch() + chrono::Duration::days(d as i64)
+    checked_from_day(d).unwrap_or(if d < 0 {
+        NaiveDate::MIN
+    } else {
+        NaiveDate::MAX
+    })
+}
+
+/// Converts days since the epoch to a date, if chrono can represent it.
+pub fn checked_from_day(d: Day) -> Option<NaiveDate> {
+    epoch().checked_add_signed(chrono::Duration::days(d as i64))
 }
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
