@@ -813,3 +813,40 @@ fn a_mixed_batch_accounts_for_every_row() {
     assert!(rules_of(&report, "A-1").contains(&"DQ-003"));
     assert!(rules_of(&report, "B-1").contains(&"DQ-003"));
 }
+
+#[test]
+fn a_sheet_whose_cells_span_a_huge_range() {
+    // A few kilobytes of XML with cells in the last column of thousands of rows: read
+    // as a grid it is over a hundred million cells. Found by the xlsx fuzz target (as
+    // two cells far apart, which calamine's grid could not allocate).
+    let mut rows = vec![ledger_header_xml()];
+    for r in 2..=6200 {
+        rows.push(format!(r#"<c r="XFD{r}"><v>1</v></c>"#));
+    }
+    file_error(
+        "huge-range.xlsx",
+        &raw_xlsx(&sheet_xml(&rows), None),
+        "too_large",
+        "单元格范围过大",
+    );
+}
+
+#[test]
+fn a_sheet_with_two_cells_far_apart() {
+    let rows = [
+        ledger_header_xml(),
+        format!(
+            "{}{}{}",
+            inline("A2", "W-1"),
+            inline("B2", "某局"),
+            inline("C2", "行政检查")
+        ),
+    ];
+    let mut xml = sheet_xml(&rows);
+    xml = xml.replace(
+        "</sheetData>",
+        r#"<row r="1048576"><c r="XFD1048576"><v>7</v></c></row></sheetData>"#,
+    );
+    let report = cell_level("far.xlsx", &raw_xlsx(&xml, None), "W-1", &[]);
+    assert_eq!(input(&report, "far.xlsx")["cases"], 2);
+}

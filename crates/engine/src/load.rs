@@ -3,7 +3,7 @@
 
 use crate::cell::{Cell, RawSheet};
 pub use crate::model::ErrorKind;
-use calamine::{Data, Range, Reader};
+use calamine::{Data, DataRef, Range, Reader};
 use caseaudit_rules::calendar::to_day;
 use std::path::{Path, PathBuf};
 
@@ -347,28 +347,137 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
     let names = wb.sheet_names().to_vec();
     let mut sheets = Vec::new();
     for name in names {
-        let range: Range<Data> = wb.worksheet_range(&name).map_err(|e| {
+        let in_sheet = |e: calamine::Error| {
             let mut le = workbook_error(e, kind);
             le.reason = format!("工作表「{name}」：{}", le.reason);
             le
-        })?;
-        let merges = match &mut wb {
-            calamine::Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-            calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-            _ => Vec::new(),
         };
-        sheets.push(range_to_sheet(display, &name, &range, &merges));
+        let (r0, rows, merges) = match &mut wb {
+            // xlsx is read cell by cell (calamine's Range would allocate the whole
+            // bounding box of the used cells, which a hostile file makes enormous).
+            calamine::Sheets::Xlsx(x) => {
+                let (r0, rows) = xlsx_rows(x, &name)?;
+                let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                (r0, rows, merges)
+            }
+            other => {
+                let range: Range<Data> = other.worksheet_range(&name).map_err(in_sheet)?;
+                let merges = match other {
+                    calamine::Sheets::Xls(x) => {
+                        x.merge_cells_by_sheet_name(&name).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                let (r0, rows) = range_rows(&range, &name)?;
+                (r0, rows, merges)
+            }
+        };
+        sheets.push(finish_sheet(display, &name, r0, rows, &merges)?);
     }
     Ok(sheets)
 }
 
-fn range_to_sheet(
-    file: &str,
-    sheet: &str,
-    range: &Range<Data>,
-    merges: &[calamine::Dimensions],
-) -> RawSheet {
+/// The most cells (counted to the last used column of each row) one sheet may hold,
+/// about 3 GB as read. A real ledger of a million cases and 60 columns is 60 million; a
+/// sheet past this is refused rather than exhausting memory.
+pub const MAX_SHEET_CELLS: u64 = 100_000_000;
+
+fn too_many_cells(sheet: &str) -> LoadError {
+    err(
+        ErrorKind::TooLarge,
+        format!(
+            "工作表「{sheet}」的单元格范围过大（超过 {} 万个单元格），疑似异常文件，已拒绝读取",
+            MAX_SHEET_CELLS / 10_000
+        ),
+    )
+}
+
+/// Rows of an xlsx sheet from calamine's cell reader: (row index of the first row,
+/// rows of cells), rows without a used cell included as empty so that rows stay
+/// contiguous.
+fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
+    x: &mut calamine::Xlsx<RS>,
+    name: &str,
+) -> Result<(u32, Vec<(u32, Vec<Cell>)>), LoadError> {
+    let in_sheet = |e: calamine::XlsxError| {
+        let mut le = workbook_error(calamine::Error::from(e), container_of_xlsx());
+        le.reason = format!("工作表「{name}」：{}", le.reason);
+        le
+    };
+    let mut reader = x.worksheet_cells_reader(name).map_err(in_sheet)?;
+    let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
+    while let Some(c) = reader.next_cell().map_err(in_sheet)? {
+        let (r, col) = c.get_position();
+        if matches!(c.get_value(), DataRef::Empty) {
+            continue;
+        }
+        cells.push((r, col, convert_ref(c.get_value())));
+    }
+    // Cells come in document order, which is row order in files Excel writes; sort
+    // anyway (stable) so that hand-made files read the same.
+    cells.sort_by_key(|c| (c.0, c.1));
+    let Some(&(r0, _, _)) = cells.first() else {
+        return Ok((0, Vec::new()));
+    };
+    // Count the cells the rows will hold before allocating any of them.
+    let mut needed = 0u64;
+    let mut row_at = u32::MAX;
+    for (r, col, _) in cells.iter().rev() {
+        if *r != row_at {
+            row_at = *r;
+            needed += u64::from(*col) + 1;
+        }
+    }
+    if needed > MAX_SHEET_CELLS {
+        return Err(too_many_cells(name));
+    }
+    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::new();
+    for (r, col, cell) in cells {
+        let i = (r - r0) as usize;
+        while rows.len() <= i {
+            rows.push((r0 + rows.len() as u32 + 1, Vec::new()));
+        }
+        let row = &mut rows[i].1;
+        let col = col as usize;
+        if row.len() <= col {
+            row.resize(col + 1, Cell::Empty);
+        }
+        row[col] = cell;
+    }
+    Ok((r0, rows))
+}
+
+/// A workbook that opened as xlsx is a zip holding a workbook part.
+fn container_of_xlsx() -> Container {
+    Container::Zip {
+        opens: true,
+        workbook: true,
+    }
+}
+
+fn convert_ref(d: &DataRef) -> Cell {
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => Cell::Text(s.clone()),
+        DataRef::SharedString(s) => Cell::Text((*s).to_string()),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) => match dt.as_datetime() {
+            Some(x) => Cell::Date(to_day(x.date())),
+            None => Cell::Number(dt.as_f64()),
+        },
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// Rows of a calamine range (xls, xlsb, ods), with the same cell budget.
+fn range_rows(range: &Range<Data>, name: &str) -> Result<(u32, Vec<(u32, Vec<Cell>)>), LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
+    if (range.height() as u64).saturating_mul(range.width() as u64 + c0 as u64) > MAX_SHEET_CELLS {
+        return Err(too_many_cells(name));
+    }
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(range.height());
     for (i, row) in range.rows().enumerate() {
         let mut cells: Vec<Cell> = Vec::with_capacity(row.len() + c0 as usize);
@@ -376,12 +485,27 @@ fn range_to_sheet(
         cells.extend(row.iter().map(convert));
         rows.push((r0 + i as u32 + 1, cells));
     }
+    Ok((r0, rows))
+}
+
+/// A sheet from its rows (row `r0` first, contiguous), with merged areas filled.
+fn finish_sheet(
+    file: &str,
+    sheet: &str,
+    r0: u32,
+    mut rows: Vec<(u32, Vec<Cell>)>,
+    merges: &[calamine::Dimensions],
+) -> Result<RawSheet, LoadError> {
+    let used: u64 = rows.iter().map(|r| r.1.len() as u64).sum();
+    let mut budget = MAX_SHEET_CELLS.saturating_sub(used);
     // A merged area's value fills the whole area (headers and data alike), within the
-    // columns the sheet uses: a hostile merge over 16,384 columns adds nothing.
+    // rows and columns the sheet uses: a hostile merge over 16,384 columns or a million
+    // rows adds nothing.
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
+    let last_row = r0.saturating_add(rows.len() as u32).saturating_sub(1);
     for m in merges {
         let (sr, sc) = m.start;
-        let (er, ec) = (m.end.0, m.end.1.min(width.saturating_sub(1)));
+        let (er, ec) = (m.end.0.min(last_row), m.end.1.min(width.saturating_sub(1)));
         let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
             continue;
         };
@@ -396,6 +520,10 @@ fn range_to_sheet(
             for c in sc..=ec {
                 let c = c as usize;
                 if row.1.len() <= c {
+                    let grow = (c + 1 - row.1.len()) as u64;
+                    budget = budget
+                        .checked_sub(grow)
+                        .ok_or_else(|| too_many_cells(sheet))?;
                     row.1.resize(c + 1, Cell::Empty);
                 }
                 if row.1[c].is_empty() {
@@ -404,12 +532,12 @@ fn range_to_sheet(
             }
         }
     }
-    RawSheet {
+    Ok(RawSheet {
         file: file.to_string(),
         sheet: sheet.to_string(),
         rows,
         date1904: false,
-    }
+    })
 }
 
 /// Decodes CSV bytes: UTF-8 (BOM stripped) or else GB18030 (which covers GBK).
