@@ -4,7 +4,9 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target defaults to 600 (CI passes a few seconds); TARGET defaults to all.
-# FUZZ_JOBS=N runs N targets at once. Needs cargo-fuzz (installed here if missing); works
+# FUZZ_JOBS=N runs N targets at once. FUZZ_RUNS=N runs N inputs per target instead of a
+# time, and FUZZ_SEED=N fixes libFuzzer's seed: CI sets both, so that its brief run is
+# the same on every clone. Needs cargo-fuzz (installed here if missing); works
 # on the stable toolchain through RUSTC_BOOTSTRAP. Each target fuzzes from its committed
 # seeds (fuzz/seeds/<target>, never written to) into a working corpus fuzz/corpus/<target>.
 # A crash is written to fuzz/artifacts/<target>/ and fails the script; copy it into
@@ -31,10 +33,14 @@ run_one() {
     local dict=()
     [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/logs"
+    local bound=("-max_total_time=$SECONDS_PER_TARGET")
+    [ -n "${FUZZ_RUNS:-}" ] && bound=("-runs=$FUZZ_RUNS")
+    [ -n "${FUZZ_SEED:-}" ] && bound+=("-seed=$FUZZ_SEED")
+    local start=$SECONDS
     if cargo fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-        -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -timeout=20 \
+        "${bound[@]}" -rss_limit_mb="$RSS_MB" -timeout=20 \
         -print_final_stats=1 "${dict[@]}" >"fuzz/logs/$t.log" 2>&1; then
-        echo "fuzz $t: ok ($(grep -E 'stat::number_of_executed_units' "fuzz/logs/$t.log" | awk '{print $2}') runs in ${SECONDS_PER_TARGET}s)"
+        echo "fuzz $t: ok, $(grep -E 'stat::number_of_executed_units' "fuzz/logs/$t.log" | awk '{print $2}') inputs in $((SECONDS - start)) s, no crash"
     else
         echo "fuzz $t: FAILED, see fuzz/logs/$t.log and fuzz/artifacts/$t/"
         tail -n 30 "fuzz/logs/$t.log"
