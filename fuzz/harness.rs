@@ -17,8 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::OnceLock;
 
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets, by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("normalize", normalize),
     ("header", header),
     ("condition", condition),
@@ -53,7 +56,7 @@ pub fn normalize(data: &[u8]) {
     let scale = if scale & 1 == 0 { 1.0 } else { 10000.0 };
     let text = String::from_utf8_lossy(rest).into_owned();
     let cell = match kind & 0x07 {
-        0 | 1 | 2 => Cell::Text(text.clone()),
+        0..=2 => Cell::Text(text.clone()),
         3 => {
             let mut b = [0u8; 8];
             for (d, s) in b.iter_mut().zip(rest) {

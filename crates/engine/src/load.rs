@@ -392,13 +392,17 @@ fn too_many_cells(sheet: &str) -> LoadError {
     )
 }
 
+/// The 0-based index of a sheet's first row, and its rows from there on (spreadsheet
+/// row number, cells).
+type SheetRows = (u32, Vec<(u32, Vec<Cell>)>);
+
 /// Rows of an xlsx sheet from calamine's cell reader: (row index of the first row,
 /// rows of cells), rows without a used cell included as empty so that rows stay
 /// contiguous.
 fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
     x: &mut calamine::Xlsx<RS>,
     name: &str,
-) -> Result<(u32, Vec<(u32, Vec<Cell>)>), LoadError> {
+) -> Result<SheetRows, LoadError> {
     let in_sheet = |e: calamine::XlsxError| {
         let mut le = workbook_error(calamine::Error::from(e), container_of_xlsx());
         le.reason = format!("工作表「{name}」：{}", le.reason);
@@ -473,7 +477,7 @@ fn convert_ref(d: &DataRef) -> Cell {
 }
 
 /// Rows of a calamine range (xls, xlsb, ods), with the same cell budget.
-fn range_rows(range: &Range<Data>, name: &str) -> Result<(u32, Vec<(u32, Vec<Cell>)>), LoadError> {
+fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     if (range.height() as u64).saturating_mul(range.width() as u64 + c0 as u64) > MAX_SHEET_CELLS {
         return Err(too_many_cells(name));
