@@ -4,7 +4,7 @@
 //! CASEAUDIT_SKIP_BROWSER=1 to skip this test on a machine without it.
 
 use super::{caseaudit, read_json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 fn chromium() -> Option<&'static str> {
@@ -138,6 +138,59 @@ fn report_renders_filters_and_runs_no_ledger_script() {
         dom.contains(&format!("显示 {shown} / {total} 条")),
         "filtering did not narrow the table"
     );
+
+    // The rectification notices (HTML) for the same findings: the hostile agency gets
+    // a notice whose name and cells stay text.
+    let notices = dir.path().join("notices");
+    let o = caseaudit()
+        .args(["notices"])
+        .arg(out.join("findings.json"))
+        .args([
+            "--issuer",
+            "<script>document.title='pwned'</script>司法局",
+            "--issued",
+            "2023-01-10",
+            "--format",
+            "html",
+            "--out",
+        ])
+        .arg(&notices)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pages: Vec<PathBuf> = std::fs::read_dir(&notices)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    assert!(!pages.is_empty(), "no HTML notices written");
+    let mut hostile_seen = false;
+    for page in &pages {
+        assert!(
+            page.starts_with(&notices),
+            "{} escaped --out",
+            page.display()
+        );
+        let (dom, stderr) = run_chromium(
+            bin,
+            &profile,
+            &["--dump-dom".into(), format!("file://{}", page.display())],
+        );
+        assert!(
+            dom.contains("<title>整改通知书</title>"),
+            "{}: a script ran or the page failed: {stderr}",
+            page.display()
+        );
+        assert!(!dom.contains("<img src=\"x\""), "{}", page.display());
+        hostile_seen |= dom.contains("&lt;script&gt;");
+    }
+    assert!(hostile_seen, "the hostile names were not in any notice");
 
     // A screenshot for people to look at.
     let shot = dir.path().join("report.png");

@@ -38,6 +38,15 @@ fn serial_to_day(serial: f64, date1904: bool) -> Option<Day> {
 }
 
 fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
+    // Digits only: `-2022年3月5日` is not the year -2022 (found by the normalize fuzz
+    // target), and `+3` is not a month.
+    let digits = |t: &str| {
+        let t = t.trim();
+        !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(digits(y) && digits(m) && digits(d)) {
+        return None;
+    }
     let (y, m, d): (i32, u32, u32) = (
         y.trim().parse().ok()?,
         m.trim().parse().ok()?,
@@ -282,6 +291,15 @@ mod tests {
 
     fn d(s: &str) -> Option<Day> {
         parse_iso(s)
+    }
+
+    #[test]
+    fn signs_are_not_part_of_a_date() {
+        // Found by the normalize fuzz target.
+        assert_eq!(parse_date_text("-2022年3月5日", false), None);
+        assert_eq!(parse_date_text("2022年+3月5日", false), None);
+        assert_eq!(parse_date_text("+202-3-5", false), None);
+        assert!(parse_date_text("2022年3月5日", false).is_some());
     }
 
     #[test]

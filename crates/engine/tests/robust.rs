@@ -1,5 +1,5 @@
-//! Parsers never panic on arbitrary input (property tests; the cargo-fuzz targets of
-//! issue 6 are still to come): cell normalisers for every field, header matching,
+//! Parsers never panic on arbitrary input (property tests, beside the coverage-guided
+//! cargo-fuzz targets in fuzz/): cell normalisers for every field, header matching,
 //! text decoding and CSV parsing.
 
 use caseaudit_engine::cell::{Cell, RawSheet};
