@@ -353,12 +353,16 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
             le
         };
         let (r0, rows, merges) = match &mut wb {
-            // xlsx is read cell by cell (calamine's Range would allocate the whole
-            // bounding box of the used cells, which a hostile file makes enormous).
+            // xlsx and xlsb are read cell by cell (calamine's Range would allocate the
+            // whole bounding box of the used cells, which a hostile file makes enormous).
             calamine::Sheets::Xlsx(x) => {
                 let (r0, rows) = xlsx_rows(x, &name)?;
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
                 (r0, rows, merges)
+            }
+            calamine::Sheets::Xlsb(x) => {
+                let (r0, rows) = xlsb_rows(x, &name)?;
+                (r0, rows, Vec::new())
             }
             other => {
                 let range: Range<Data> = other.worksheet_range(&name).map_err(in_sheet)?;
@@ -403,20 +407,44 @@ fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
     x: &mut calamine::Xlsx<RS>,
     name: &str,
 ) -> Result<SheetRows, LoadError> {
-    let in_sheet = |e: calamine::XlsxError| {
-        let mut le = workbook_error(calamine::Error::from(e), container_of_xlsx());
-        le.reason = format!("工作表「{name}」：{}", le.reason);
-        le
-    };
+    let in_sheet = |e: calamine::XlsxError| sheet_error(calamine::Error::from(e), name);
     let mut reader = x.worksheet_cells_reader(name).map_err(in_sheet)?;
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
     while let Some(c) = reader.next_cell().map_err(in_sheet)? {
+        push_cell(&mut cells, &c);
+    }
+    sparse_rows(cells, name)
+}
+
+/// As [`xlsx_rows`], for xlsb.
+fn xlsb_rows<RS: std::io::Read + std::io::Seek>(
+    x: &mut calamine::Xlsb<RS>,
+    name: &str,
+) -> Result<SheetRows, LoadError> {
+    let in_sheet = |e: calamine::XlsbError| sheet_error(calamine::Error::from(e), name);
+    let mut reader = x.worksheet_cells_reader(name).map_err(in_sheet)?;
+    let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
+    while let Some(c) = reader.next_cell().map_err(in_sheet)? {
+        push_cell(&mut cells, &c);
+    }
+    sparse_rows(cells, name)
+}
+
+fn sheet_error(e: calamine::Error, name: &str) -> LoadError {
+    let mut le = workbook_error(e, container_of_xlsx());
+    le.reason = format!("工作表「{name}」：{}", le.reason);
+    le
+}
+
+fn push_cell(cells: &mut Vec<(u32, u32, Cell)>, c: &calamine::Cell<DataRef>) {
+    if !matches!(c.get_value(), DataRef::Empty) {
         let (r, col) = c.get_position();
-        if matches!(c.get_value(), DataRef::Empty) {
-            continue;
-        }
         cells.push((r, col, convert_ref(c.get_value())));
     }
+}
+
+/// Rows from cells in any order, within [`MAX_SHEET_CELLS`].
+fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows, LoadError> {
     // Cells come in document order, which is row order in files Excel writes; sort
     // anyway (stable) so that hand-made files read the same.
     cells.sort_by_key(|c| (c.0, c.1));
@@ -476,7 +504,7 @@ fn convert_ref(d: &DataRef) -> Cell {
     }
 }
 
-/// Rows of a calamine range (xls, xlsb, ods), with the same cell budget.
+/// Rows of a calamine range (xls, ods), with the same cell budget.
 fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     if (range.height() as u64).saturating_mul(range.width() as u64 + c0 as u64) > MAX_SHEET_CELLS {
