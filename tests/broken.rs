@@ -850,3 +850,14 @@ fn a_sheet_with_two_cells_far_apart() {
     let report = cell_level("far.xlsx", &raw_xlsx(&xml, None), "W-1", &[]);
     assert_eq!(input(&report, "far.xlsx")["cases"], 2);
 }
+
+#[test]
+fn a_csv_past_the_size_limit() {
+    // A sparse file: 3 GB long, no disk used, refused before it is read.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("huge.csv");
+    let f = std::fs::File::create(&bad).unwrap_or_else(|e| panic!("{e}"));
+    f.set_len(3 * 1024 * 1024 * 1024)
+        .unwrap_or_else(|e| panic!("{e}"));
+    path_error(dir.path(), &bad, "too_large", "CSV 文件过大");
+}

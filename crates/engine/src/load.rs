@@ -677,7 +677,22 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
     })
 }
 
+/// The largest CSV read (it is decoded in memory, and a case takes about ten times its
+/// bytes while it is audited): larger ones are refused, to be split or given as parquet.
+pub const MAX_CSV_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
+    let size = std::fs::metadata(path).map_err(|e| io_error(&e))?.len();
+    if size > MAX_CSV_BYTES {
+        return Err(err(
+            ErrorKind::TooLarge,
+            format!(
+                "CSV 文件过大（{} MB，上限 {} MB），请按单位或月份拆分后评查",
+                size / (1024 * 1024),
+                MAX_CSV_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| io_error(&e))?;
     let text = decode_text(&bytes)?;
     parse_csv(&text, display)
