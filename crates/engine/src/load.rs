@@ -154,7 +154,9 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     std::fs::File::open(path).map_err(|e| io_error(&e))?;
     match ext.as_str() {
         "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
-        "parquet" => read_parquet(path, display).map(|s| vec![s]),
+        "parquet" => {
+            guarded(ErrorKind::InvalidParquet, || read_parquet(path, display)).map(|s| vec![s])
+        }
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
         other => Err(err(
             ErrorKind::UnsupportedType,
@@ -182,7 +184,10 @@ fn convert(d: &Data) -> Cell {
 /// Runs a third-party parser so that a panic inside it (a bug in the library on a
 /// damaged file) becomes an error about the file instead of ending the whole run. The
 /// panic message is not printed: the caller reports the file.
-fn guarded<T>(f: impl FnOnce() -> Result<T, LoadError>) -> Result<T, LoadError> {
+fn guarded<T>(
+    on_panic: ErrorKind,
+    f: impl FnOnce() -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
     use std::cell::Cell as Flag;
     thread_local! {
         static GUARDED: Flag<bool> = const { Flag::new(false) };
@@ -201,8 +206,8 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, LoadError>) -> Result<T, LoadError> 
     GUARDED.with(|g| g.set(was));
     result.unwrap_or_else(|_| {
         Err(err(
-            ErrorKind::Truncated,
-            "工作簿内容异常，读取程序无法解析（文件可能已损坏），请用 Excel/WPS 打开后另存再试",
+            on_panic,
+            "文件内容异常，读取程序无法解析（文件可能已损坏），请用原软件打开后另存再试",
         ))
     })
 }
@@ -319,7 +324,7 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     if matches!(kind, Container::Zip { opens: true, .. }) {
         check_zip_size(reopen().ok_or_else(|| err(ErrorKind::Unreadable, "无法打开"))?)?;
     }
-    guarded(|| {
+    guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
         sheets_of(wb, display, kind)
     })
@@ -332,7 +337,7 @@ pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>,
     if matches!(kind, Container::Zip { opens: true, .. }) {
         check_zip_size(std::io::Cursor::new(bytes))?;
     }
-    guarded(|| {
+    guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| workbook_error(e, kind))?;
         sheets_of(wb, display, kind)
@@ -778,7 +783,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_parser_is_a_file_error() {
-        let r: Result<(), LoadError> = guarded(|| panic!("library bug"));
+        let r: Result<(), LoadError> = guarded(ErrorKind::Truncated, || panic!("library bug"));
         assert_eq!(r.map_err(|e| e.kind), Err(ErrorKind::Truncated));
         // Outside a guard, panics are not swallowed.
         assert!(std::panic::catch_unwind(|| -> () { panic!("x") }).is_err());
