@@ -3,7 +3,7 @@
 //! screenshot is taken. `.ci/run` installs Debian's chromium; set
 //! CASEAUDIT_SKIP_BROWSER=1 to skip this test on a machine without it.
 
-use super::{caseaudit, read_json};
+use super::{caseaudit, read_json, RunOk};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
@@ -70,7 +70,7 @@ fn report_renders_filters_and_runs_no_ledger_script() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("out");
-    let o = caseaudit()
+    caseaudit()
         .args([
             "audit",
             "--as-of",
@@ -83,14 +83,7 @@ fn report_renders_filters_and_runs_no_ledger_script() {
         .arg(&out)
         .arg(&ledger)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledgers"))
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run_ok();
     let report = read_json(&out.join("findings.json"));
     let total = report["findings"].as_array().map(|a| a.len()).unwrap_or(0);
     let page = out.join("report.html");
@@ -142,7 +135,7 @@ fn report_renders_filters_and_runs_no_ledger_script() {
     // The rectification notices (HTML) for the same findings: the hostile agency gets
     // a notice whose name and cells stay text.
     let notices = dir.path().join("notices");
-    let o = caseaudit()
+    caseaudit()
         .args(["notices"])
         .arg(out.join("findings.json"))
         .args([
@@ -155,14 +148,7 @@ fn report_renders_filters_and_runs_no_ledger_script() {
             "--out",
         ])
         .arg(&notices)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run_ok();
     let pages: Vec<PathBuf> = std::fs::read_dir(&notices)
         .unwrap_or_else(|e| panic!("{e}"))
         .flatten()

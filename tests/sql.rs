@@ -2,7 +2,7 @@
 //! audit, on the fixtures and on a generated batch. `.ci/run` installs pip's duckdb;
 //! set CASEAUDIT_SKIP_DUCKDB=1 to skip on a machine without it.
 
-use super::{caseaudit, diff, multiset, read_json, root};
+use super::{caseaudit, diff, multiset, read_json, root, RunOk};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command as Process;
@@ -14,7 +14,7 @@ fn skip() -> bool {
 fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("out");
-    let o = caseaudit()
+    caseaudit()
         .args([
             "audit",
             "--quiet",
@@ -28,14 +28,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
         ])
         .arg(&out)
         .args(inputs)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run_ok();
     let report = read_json(&out.join("findings.json"));
     let query = dir.path().join("q.sql");
     let cal = dir.path().join("calendar.csv");

@@ -14,6 +14,24 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs a command that must succeed; its output.
+trait RunOk {
+    fn run_ok(&mut self) -> std::process::Output;
+}
+
+impl RunOk for Command {
+    fn run_ok(&mut self) -> std::process::Output {
+        let o = self.output().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    }
+}
+
 fn caseaudit() -> Command {
     Command::cargo_bin("caseaudit").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -331,7 +349,7 @@ fn notices_and_diff_from_findings_json() {
     let (out, report) = audit_fixtures("national");
     let json = out.path().join("findings.json");
     let notices = out.path().join("notices");
-    let o = caseaudit()
+    caseaudit()
         .args([
             "notices",
             "--issuer",
@@ -344,14 +362,7 @@ fn notices_and_diff_from_findings_json() {
         .args(["--format", "md,docx", "--out"])
         .arg(&notices)
         .arg(&json)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run_ok();
     let mut names: Vec<String> = std::fs::read_dir(&notices)
         .map(|d| {
             d.flatten()
@@ -383,14 +394,7 @@ fn notices_and_diff_from_findings_json() {
         .args(["diff", "--format", "json"])
         .arg(&json)
         .arg(&new_json)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run_ok();
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(d["totals"]["resolved"], 1);
     assert_eq!(d["totals"]["new"], 0);
@@ -417,7 +421,7 @@ fn an_output_folder_inside_the_input_folder_is_not_read_again() {
     .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.path().join("~$l.xlsx"), b"lock").unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..2 {
-        let o = caseaudit()
+        caseaudit()
             .args([
                 "audit",
                 "--as-of",
@@ -429,14 +433,7 @@ fn an_output_folder_inside_the_input_folder_is_not_read_again() {
             ])
             .arg(dir.path().join("out"))
             .arg(dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+            .run_ok();
     }
     let report = read_json(&dir.path().join("out/findings.json"));
     assert_eq!(

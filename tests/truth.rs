@@ -1,7 +1,7 @@
 //! Correctness at scale: generated batches are audited to exactly the planted truth,
 //! for several seeds, profiles, audit dates, styles and file formats.
 
-use super::{caseaudit, diff, multiset, read_json};
+use super::{caseaudit, diff, multiset, read_json, RunOk};
 use std::collections::BTreeSet;
 
 #[test]
@@ -25,7 +25,7 @@ fn audits_find_exactly_the_planted_findings() {
     for (seed, as_of, profile, style, ext, n) in runs {
         let ledger = dir.path().join(format!("batch{seed}.{ext}"));
         let truth = dir.path().join(format!("truth{seed}.json"));
-        let o = caseaudit()
+        caseaudit()
             .args([
                 "generate",
                 "--cases",
@@ -47,16 +47,9 @@ fn audits_find_exactly_the_planted_findings() {
             .arg(&ledger)
             .arg("--truth")
             .arg(&truth)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+            .run_ok();
         let out = dir.path().join(format!("out{seed}"));
-        let o = caseaudit()
+        caseaudit()
             .args([
                 "audit",
                 "--quiet",
@@ -70,14 +63,7 @@ fn audits_find_exactly_the_planted_findings() {
             ])
             .arg(&out)
             .arg(&ledger)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+            .run_ok();
         let t = read_json(&truth);
         assert_eq!(t["as_of"], as_of);
         let want = multiset(t["findings"].as_array().into_iter().flatten().map(|p| {

@@ -361,12 +361,20 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
             // xlsx and xlsb are read cell by cell (calamine's Range would allocate the
             // whole bounding box of the used cells, which a hostile file makes enormous).
             calamine::Sheets::Xlsx(x) => {
-                let (r0, rows) = xlsx_rows(x, &name)?;
+                let (r0, rows) = {
+                    let mut reader = x
+                        .worksheet_cells_reader(&name)
+                        .map_err(|e| sheet_error(e.into(), &name))?;
+                    cell_rows(|| reader.next_cell(), &name)?
+                };
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
                 (r0, rows, merges)
             }
             calamine::Sheets::Xlsb(x) => {
-                let (r0, rows) = xlsb_rows(x, &name)?;
+                let mut reader = x
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| sheet_error(e.into(), &name))?;
+                let (r0, rows) = cell_rows(|| reader.next_cell(), &name)?;
                 (r0, rows, Vec::new())
             }
             other => {
@@ -405,32 +413,19 @@ fn too_many_cells(sheet: &str) -> LoadError {
 /// row number, cells).
 type SheetRows = (u32, Vec<(u32, Vec<Cell>)>);
 
-/// Rows of an xlsx sheet from calamine's cell reader: (row index of the first row,
-/// rows of cells), rows without a used cell included as empty so that rows stay
-/// contiguous.
-fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
-    x: &mut calamine::Xlsx<RS>,
+/// Rows of an xlsx or xlsb sheet from calamine's cell reader (`next` yields its
+/// cells): (row index of the first row, rows of cells), rows without a used cell
+/// included as empty so that rows stay contiguous.
+fn cell_rows<'a, E: Into<calamine::Error>>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
     name: &str,
 ) -> Result<SheetRows, LoadError> {
-    let in_sheet = |e: calamine::XlsxError| sheet_error(calamine::Error::from(e), name);
-    let mut reader = x.worksheet_cells_reader(name).map_err(in_sheet)?;
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
-    while let Some(c) = reader.next_cell().map_err(in_sheet)? {
-        push_cell(&mut cells, &c);
-    }
-    sparse_rows(cells, name)
-}
-
-/// As [`xlsx_rows`], for xlsb.
-fn xlsb_rows<RS: std::io::Read + std::io::Seek>(
-    x: &mut calamine::Xlsb<RS>,
-    name: &str,
-) -> Result<SheetRows, LoadError> {
-    let in_sheet = |e: calamine::XlsbError| sheet_error(calamine::Error::from(e), name);
-    let mut reader = x.worksheet_cells_reader(name).map_err(in_sheet)?;
-    let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
-    while let Some(c) = reader.next_cell().map_err(in_sheet)? {
-        push_cell(&mut cells, &c);
+    while let Some(c) = next().map_err(|e| sheet_error(e.into(), name))? {
+        if !matches!(c.get_value(), DataRef::Empty) {
+            let (r, col) = c.get_position();
+            cells.push((r, col, convert_ref(c.get_value())));
+        }
     }
     sparse_rows(cells, name)
 }
@@ -439,13 +434,6 @@ fn sheet_error(e: calamine::Error, name: &str) -> LoadError {
     let mut le = workbook_error(e, container_of_xlsx());
     le.reason = format!("工作表「{name}」：{}", le.reason);
     le
-}
-
-fn push_cell(cells: &mut Vec<(u32, u32, Cell)>, c: &calamine::Cell<DataRef>) {
-    if !matches!(c.get_value(), DataRef::Empty) {
-        let (r, col) = c.get_position();
-        cells.push((r, col, convert_ref(c.get_value())));
-    }
 }
 
 /// Rows from cells in any order, within [`MAX_SHEET_CELLS`].
