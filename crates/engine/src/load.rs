@@ -606,8 +606,8 @@ struct LineCount {
 
 /// The line a record's first field is on, as a text editor numbers it. The csv crate's
 /// own line count lags by one after a CRLF line end (the LF is consumed with the next
-/// record) and counts blank lines it skips differently, so lines are counted here from
-/// the record's byte offset, skipping the line ends in front of it.
+/// record) and does not count lone CRs, so lines are counted here from the record's
+/// byte offset, skipping the line ends in front of it.
 fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount) -> u32 {
     let bytes = text.as_bytes();
     let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
@@ -618,9 +618,16 @@ fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount)
         counted.byte = 0;
         counted.feeds = 0;
     }
-    let feeds = bytes[counted.byte..at]
+    // A line ends with LF, CRLF or a lone CR (old Mac files), as the csv crate reads it.
+    let span = &bytes[counted.byte..at];
+    let feeds = span
         .iter()
-        .filter(|b| **b == b'\n')
+        .enumerate()
+        .filter(|(i, b)| match b {
+            b'\n' => true,
+            b'\r' => span.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
         .count();
     counted.feeds = counted.feeds.saturating_add(feeds as u32);
     counted.byte = at;
@@ -767,6 +774,9 @@ mod tests {
         // A quoted cell with a line break: the next record starts two lines down.
         assert_eq!(lines("a,b\n\"x\ny\",z\nq,r\n"), [1, 2, 4]);
         assert_eq!(lines("\n\na,b\n"), [3]);
+        // Lone CRs end lines too (found by the fuzz target: two records on "line 12").
+        assert_eq!(lines("a,b\rc,d\r\re,f"), [1, 2, 4]);
+        assert_eq!(lines("a,b\r\nc,d\re,f\n"), [1, 2, 3]);
     }
 
     #[test]

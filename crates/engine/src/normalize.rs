@@ -52,6 +52,10 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
         m.trim().parse().ok()?,
         d.trim().parse().ok()?,
     );
+    // Years a date can be written with (found by the fuzz target: `20022年3月5日`).
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
     NaiveDate::from_ymd_opt(y, m, d).map(to_day)
 }
 
@@ -299,6 +303,7 @@ mod tests {
         assert_eq!(parse_date_text("-2022年3月5日", false), None);
         assert_eq!(parse_date_text("2022年+3月5日", false), None);
         assert_eq!(parse_date_text("+202-3-5", false), None);
+        assert_eq!(parse_date_text("20022年03月05日", false), None);
         assert!(parse_date_text("2022年3月5日", false).is_some());
     }
 
