@@ -861,3 +861,36 @@ fn a_csv_past_the_size_limit() {
         .unwrap_or_else(|e| panic!("{e}"));
     path_error(dir.path(), &bad, "too_large", "CSV 文件过大");
 }
+
+#[test]
+fn plain_numbers_in_date_columns_follow_the_workbooks_1904_epoch() {
+    // 43434 is 2022-12-01 in the 1904 system and 2018-11-29 in the 1900 system, which
+    // would put the decision before the filing (DQ-004).
+    let rows = [
+        ["案件编号", "执法单位", "执法类别", "立案日期", "决定日期"]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| inline(&format!("{}1", (b'A' + i as u8) as char), h))
+            .collect::<String>(),
+        format!(
+            "{}{}{}{}<c r=\"E2\"><v>43434</v></c>",
+            inline("A2", "Q-1"),
+            inline("B2", "某局"),
+            inline("C2", "行政处罚"),
+            inline("D2", "2022-11-20")
+        ),
+    ];
+    let xml = sheet_xml(&rows);
+    let book = |d1904| {
+        super::fuzz_replay::harness::pack_xlsx(&[xml.as_bytes()], d1904)
+            .unwrap_or_else(|| panic!("pack"))
+    };
+    let r1904 = cell_level("epoch1904.xlsx", &book(true), "Q-1", &[]);
+    assert!(
+        !rules_of(&r1904, "Q-1").contains(&"DQ-004"),
+        "{:?}",
+        rules_of(&r1904, "Q-1")
+    );
+    let r1900 = cell_level("epoch1900.xlsx", &book(false), "Q-1", &["DQ-004"]);
+    assert!(rules_of(&r1900, "Q-1").contains(&"DQ-004"));
+}

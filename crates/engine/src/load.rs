@@ -357,6 +357,9 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
             le.reason = format!("工作表「{name}」：{}", le.reason);
             le
         };
+        // Date-formatted cells are converted by calamine with the workbook's epoch;
+        // plain numbers in date columns need to know it too.
+        let mut date1904 = false;
         let (r0, rows, merges) = match &mut wb {
             // xlsx and xlsb are read cell by cell (calamine's Range would allocate the
             // whole bounding box of the used cells, which a hostile file makes enormous).
@@ -368,6 +371,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     cell_rows(|| reader.next_cell(), &name)?
                 };
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                date1904 = x.has_1904_epoch();
                 (r0, rows, merges)
             }
             calamine::Sheets::Xlsb(x) => {
@@ -389,7 +393,9 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                 (r0, rows, merges)
             }
         };
-        sheets.push(finish_sheet(display, &name, r0, rows, &merges)?);
+        let mut sheet = finish_sheet(display, &name, r0, rows, &merges)?;
+        sheet.date1904 = date1904;
+        sheets.push(sheet);
     }
     Ok(sheets)
 }
