@@ -260,23 +260,23 @@ fn workbook_error(e: calamine::Error, file: Container) -> LoadError {
     match file {
         Container::Zip { opens: false, .. } => err(
             ErrorKind::Truncated,
-            format!("工作簿不完整或已损坏（压缩包目录无法读取，可能是拷贝中断）：{text}"),
+            format!("工作簿不完整或已损坏（压缩包目录无法读取，可能是拷贝中断）。技术信息：{text}"),
         ),
         Container::Zip { workbook: true, .. } => err(
             ErrorKind::Truncated,
-            format!("工作簿已损坏（内部内容有误）：{text}"),
+            format!("工作簿已损坏（内部内容有误）。技术信息：{text}"),
         ),
         Container::Zip { .. } => err(
             ErrorKind::NotAWorkbook,
-            format!("是压缩包，但不是 Excel/WPS 工作簿：{text}"),
+            format!("是压缩包，但不是 Excel/WPS 工作簿。技术信息：{text}"),
         ),
         Container::Compound => err(
             ErrorKind::Truncated,
-            format!("工作簿不完整或已损坏：{text}"),
+            format!("工作簿不完整或已损坏。技术信息：{text}"),
         ),
         Container::Other => err(
             ErrorKind::NotAWorkbook,
-            format!("不是有效的工作簿（文件内容与扩展名不符）：{text}"),
+            format!("不是有效的工作簿（文件内容与扩展名不符）。技术信息：{text}"),
         ),
     }
 }
@@ -719,7 +719,7 @@ fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
     let df = ParquetReader::new(file).finish().map_err(|e| {
         err(
             ErrorKind::InvalidParquet,
-            format!("不是有效的 parquet 文件：{e}"),
+            format!("不是有效的 parquet 文件。技术信息：{e}"),
         )
     })?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
