@@ -238,7 +238,8 @@ pub fn condition(data: &[u8]) {
 /// The CSV loader: encoding detection (UTF-8 with or without BOM, UTF-16 with BOM,
 /// GB18030/GBK), delimiter choice and record parsing on arbitrary bytes, then header
 /// detection and normalising every mapped cell, as the audit does.
-/// Checks: row numbers (the line each record starts on) strictly increase.
+/// Checks: row numbers (the line each record starts on) strictly increase and stay
+/// within the text's lines.
 pub fn csv(data: &[u8]) {
     let Ok(text) = decode_text(data) else {
         return;
@@ -253,6 +254,12 @@ pub fn csv(data: &[u8]) {
             pair[0].0,
             pair[1].0
         );
+    }
+    // No row number past the text's last line (LF, CRLF and lone CR end lines).
+    let lines =
+        1 + text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count();
+    if let Some((last, _)) = sheet.rows.last() {
+        assert!(*last as usize <= lines, "row {last} of a {lines}-line text");
     }
     let pack = pack();
     let Some(h) = detect(&sheet, &pack.fields, index()) else {
