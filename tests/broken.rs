@@ -894,3 +894,24 @@ fn plain_numbers_in_date_columns_follow_the_workbooks_1904_epoch() {
     let r1900 = cell_level("epoch1900.xlsx", &book(false), "Q-1", &["DQ-004"]);
     assert!(rules_of(&r1900, "Q-1").contains(&"DQ-004"));
 }
+
+#[test]
+fn without_quiet_each_file_error_is_still_one_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("empty.csv");
+    std::fs::write(&bad, b"").unwrap_or_else(|e| panic!("{e}"));
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, GOOD).unwrap_or_else(|e| panic!("{e}"));
+    let o = caseaudit()
+        .args(["audit", "--as-of", "2022-12-31", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("empty.csv")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("文件为空"), "{stderr}");
+}

@@ -108,7 +108,8 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             write_started.elapsed().as_secs_f64()
         );
     }
-    for e in &report.run.errors {
+    // One line a file error: the summary lists them; with --quiet, these lines do.
+    for e in report.run.errors.iter().filter(|_| a.quiet) {
         eprintln!(
             "错误：{}{}：{}",
             e.file,
