@@ -11,9 +11,8 @@ use caseaudit_engine::header::{detect, fold_header, AliasIndex};
 use caseaudit_engine::load::{decode_text, parse_csv, read_workbook_bytes};
 use caseaudit_engine::normalize::{normalize as normalize_cell, parse_date_text, Typed};
 use caseaudit_rules::calendar::format_day;
-use caseaudit_rules::expr::{field_ty, parse_condition, Case, EvalContext, Scope, Ty, Val};
+use caseaudit_rules::expr::{field_ty, Case, EvalContext, Ty, Val};
 use caseaudit_rules::RulePack;
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::OnceLock;
 
@@ -200,18 +199,7 @@ pub fn condition(data: &[u8]) {
         return;
     };
     let pack = pack();
-    let params: BTreeSet<String> = pack.params.iter().map(|p| p.name.clone()).collect();
-    let derived: BTreeMap<String, Ty> = pack
-        .derived
-        .iter()
-        .map(|d| (d.name.clone(), d.expr.ty))
-        .collect();
-    let scope = Scope {
-        fields: &pack.fields,
-        derived: &derived,
-        params: &params,
-    };
-    let Ok(expr) = parse_condition(text, &scope, Ty::Bool) else {
+    let Ok(expr) = pack.parse_condition(text, Ty::Bool) else {
         return;
     };
     let Ok(profile) = pack.profile("national") else {

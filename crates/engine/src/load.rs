@@ -100,21 +100,16 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
                         Ok(_) => {}
                         Err(e) => {
                             let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
-                            let error = match e.io_error() {
-                                Some(io) if !e.path().is_some_and(|x| x.is_dir()) => {
-                                    let mut le = io_error(io);
-                                    if le.kind == ErrorKind::NotFound {
-                                        le = err(ErrorKind::DanglingLink, "链接指向的文件不存在");
-                                    }
-                                    le
+                            // Following links, a link to nothing is "not found"; a loop
+                            // of links has no I/O error.
+                            let error = match e.io_error().map(io_error) {
+                                Some(le) if le.kind == ErrorKind::NotFound => {
+                                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
                                 }
-                                Some(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-                                    err(
-                                        ErrorKind::PermissionDenied,
-                                        "没有读取权限，无法读取文件夹内容",
-                                    )
+                                Some(le) => le,
+                                None => {
+                                    err(ErrorKind::Unreadable, format!("无法读取文件夹内容：{e}"))
                                 }
-                                _ => err(ErrorKind::Unreadable, format!("无法读取文件夹内容：{e}")),
                             };
                             out.push(InputFile::Error(path, error));
                         }
@@ -150,8 +145,6 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     if meta.len() == 0 {
         return Err(err(ErrorKind::EmptyFile, "文件为空（0 字节）"));
     }
-    // Opening first tells a file that may not be read from a broken one.
-    std::fs::File::open(path).map_err(|e| io_error(&e))?;
     match ext.as_str() {
         "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
         "parquet" => {
@@ -165,18 +158,19 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     }
 }
 
-fn convert(d: &Data) -> Cell {
+/// A calamine value as a cell (taken by value: its text moves, it is not copied).
+fn convert(d: Data) -> Cell {
     match d {
         Data::Empty => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Bool(b) => Cell::Bool(*b),
+        Data::String(s) => Cell::Text(s),
+        Data::Float(f) => Cell::Number(f),
+        Data::Int(i) => Cell::Number(i as f64),
+        Data::Bool(b) => Cell::Bool(b),
         Data::DateTime(dt) => match dt.as_datetime() {
             Some(x) => Cell::Date(to_day(x.date())),
             None => Cell::Number(dt.as_f64()),
         },
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s),
         Data::Error(e) => Cell::Error(e.to_string()),
     }
 }
@@ -229,22 +223,28 @@ enum Container {
 /// Parts that make a zip a workbook: xlsx/xlsm, xlsb, ods.
 const WORKBOOK_PARTS: &[&str] = &["xl/workbook.xml", "xl/workbook.bin", "content.xml"];
 
-fn container<R: std::io::Read + std::io::Seek>(head: &[u8], reader: Option<R>) -> Container {
+/// What a file is, from its first bytes and, for a zip, its directory, which is also
+/// checked against the size limits (a decompression bomb is refused here, unread).
+fn container<R: std::io::Read + std::io::Seek>(
+    head: &[u8],
+    reader: R,
+) -> Result<Container, LoadError> {
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        match reader.map(zip::ZipArchive::new) {
-            Some(Ok(z)) => Container::Zip {
-                opens: true,
-                workbook: WORKBOOK_PARTS.iter().any(|p| z.index_for_name(p).is_some()),
-            },
-            _ => Container::Zip {
+        let Ok(mut z) = zip::ZipArchive::new(reader) else {
+            return Ok(Container::Zip {
                 opens: false,
                 workbook: false,
-            },
-        }
+            });
+        };
+        check_zip_size(&mut z)?;
+        Ok(Container::Zip {
+            opens: true,
+            workbook: WORKBOOK_PARTS.iter().any(|p| z.index_for_name(p).is_some()),
+        })
     } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        Container::Compound
+        Ok(Container::Compound)
     } else {
-        Container::Other
+        Ok(Container::Other)
     }
 }
 
@@ -290,11 +290,9 @@ pub const MAX_UNPACKED_PART: u64 = 1024 * 1024 * 1024;
 /// A part that expands more than this many times its packed size is refused too.
 pub const MAX_RATIO: u64 = 250;
 
-fn check_zip_size<R: std::io::Read + std::io::Seek>(reader: R) -> Result<(), LoadError> {
-    // Not a zip (xls is a compound file): calamine decides.
-    let Ok(mut z) = zip::ZipArchive::new(reader) else {
-        return Ok(());
-    };
+fn check_zip_size<R: std::io::Read + std::io::Seek>(
+    z: &mut zip::ZipArchive<R>,
+) -> Result<(), LoadError> {
     let mut total = 0u64;
     for i in 0..z.len() {
         let Ok(f) = z.by_index_raw(i) else { continue };
@@ -319,11 +317,7 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     let mut head = [0u8; 8];
     let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
     let n = std::io::Read::read(&mut file, &mut head).map_err(|e| io_error(&e))?;
-    let reopen = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
-    let kind = container(&head[..n], reopen());
-    if matches!(kind, Container::Zip { opens: true, .. }) {
-        check_zip_size(reopen().ok_or_else(|| err(ErrorKind::Unreadable, "无法打开"))?)?;
-    }
+    let kind = container(&head[..n], std::io::BufReader::new(file))?;
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
         sheets_of(wb, display, kind)
@@ -333,10 +327,7 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
 /// Reads every sheet of a workbook (xlsx, xlsm, xlsb, xls or ods) held in memory, with
 /// the same limits as a workbook read from a file.
 pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>, LoadError> {
-    let kind = container(bytes, Some(std::io::Cursor::new(bytes)));
-    if matches!(kind, Container::Zip { opens: true, .. }) {
-        check_zip_size(std::io::Cursor::new(bytes))?;
-    }
+    let kind = container(bytes, std::io::Cursor::new(bytes))?;
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| workbook_error(e, kind))?;
@@ -352,34 +343,28 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
     let names = wb.sheet_names().to_vec();
     let mut sheets = Vec::new();
     for name in names {
-        let in_sheet = |e: calamine::Error| {
-            let mut le = workbook_error(e, kind);
-            le.reason = format!("工作表「{name}」：{}", le.reason);
-            le
-        };
+        let in_sheet = |e: calamine::Error| sheet_error(e, kind, &name);
         // Date-formatted cells are converted by calamine with the workbook's epoch;
-        // plain numbers in date columns need to know it too.
-        let mut date1904 = false;
-        let (r0, rows, merges) = match &mut wb {
+        // plain numbers in date columns need to know it too (only xlsx says).
+        let (r0, rows, merges, date1904) = match &mut wb {
             // xlsx and xlsb are read cell by cell (calamine's Range would allocate the
             // whole bounding box of the used cells, which a hostile file makes enormous).
             calamine::Sheets::Xlsx(x) => {
                 let (r0, rows) = {
                     let mut reader = x
                         .worksheet_cells_reader(&name)
-                        .map_err(|e| sheet_error(e.into(), &name))?;
-                    cell_rows(|| reader.next_cell(), &name)?
+                        .map_err(|e| in_sheet(e.into()))?;
+                    cell_rows(|| reader.next_cell(), in_sheet, &name)?
                 };
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
-                date1904 = x.has_1904_epoch();
-                (r0, rows, merges)
+                (r0, rows, merges, x.has_1904_epoch())
             }
             calamine::Sheets::Xlsb(x) => {
                 let mut reader = x
                     .worksheet_cells_reader(&name)
-                    .map_err(|e| sheet_error(e.into(), &name))?;
-                let (r0, rows) = cell_rows(|| reader.next_cell(), &name)?;
-                (r0, rows, Vec::new())
+                    .map_err(|e| in_sheet(e.into()))?;
+                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name)?;
+                (r0, rows, Vec::new(), false)
             }
             other => {
                 let range: Range<Data> = other.worksheet_range(&name).map_err(in_sheet)?;
@@ -390,12 +375,10 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     _ => Vec::new(),
                 };
                 let (r0, rows) = range_rows(&range, &name)?;
-                (r0, rows, merges)
+                (r0, rows, merges, false)
             }
         };
-        let mut sheet = finish_sheet(display, &name, r0, rows, &merges)?;
-        sheet.date1904 = date1904;
-        sheets.push(sheet);
+        sheets.push(finish_sheet(display, &name, r0, rows, &merges, date1904)?);
     }
     Ok(sheets)
 }
@@ -424,20 +407,22 @@ type SheetRows = (u32, Vec<(u32, Vec<Cell>)>);
 /// included as empty so that rows stay contiguous.
 fn cell_rows<'a, E: Into<calamine::Error>>(
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+    in_sheet: impl Fn(calamine::Error) -> LoadError,
     name: &str,
 ) -> Result<SheetRows, LoadError> {
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
-    while let Some(c) = next().map_err(|e| sheet_error(e.into(), name))? {
+    while let Some(c) = next().map_err(|e| in_sheet(e.into()))? {
         if !matches!(c.get_value(), DataRef::Empty) {
             let (r, col) = c.get_position();
-            cells.push((r, col, convert_ref(c.get_value())));
+            cells.push((r, col, convert(Data::from(c.get_value().clone()))));
         }
     }
     sparse_rows(cells, name)
 }
 
-fn sheet_error(e: calamine::Error, name: &str) -> LoadError {
-    let mut le = workbook_error(e, container_of_xlsx());
+/// An error reading one sheet, named in the reason.
+fn sheet_error(e: calamine::Error, file: Container, name: &str) -> LoadError {
+    let mut le = workbook_error(e, file);
     le.reason = format!("工作表「{name}」：{}", le.reason);
     le
 }
@@ -478,31 +463,6 @@ fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows
     Ok((r0, rows))
 }
 
-/// A workbook that opened as xlsx is a zip holding a workbook part.
-fn container_of_xlsx() -> Container {
-    Container::Zip {
-        opens: true,
-        workbook: true,
-    }
-}
-
-fn convert_ref(d: &DataRef) -> Cell {
-    match d {
-        DataRef::Empty => Cell::Empty,
-        DataRef::String(s) => Cell::Text(s.clone()),
-        DataRef::SharedString(s) => Cell::Text((*s).to_string()),
-        DataRef::Float(f) => Cell::Number(*f),
-        DataRef::Int(i) => Cell::Number(*i as f64),
-        DataRef::Bool(b) => Cell::Bool(*b),
-        DataRef::DateTime(dt) => match dt.as_datetime() {
-            Some(x) => Cell::Date(to_day(x.date())),
-            None => Cell::Number(dt.as_f64()),
-        },
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
-        DataRef::Error(e) => Cell::Error(e.to_string()),
-    }
-}
-
 /// Rows of a calamine range (xls, ods), with the same cell budget.
 fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
@@ -513,7 +473,7 @@ fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
     for (i, row) in range.rows().enumerate() {
         let mut cells: Vec<Cell> = Vec::with_capacity(row.len() + c0 as usize);
         cells.extend(std::iter::repeat_n(Cell::Empty, c0 as usize));
-        cells.extend(row.iter().map(convert));
+        cells.extend(row.iter().cloned().map(convert));
         rows.push((r0 + i as u32 + 1, cells));
     }
     Ok((r0, rows))
@@ -526,6 +486,7 @@ fn finish_sheet(
     r0: u32,
     mut rows: Vec<(u32, Vec<Cell>)>,
     merges: &[calamine::Dimensions],
+    date1904: bool,
 ) -> Result<RawSheet, LoadError> {
     let used: u64 = rows.iter().map(|r| r.1.len() as u64).sum();
     let mut budget = MAX_SHEET_CELLS.saturating_sub(used);
@@ -567,7 +528,7 @@ fn finish_sheet(
         file: file.to_string(),
         sheet: sheet.to_string(),
         rows,
-        date1904: false,
+        date1904,
     })
 }
 
@@ -789,7 +750,7 @@ mod tests {
     fn a_panic_inside_a_parser_is_a_file_error() {
         let r: Result<(), LoadError> = guarded(ErrorKind::Truncated, || panic!("library bug"));
         assert_eq!(r.map_err(|e| e.kind), Err(ErrorKind::Truncated));
-        // Outside a guard, panics are not swallowed.
-        assert!(std::panic::catch_unwind(|| -> () { panic!("x") }).is_err());
+        // The guard is left behind: a value comes back as it was.
+        assert_eq!(guarded(ErrorKind::Truncated, || Ok(7)), Ok(7));
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::calendar::{parse_iso, Calendar, CalendarYear};
 use crate::error::{did_you_mean, nearest, PackError, PackIssue};
-use crate::expr::{parse_condition, Case, Expr, Scope, Ty, Val};
+use crate::expr::{parse_condition, Case, CheckError, Expr, Scope, Ty, Val};
 use crate::fields::{FieldSet, FieldType, RawFields};
 use crate::params::{Param, ParamValues, Profile, RawParams};
 use crate::rule::{Example, Expect, Rule, RuleKind, Scoring, Severity, System};
@@ -359,6 +359,23 @@ impl RulePack {
             });
         }
         RulePack::from_files(path.display().to_string(), dir_files(path)?)
+    }
+
+    /// Parses and checks a condition against this pack's fields, parameters and derived
+    /// fields (as a rule's condition is checked).
+    pub fn parse_condition(&self, text: &str, want: Ty) -> Result<Expr, Vec<CheckError>> {
+        let params: BTreeSet<String> = self.params.iter().map(|p| p.name.clone()).collect();
+        let derived: BTreeMap<String, Ty> = self
+            .derived
+            .iter()
+            .map(|d| (d.name.clone(), d.expr.ty))
+            .collect();
+        let scope = Scope {
+            fields: &self.fields,
+            derived: &derived,
+            params: &params,
+        };
+        parse_condition(text, &scope, want)
     }
 
     /// The built-in pack, or the one in `dir` when given.

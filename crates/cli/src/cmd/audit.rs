@@ -108,17 +108,19 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             write_started.elapsed().as_secs_f64()
         );
     }
-    // One line a file error: the summary lists them; with --quiet, these lines do.
-    for e in report.run.errors.iter().filter(|_| a.quiet) {
-        eprintln!(
-            "错误：{}{}：{}",
-            e.file,
-            e.sheet
-                .as_ref()
-                .map(|s| format!(" 「{s}」"))
-                .unwrap_or_default(),
-            e.reason
-        );
+    if a.quiet {
+        // One line a file error: without --quiet, the summary lists them.
+        for e in &report.run.errors {
+            eprintln!(
+                "错误：{}{}：{}",
+                e.file,
+                e.sheet
+                    .as_ref()
+                    .map(|s| format!(" 「{s}」"))
+                    .unwrap_or_default(),
+                e.reason
+            );
+        }
     }
     if !a.quiet {
         eprint!("{}", summary::render(report));
