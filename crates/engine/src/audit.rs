@@ -4,7 +4,7 @@
 use crate::cell::{column_letter, Cell, RawSheet};
 use crate::evaluate::Compiler;
 use crate::header::{detect, AliasIndex, Header};
-use crate::load::{expand_inputs, read_file, InputFile};
+use crate::load::{discover_inputs, read_file, InputFile};
 use crate::model::*;
 use crate::normalize::{normalize, Typed};
 use crate::score::score;
@@ -361,7 +361,7 @@ pub fn audit_with_progress(
     }
     let started = std::time::Instant::now();
     let index = AliasIndex::new(&pack.fields);
-    let files = expand_inputs(inputs);
+    let (files, notes) = discover_inputs(inputs);
     progress(Progress::Files(files.len()));
     let results: Vec<FileResult> = files
         .par_iter()
@@ -394,6 +394,7 @@ pub fn audit_with_progress(
     }
     let read = started.elapsed();
     let mut audit = evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)?;
+    audit.report.run.warnings.extend(notes);
     audit.timings.insert(0, ("read and normalise", read));
     Ok(audit)
 }

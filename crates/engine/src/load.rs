@@ -1,11 +1,13 @@
 //! Reading ledger files into raw sheets: calamine for workbooks, the csv crate (after
 //! UTF-8 / GB18030 detection with encoding_rs) for CSV, polars for parquet.
 
+use crate::budget::{self, Budget};
 use crate::cell::{Cell, RawSheet};
+pub use crate::inputs::{discover_inputs, expand_inputs, InputFile};
 pub use crate::model::ErrorKind;
 use calamine::{Data, DataRef, Range, Reader};
 use caseaudit_rules::calendar::to_day;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File extensions read as ledgers.
 pub const LEDGER_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods", "csv", "parquet"];
@@ -18,7 +20,7 @@ pub struct LoadError {
     pub reason: String,
 }
 
-fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
+pub(crate) fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
     LoadError {
         kind,
         reason: reason.into(),
@@ -26,7 +28,7 @@ fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
 }
 
 /// An operating-system error opening a path, classified.
-fn io_error(e: &std::io::Error) -> LoadError {
+pub(crate) fn io_error(e: &std::io::Error) -> LoadError {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => err(
             ErrorKind::PermissionDenied,
@@ -35,101 +37,6 @@ fn io_error(e: &std::io::Error) -> LoadError {
         std::io::ErrorKind::NotFound => err(ErrorKind::NotFound, "文件不存在"),
         _ => err(ErrorKind::Unreadable, format!("无法打开：{e}")),
     }
-}
-
-/// One input path expanded: a ledger file to read, or an error about a path.
-#[derive(Debug, Clone)]
-pub enum InputFile {
-    File(PathBuf),
-    Error(PathBuf, LoadError),
-}
-
-fn is_ledger(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if name.starts_with("~$") || name.starts_with(".~") {
-        return false;
-    }
-    p.extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .is_some_and(|e| LEDGER_EXTENSIONS.contains(&e.as_str()))
-}
-
-/// Whether a folder is one of caseaudit's own output folders.
-fn is_output_dir(p: &Path) -> bool {
-    p.join("findings.json").is_file() || p.join(".caseaudit-output").exists()
-}
-
-/// Expands inputs: folders are walked for ledger files (lock files and caseaudit's own
-/// output folders skipped), in a stable order.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
-    let mut out = Vec::new();
-    for p in inputs {
-        let meta = std::fs::metadata(p);
-        match meta {
-            Err(e) => {
-                let error = if e.kind() == std::io::ErrorKind::NotFound
-                    && std::fs::symlink_metadata(p).is_ok()
-                {
-                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
-                } else {
-                    io_error(&e)
-                };
-                out.push(InputFile::Error(p.clone(), error));
-            }
-            Ok(m) if m.is_dir() && is_ledger(p) => out.push(InputFile::Error(
-                p.clone(),
-                err(ErrorKind::IsFolder, "是文件夹，不是台账文件"),
-            )),
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                let walker = walkdir::WalkDir::new(p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_entry(|e| {
-                        !(e.file_type().is_dir() && e.depth() > 0 && is_output_dir(e.path()))
-                    });
-                for entry in walker {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() && is_ledger(e.path()) => {
-                            found.push(e.path().to_path_buf())
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
-                            // Following links, a link to nothing is "not found"; a loop
-                            // of links has no I/O error.
-                            let error = match e.io_error().map(io_error) {
-                                Some(le) if le.kind == ErrorKind::NotFound => {
-                                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
-                                }
-                                Some(le) => le,
-                                None => {
-                                    err(ErrorKind::Unreadable, format!("无法读取文件夹内容：{e}"))
-                                }
-                            };
-                            out.push(InputFile::Error(path, error));
-                        }
-                    }
-                }
-                if found.is_empty() {
-                    out.push(InputFile::Error(
-                        p.clone(),
-                        err(
-                            ErrorKind::EmptyFolder,
-                            "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）",
-                        ),
-                    ));
-                }
-                out.extend(found.into_iter().map(InputFile::File));
-            }
-            Ok(_) => out.push(InputFile::File(p.clone())),
-        }
-    }
-    out
 }
 
 /// Reads every sheet of a file.
@@ -141,6 +48,13 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
     if meta.is_dir() {
         return Err(err(ErrorKind::IsFolder, "是文件夹，不是台账文件"));
+    }
+    if !meta.is_file() {
+        // A FIFO, socket or device: never opened (opening a FIFO blocks).
+        return Err(err(
+            ErrorKind::Unreadable,
+            "不是普通文件（可能是管道、套接字或设备）",
+        ));
     }
     if meta.len() == 0 {
         return Err(err(ErrorKind::EmptyFile, "文件为空（0 字节）"));
@@ -316,11 +230,19 @@ fn check_zip_size<R: std::io::Read + std::io::Seek>(
 fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
     let mut head = [0u8; 8];
     let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let n = std::io::Read::read(&mut file, &mut head).map_err(|e| io_error(&e))?;
     let kind = container(&head[..n], std::io::BufReader::new(file))?;
+    let mut budget = Budget::default();
+    let parts = {
+        let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+        guarded(ErrorKind::Truncated, || {
+            prescan(std::io::BufReader::new(file), kind, len, &mut budget)
+        })?
+    };
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind)
+        sheets_of(wb, display, kind, &mut budget, parts)
     })
 }
 
@@ -328,21 +250,88 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
 /// the same limits as a workbook read from a file.
 pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>, LoadError> {
     let kind = container(bytes, std::io::Cursor::new(bytes))?;
+    let mut budget = Budget::default();
+    let parts = guarded(ErrorKind::Truncated, || {
+        prescan(
+            std::io::Cursor::new(bytes),
+            kind,
+            bytes.len() as u64,
+            &mut budget,
+        )
+    })?;
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind)
+        sheets_of(wb, display, kind, &mut budget, parts)
     })
+}
+
+/// The worksheet parts of a zip workbook: how many, and the largest's inflated size.
+#[derive(Debug, Clone, Copy, Default)]
+struct SheetParts {
+    count: usize,
+    largest: u64,
+}
+
+/// What calamine would allocate or read, spent from the file's budget before calamine
+/// opens the file: an xls's and an ods's dense grids (both readers build every sheet's
+/// grid on opening), and for an xlsx its worksheet parts (several sheets may read one).
+fn prescan<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    kind: Container,
+    len: u64,
+    budget: &mut Budget,
+) -> Result<SheetParts, LoadError> {
+    match kind {
+        Container::Compound => {
+            budget::prescan_xls(reader, len, budget)?;
+            Ok(SheetParts::default())
+        }
+        Container::Zip { opens: true, .. } => {
+            let Ok(mut z) = zip::ZipArchive::new(reader) else {
+                return Ok(SheetParts::default());
+            };
+            let mut parts = SheetParts::default();
+            for i in 0..z.len() {
+                let Ok(f) = z.by_index_raw(i) else { continue };
+                let name = f.name().map(|n| n.to_lowercase()).unwrap_or_default();
+                if name.starts_with("xl/worksheets/") && !name.contains("_rels") {
+                    parts.count += 1;
+                    parts.largest = parts.largest.max(f.size());
+                }
+            }
+            let is_xlsx = z.index_for_name("xl/workbook.xml").is_some()
+                || z.index_for_name("xl/workbook.bin").is_some();
+            if !is_xlsx {
+                if let Ok(content) = z.by_name("content.xml") {
+                    budget.bytes(content.size(), "工作簿")?;
+                    let limited = std::io::Read::take(content, MAX_UNPACKED_PART);
+                    budget::prescan_ods(std::io::BufReader::new(limited), budget)?;
+                }
+            }
+            Ok(parts)
+        }
+        _ => Ok(SheetParts::default()),
+    }
 }
 
 fn sheets_of<RS: std::io::Read + std::io::Seek>(
     mut wb: calamine::Sheets<RS>,
     display: &str,
     kind: Container,
+    budget: &mut Budget,
+    parts: SheetParts,
 ) -> Result<Vec<RawSheet>, LoadError> {
     let names = wb.sheet_names().to_vec();
+    budget.sheets(names.len())?;
+    // More sheets than worksheet parts: some share one, each reading it again; every
+    // sheet is charged the largest part (the bytes are counted per read).
+    let shared = names.len() > parts.count && parts.count > 0;
     let mut sheets = Vec::new();
     for name in names {
+        if shared {
+            budget.bytes(parts.largest, &format!("工作表「{name}」"))?;
+        }
         let in_sheet = |e: calamine::Error| sheet_error(e, kind, &name);
         // Date-formatted cells are converted by calamine with the workbook's epoch;
         // plain numbers in date columns need to know it too (only xlsx says).
@@ -354,7 +343,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     let mut reader = x
                         .worksheet_cells_reader(&name)
                         .map_err(|e| in_sheet(e.into()))?;
-                    cell_rows(|| reader.next_cell(), in_sheet, &name)?
+                    cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?
                 };
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
                 (r0, rows, merges, x.has_1904_epoch())
@@ -363,7 +352,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                 let mut reader = x
                     .worksheet_cells_reader(&name)
                     .map_err(|e| in_sheet(e.into()))?;
-                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name)?;
+                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
                 (r0, rows, Vec::new(), false)
             }
             other => {
@@ -374,28 +363,15 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     }
                     _ => Vec::new(),
                 };
-                let (r0, rows) = range_rows(&range, &name)?;
+                let (r0, rows) = range_rows(&range, &name, budget)?;
                 (r0, rows, merges, false)
             }
         };
-        sheets.push(finish_sheet(display, &name, r0, rows, &merges, date1904)?);
+        sheets.push(finish_sheet(
+            display, &name, r0, rows, merges, date1904, budget,
+        )?);
     }
     Ok(sheets)
-}
-
-/// The most cells (counted to the last used column of each row) one sheet may hold,
-/// about 3 GB as read. A real ledger of a million cases and 60 columns is 60 million; a
-/// sheet past this is refused rather than exhausting memory.
-pub const MAX_SHEET_CELLS: u64 = 100_000_000;
-
-fn too_many_cells(sheet: &str) -> LoadError {
-    err(
-        ErrorKind::TooLarge,
-        format!(
-            "工作表「{sheet}」的单元格范围过大（超过 {} 万个单元格），疑似异常文件，已拒绝读取",
-            MAX_SHEET_CELLS / 10_000
-        ),
-    )
 }
 
 /// The 0-based index of a sheet's first row, and its rows from there on (spreadsheet
@@ -409,6 +385,7 @@ fn cell_rows<'a, E: Into<calamine::Error>>(
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
     in_sheet: impl Fn(calamine::Error) -> LoadError,
     name: &str,
+    budget: &mut Budget,
 ) -> Result<SheetRows, LoadError> {
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
     while let Some(c) = next().map_err(|e| in_sheet(e.into()))? {
@@ -417,7 +394,7 @@ fn cell_rows<'a, E: Into<calamine::Error>>(
             cells.push((r, col, convert(Data::from(c.get_value().clone()))));
         }
     }
-    sparse_rows(cells, name)
+    sparse_rows(cells, name, budget)
 }
 
 /// An error reading one sheet, named in the reason.
@@ -427,31 +404,38 @@ fn sheet_error(e: calamine::Error, file: Container, name: &str) -> LoadError {
     le
 }
 
-/// Rows from cells in any order, within [`MAX_SHEET_CELLS`].
-fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows, LoadError> {
+/// Rows from cells in any order, spent from the file's budget before allocating: the
+/// rows from the top of the sheet to the last used one, each to its last used column.
+fn sparse_rows(
+    mut cells: Vec<(u32, u32, Cell)>,
+    name: &str,
+    budget: &mut Budget,
+) -> Result<SheetRows, LoadError> {
     // Cells come in document order, which is row order in files Excel writes; sort
     // anyway (stable) so that hand-made files read the same.
     cells.sort_by_key(|c| (c.0, c.1));
     let Some(&(r0, _, _)) = cells.first() else {
         return Ok((0, Vec::new()));
     };
-    // Count the cells the rows will hold before allocating any of them.
-    let mut needed = 0u64;
-    let mut row_at = u32::MAX;
-    for (r, col, _) in cells.iter().rev() {
-        if *r != row_at {
-            row_at = *r;
-            needed += u64::from(*col) + 1;
-        }
-    }
-    if needed > MAX_SHEET_CELLS {
-        return Err(too_many_cells(name));
-    }
+    // Count the cells the rows will hold before allocating any of them: each row's
+    // last cell is the last of its run (sorted).
+    let last_of_rows = cells
+        .iter()
+        .zip(cells.iter().skip(1).map(Some).chain(std::iter::once(None)))
+        .filter(|(c, next)| next.is_none_or(|n| n.0 != c.0))
+        .map(|(c, _)| (c.0, c.1));
+    budget.cells(
+        budget::sparse_cost(last_of_rows),
+        &format!("工作表「{name}」"),
+    )?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::new();
     for (r, col, cell) in cells {
         let i = (r - r0) as usize;
         while rows.len() <= i {
-            rows.push((r0 + rows.len() as u32 + 1, Vec::new()));
+            rows.push((
+                r0.saturating_add(rows.len() as u32).saturating_add(1),
+                Vec::new(),
+            ));
         }
         let row = &mut rows[i].1;
         let col = col as usize;
@@ -463,18 +447,23 @@ fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows
     Ok((r0, rows))
 }
 
-/// Rows of a calamine range (xls, ods), with the same cell budget.
-fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
+/// Rows of a calamine range (xls, ods), spent from the same budget.
+fn range_rows(
+    range: &Range<Data>,
+    name: &str,
+    budget: &mut Budget,
+) -> Result<SheetRows, LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
-    if (range.height() as u64).saturating_mul(range.width() as u64 + c0 as u64) > MAX_SHEET_CELLS {
-        return Err(too_many_cells(name));
-    }
+    budget.cells(
+        (range.height() as u64).saturating_mul(range.width() as u64 + u64::from(c0)),
+        &format!("工作表「{name}」"),
+    )?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(range.height());
     for (i, row) in range.rows().enumerate() {
         let mut cells: Vec<Cell> = Vec::with_capacity(row.len() + c0 as usize);
         cells.extend(std::iter::repeat_n(Cell::Empty, c0 as usize));
         cells.extend(row.iter().cloned().map(convert));
-        rows.push((r0 + i as u32 + 1, cells));
+        rows.push((r0.saturating_add(i as u32).saturating_add(1), cells));
     }
     Ok((r0, rows))
 }
@@ -485,19 +474,26 @@ fn finish_sheet(
     sheet: &str,
     r0: u32,
     mut rows: Vec<(u32, Vec<Cell>)>,
-    merges: &[calamine::Dimensions],
+    mut merges: Vec<calamine::Dimensions>,
     date1904: bool,
+    budget: &mut Budget,
 ) -> Result<RawSheet, LoadError> {
-    let used: u64 = rows.iter().map(|r| r.1.len() as u64).sum();
-    let mut budget = MAX_SHEET_CELLS.saturating_sub(used);
     // A merged area's value fills the whole area (headers and data alike), within the
     // rows and columns the sheet uses: a hostile merge over 16,384 columns or a million
-    // rows adds nothing.
+    // rows adds nothing. The same area listed many times is filled once; each area's
+    // cells are spent from the budget before it is filled.
+    merges.sort_by_key(|m| (m.start, m.end));
+    merges.dedup_by_key(|m| (m.start, m.end));
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
     let last_row = r0.saturating_add(rows.len() as u32).saturating_sub(1);
-    for m in merges {
+    for m in &merges {
         let (sr, sc) = m.start;
         let (er, ec) = (m.end.0.min(last_row), m.end.1.min(width.saturating_sub(1)));
+        if er < sr.max(r0) || ec < sc {
+            continue;
+        }
+        let area = u64::from(er - sr.max(r0) + 1) * u64::from(ec - sc + 1);
+        budget.cells(area, &format!("工作表「{sheet}」的合并单元格"))?;
         let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
             continue;
         };
@@ -512,10 +508,6 @@ fn finish_sheet(
             for c in sc..=ec {
                 let c = c as usize;
                 if row.1.len() <= c {
-                    let grow = (c + 1 - row.1.len()) as u64;
-                    budget = budget
-                        .checked_sub(grow)
-                        .ok_or_else(|| too_many_cells(sheet))?;
                     row.1.resize(c + 1, Cell::Empty);
                 }
                 if row.1[c].is_empty() {

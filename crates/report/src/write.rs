@@ -11,12 +11,30 @@ pub enum ReportError {
     Render { file: String, reason: String },
 }
 
+/// An I/O error's reason in Chinese for the common cases, with the system's text.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull => format!("磁盘已满（{e}）"),
+        K::QuotaExceeded => format!("超出磁盘配额（{e}）"),
+        K::BrokenPipe => format!("读取方已关闭管道（{e}）"),
+        K::PermissionDenied => format!("没有写入权限（{e}）"),
+        K::NotFound => format!("路径不存在（{e}）"),
+        _ => e.to_string(),
+    }
+}
+
+/// Temporary files are named `.caseaudit-XXXXXX.tmp` beside their final path.
+pub const TEMP_PREFIX: &str = ".caseaudit-";
+/// See [`TEMP_PREFIX`].
+pub const TEMP_SUFFIX: &str = ".tmp";
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so an
 /// interrupted run never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let io = |e: std::io::Error| ReportError::Io {
         file: path.display().to_string(),
-        reason: e.to_string(),
+        reason: io_reason(&e),
     };
     let dir = path
         .parent()
@@ -24,8 +42,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".caseaudit-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;

@@ -876,7 +876,7 @@ impl RulePack {
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join("、"),
             })
     }
 
