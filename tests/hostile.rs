@@ -546,3 +546,296 @@ fn a_fifo_given_as_a_ledger_is_unreadable_not_empty() {
     assert_eq!(report["run"]["errors"][0]["kind"], "unreadable");
     assert_eq!(report["run"]["cases_audited"], 1);
 }
+
+// ---- Budgets before allocation in the workbook readers ----
+
+/// Audits `bytes` saved as `name` with a good ledger: exit 2, one stderr line naming
+/// the file, and its error of class `too_large`; the good ledger still audited.
+fn too_large(name: &str, bytes: &[u8]) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join(name);
+    write(&bad, bytes);
+    let good = dir.path().join("good.csv");
+    write(&good, LEDGER);
+    let (code, stderr, report) = audit(&[&bad, &good], &dir.path().join("out"));
+    assert_eq!(code, Some(2), "{name}: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(name)).collect();
+    assert_eq!(lines.len(), 1, "{name}: {stderr}");
+    let errors = report["run"]["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+    assert_eq!(errors[0]["kind"], "too_large", "{name}: {errors:?}");
+    assert_eq!(report["run"]["cases_audited"], 1, "{name}");
+}
+
+/// Audits a workbook alone: (exit code, stderr, findings.json).
+fn read_alone(name: &str, bytes: &[u8]) -> (Option<i32>, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join(name);
+    write(&p, bytes);
+    audit(&[&p], &dir.path().join("out"))
+}
+
+fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+    let mut r = typ.to_le_bytes().to_vec();
+    r.extend((data.len() as u16).to_le_bytes());
+    r.extend(data);
+    r
+}
+
+/// A BIFF8 worksheet substream: DIMENSIONS (rows first..last exclusive, 3 columns)
+/// and NUMBER cells at (row, column).
+fn biff_sheet(rows: (u32, u32), cells: &[(u16, u16)]) -> Vec<u8> {
+    let mut bof = vec![0x00, 0x06, 0x10, 0x00];
+    bof.extend([0u8; 12]);
+    let mut s = record(0x0809, &bof);
+    let mut dims = Vec::new();
+    dims.extend(rows.0.to_le_bytes());
+    dims.extend(rows.1.to_le_bytes());
+    dims.extend(0u16.to_le_bytes());
+    dims.extend(3u16.to_le_bytes());
+    dims.extend(0u16.to_le_bytes());
+    s.extend(record(0x0200, &dims));
+    for (r, c) in cells {
+        let mut d = Vec::new();
+        d.extend(r.to_le_bytes());
+        d.extend(c.to_le_bytes());
+        d.extend(0u16.to_le_bytes());
+        d.extend(1.0f64.to_le_bytes());
+        s.extend(record(0x0203, &d));
+    }
+    s.extend(record(0x000A, &[]));
+    s
+}
+
+/// An .xls (a compound file holding a BIFF8 `Workbook` stream) of these sheets.
+fn xls(sheets: &[Vec<u8>]) -> Vec<u8> {
+    let mut bof = vec![0x00, 0x06, 0x05, 0x00];
+    bof.extend([0u8; 12]);
+    let name = |i: usize| format!("s{i}");
+    let globals_len = 4
+        + bof.len()
+        + (0..sheets.len())
+            .map(|i| 4 + 8 + name(i).len())
+            .sum::<usize>()
+        + 4;
+    let mut stream = record(0x0809, &bof);
+    let mut pos = globals_len;
+    for (i, s) in sheets.iter().enumerate() {
+        let mut b = (pos as u32).to_le_bytes().to_vec();
+        b.extend([0, 0, name(i).len() as u8, 0]);
+        b.extend(name(i).as_bytes());
+        stream.extend(record(0x0085, &b));
+        pos += s.len();
+    }
+    stream.extend(record(0x000A, &[]));
+    for s in sheets {
+        stream.extend(s);
+    }
+    let mut cf =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new()))
+            .unwrap_or_else(|e| panic!("{e}"));
+    {
+        let mut w = cf
+            .create_stream("/Workbook")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::io::Write::write_all(&mut w, &stream).unwrap_or_else(|e| panic!("{e}"));
+    }
+    cf.flush().unwrap_or_else(|e| panic!("{e}"));
+    cf.into_inner().into_inner()
+}
+
+#[test]
+fn an_xls_whose_dimensions_claim_four_billion_rows_is_too_large() {
+    // The same workbook with honest dimensions is read (so the file is a real xls).
+    let honest = xls(&[biff_sheet((0, 2), &[(0, 0), (1, 0)])]);
+    let (code, stderr, report) = read_alone("honest.xls", &honest);
+    assert!(
+        report["run"]["errors"].as_array().is_none_or(|e| e
+            .iter()
+            .all(|e| e["kind"] != "too_large" && e["kind"] != "truncated")),
+        "{code:?} {stderr}"
+    );
+    let bomb = xls(&[biff_sheet((0, u32::MAX), &[(0, 0)])]);
+    assert!(bomb.len() < 8 * 1024, "{}", bomb.len());
+    too_large("dimensions.xls", &bomb);
+}
+
+#[test]
+fn four_far_apart_cells_in_four_xls_sheets_are_too_large() {
+    let sheet = || biff_sheet((0, 1), &[(0, 0), (65535, 255)]);
+    too_large("far.xls", &xls(&[sheet(), sheet(), sheet(), sheet()]));
+}
+
+/// An xlsx from raw parts: the workbook's sheets (name, part) and the parts' XML.
+fn raw_xlsx(sheets: &[(String, usize)], parts: &[String]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut put = |name: &str, text: &str| {
+        z.start_file(name, opts).unwrap_or_else(|e| panic!("{e}"));
+        z.write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let overrides: String = (0..parts.len())
+        .map(|i| format!("<Override PartName=\"/xl/worksheets/sheet{i}.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"))
+        .collect();
+    put("[Content_Types].xml", &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>{overrides}</Types>"));
+    put("_rels/.rels", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>");
+    let list: String = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, (n, p))| {
+            format!(
+                "<sheet name=\"{n}\" sheetId=\"{}\" r:id=\"rId{p}\"/>",
+                i + 1
+            )
+        })
+        .collect();
+    put("xl/workbook.xml", &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>{list}</sheets></workbook>"));
+    let rels: String = (0..parts.len())
+        .map(|i| format!("<Relationship Id=\"rId{i}\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet{i}.xml\"/>"))
+        .collect();
+    put("xl/_rels/workbook.xml.rels", &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{rels}</Relationships>"));
+    for (i, p) in parts.iter().enumerate() {
+        put(&format!("xl/worksheets/sheet{i}.xml"), p);
+    }
+    z.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+}
+
+fn worksheet(body: &str, after: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>{body}</sheetData>{after}</worksheet>")
+}
+
+fn text_cell(r: &str, t: &str) -> String {
+    format!("<c r=\"{r}\" t=\"inlineStr\"><is><t>{t}</t></is></c>")
+}
+
+#[test]
+fn an_xlsx_with_one_cell_at_row_4294967295_is_too_large() {
+    let part = worksheet(
+        &format!(
+            "<row r=\"4294967295\">{}</row>",
+            text_cell("A4294967295", "x")
+        ),
+        "",
+    );
+    let bytes = raw_xlsx(&[("台账".into(), 0)], &[part]);
+    assert!(bytes.len() < 4096, "{}", bytes.len());
+    too_large("far-row.xlsx", &bytes);
+}
+
+#[test]
+fn an_xlsx_of_thousands_of_sheets_sharing_one_part_is_too_large() {
+    // A part costing 60,000 cells (its one cell is on row 60,000), read by 1,000 sheets.
+    let part = worksheet(
+        &format!("<row r=\"60000\">{}</row>", text_cell("A60000", "x")),
+        "",
+    );
+    let sheets: Vec<(String, usize)> = (0..1000).map(|i| (format!("s{i}"), 0)).collect();
+    too_large(
+        "shared.xlsx",
+        &raw_xlsx(&sheets, std::slice::from_ref(&part)),
+    );
+    // More sheets than a workbook may hold.
+    let sheets: Vec<(String, usize)> = (0..3000).map(|i| (format!("s{i}"), 0)).collect();
+    too_large("many-sheets.xlsx", &raw_xlsx(&sheets, &[worksheet("", "")]));
+}
+
+#[test]
+fn a_hundred_thousand_identical_merged_ranges_are_read_at_once() {
+    let mut rows = format!(
+        "<row r=\"1\">{}{}{}{}</row>",
+        text_cell("A1", "案件编号"),
+        text_cell("B1", "执法单位"),
+        text_cell("C1", "执法类别"),
+        text_cell("D1", "文字记录")
+    );
+    // The agency is written once, in B2, merged down to B201.
+    for r in 2..=201 {
+        let agency = if r == 2 {
+            text_cell("B2", "某局")
+        } else {
+            String::new()
+        };
+        rows.push_str(&format!(
+            "<row r=\"{r}\">{}{agency}{}{}</row>",
+            text_cell(&format!("A{r}"), &format!("M-{r}")),
+            text_cell(&format!("C{r}"), "行政检查"),
+            text_cell(&format!("D{r}"), "否")
+        ));
+    }
+    let merges = format!(
+        "<mergeCells count=\"100000\">{}</mergeCells>",
+        "<mergeCell ref=\"B2:B201\"/>".repeat(100_000)
+    );
+    let part = worksheet(&rows, &merges);
+    let (code, stderr, report) =
+        read_alone("merged.xlsx", &raw_xlsx(&[("台账".into(), 0)], &[part]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(report["run"]["cases_audited"], 200, "{stderr}");
+    // The merged agency fills every row of the area.
+    let agencies: Vec<&serde_json::Value> = report["scores"]["agencies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(agencies.len(), 1, "{agencies:?}");
+    assert_eq!(agencies[0]["agency"], "某局");
+}
+
+/// An .ods whose content.xml holds this table body.
+fn ods(table: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut put = |name: &str, text: &str, o| {
+        z.start_file(name, o).unwrap_or_else(|e| panic!("{e}"));
+        z.write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    put(
+        "mimetype",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        stored,
+    );
+    put("META-INF/manifest.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\" manifest:version=\"1.2\"><manifest:file-entry manifest:full-path=\"/\" manifest:media-type=\"application/vnd.oasis.opendocument.spreadsheet\"/><manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/></manifest:manifest>", deflated);
+    put("content.xml", &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" office:version=\"1.2\"><office:body><office:spreadsheet><table:table table:name=\"台账\">{table}</table:table></office:spreadsheet></office:body></office:document-content>"), deflated);
+    z.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+}
+
+fn ods_row(cells: &[&str], repeated: u64) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| format!("<table:table-cell office:value-type=\"string\"><text:p>{c}</text:p></table:table-cell>"))
+        .collect();
+    format!("<table:table-row table:number-rows-repeated=\"{repeated}\">{cells}<table:table-cell table:number-columns-repeated=\"60\" office:value-type=\"float\" office:value=\"1\"/></table:table-row>")
+}
+
+#[test]
+fn an_ods_row_repeated_a_million_times_is_too_large_not_truncated() {
+    let header = ods_row(&["案件编号", "执法单位", "执法类别", "文字记录"], 1);
+    // Repeated a few times, it is read (the rows are cases).
+    let (code, stderr, report) = read_alone(
+        "few.ods",
+        &ods(&format!(
+            "{header}{}",
+            ods_row(&["R-1", "某局", "行政检查", "否"], 3)
+        )),
+    );
+    assert!(code == Some(0) || code == Some(1), "{stderr}");
+    assert_eq!(report["run"]["cases_audited"], 3, "{stderr}");
+    too_large(
+        "repeated.ods",
+        &ods(&format!(
+            "{header}{}",
+            ods_row(&["R-1", "某局", "行政检查", "否"], 1_000_000)
+        )),
+    );
+}

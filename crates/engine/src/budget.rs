@@ -196,8 +196,9 @@ pub fn prescan_xls<R: Read + Seek>(
     let mut sheets = Vec::new();
     for (typ, data) in records(&stream, 0) {
         match typ {
-            // FILEPASS: encrypted; calamine says so.
-            0x002F => return Ok(()),
+            // FILEPASS with an encryption type: encrypted, calamine says so (cell
+            // records are not readable). Without one, calamine reads on, and so do we.
+            0x002F if u16_at(data, 0).is_some_and(|t| t != 0) => return Ok(()),
             // BOUNDSHEET: where a sheet's substream starts.
             0x0085 => {
                 if let Some(pos) = u32_at(data, 0) {
