@@ -525,6 +525,7 @@ fn links_are_followed_only_inside_the_folder_given() {
     assert_eq!(report["run"]["cases_audited"], 2, "{files:?}");
     let w = warnings(&report);
     assert!(w.contains("link-out.csv") && w.contains("之外"), "{w}");
+    assert!(w.contains("dir-out"), "{w}");
 }
 
 #[cfg(unix)]
@@ -838,4 +839,50 @@ fn an_ods_row_repeated_a_million_times_is_too_large_not_truncated() {
             ods_row(&["R-1", "某局", "行政检查", "否"], 1_000_000)
         )),
     );
+}
+
+#[test]
+fn an_xlsx_declaring_a_hundred_billion_shared_strings_is_too_large() {
+    let part = worksheet(&format!("<row r=\"1\">{}</row>", text_cell("A1", "x")), "");
+    let mut bytes = raw_xlsx(&[("台账".into(), 0)], &[part]);
+    // Add a shared-string table that declares 10^11 strings and holds one.
+    let mut z = zip::ZipWriter::new_append(std::io::Cursor::new(std::mem::take(&mut bytes)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    z.start_file(
+        "xl/sharedStrings.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::io::Write::write_all(
+        &mut z,
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"100000000000\"><si><t>x</t></si></sst>",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = z.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
+    too_large("strings.xlsx", &bytes);
+}
+
+#[test]
+fn a_closed_stderr_does_not_crash_the_audit() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(&dir.path().join("l.csv"), LEDGER);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseaudit"))
+        .args([
+            "audit",
+            "--as-of",
+            "2022-12-31",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .arg(dir.path().join("l.csv"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(child.stderr.take());
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(0));
+    assert!(dir.path().join("out/findings.json").exists());
 }

@@ -41,7 +41,7 @@ pub fn run() -> ExitCode {
         Err(e) => {
             // The message's own line breaks are kept; anything else from data that could
             // control the terminal is escaped.
-            eprintln!(
+            crate::errln!(
                 "错误：{}",
                 caseaudit_report::safe::terminal_lines(&format!("{e:#}"))
             );

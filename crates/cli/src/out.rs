@@ -49,3 +49,22 @@ macro_rules! outln {
         $crate::out::print(&format!("{}\n", format_args!($($arg)*)))?
     };
 }
+
+/// `eprintln!` that never panics: a closed or full stderr loses the message, nothing
+/// more (`caseaudit audit … 2>&1 | head`).
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics; see [`errln!`].
+#[macro_export]
+macro_rules! errprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}

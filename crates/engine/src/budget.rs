@@ -149,12 +149,12 @@ fn dimensions_cells(d: &[u8]) -> u64 {
     if rl < 1 || cl < 1 {
         return 1;
     }
-    let rows = if rl - 1 >= rf {
+    let rows = if rl > rf {
         rl - rf
     } else {
         u64::from(u32::MAX)
     };
-    let cols = if cl - 1 >= cf {
+    let cols = if cl > cf {
         cl - cf
     } else {
         u64::from(u32::MAX)
@@ -365,6 +365,39 @@ pub fn prescan_ods<R: std::io::BufRead>(content: R, budget: &mut Budget) -> Resu
         buf.clear();
     }
     Ok(())
+}
+
+/// Spends from `budget` the shared strings calamine's xlsx reader reserves room for
+/// when the workbook opens: the `uniqueCount` its shared-string table declares (a
+/// hostile file declares billions in a few bytes). `part` is that table's XML.
+pub fn prescan_shared_strings<R: std::io::BufRead>(
+    part: R,
+    budget: &mut Budget,
+) -> Result<(), LoadError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(part);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                if e.local_name().as_ref() != "sst" {
+                    return Ok(());
+                }
+                let declared = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "uniqueCount")
+                    .and_then(|a| a.value.trim().parse::<u64>().ok());
+                if let Some(n) = declared {
+                    budget.cells(n, "共享字符串表")?;
+                }
+                return Ok(());
+            }
+            Ok(Event::Eof) | Err(_) => return Ok(()),
+            _ => {}
+        }
+        buf.clear();
+    }
 }
 
 /// The cells an xlsx or xlsb sheet's rows cost as read: every row from the top of the

@@ -175,17 +175,20 @@ impl Discovery {
                 }
             };
             let path = e.path();
-            if e.file_type().is_dir() || !is_ledger(path) {
-                continue;
-            }
-            if e.path_is_symlink() {
+            if e.path_is_symlink() && e.depth() > 0 {
                 let Ok(meta) = std::fs::metadata(path) else {
-                    self.files.push(InputFile::Error(
-                        path.to_path_buf(),
-                        err(ErrorKind::DanglingLink, "链接指向的文件不存在"),
-                    ));
+                    if is_ledger(path) {
+                        self.files.push(InputFile::Error(
+                            path.to_path_buf(),
+                            err(ErrorKind::DanglingLink, "链接指向的文件不存在"),
+                        ));
+                    }
                     continue;
                 };
+                // Links to folders and to ledger files matter; others are not read.
+                if !meta.is_dir() && !is_ledger(path) {
+                    continue;
+                }
                 let target = std::fs::canonicalize(path).unwrap_or_default();
                 if !target.starts_with(&canon_root) {
                     self.notes.push(format!(
@@ -207,6 +210,9 @@ impl Discovery {
                     continue;
                 }
                 found += usize::from(self.add(path, &meta));
+                continue;
+            }
+            if e.file_type().is_dir() || !is_ledger(path) {
                 continue;
             }
             match e.metadata() {

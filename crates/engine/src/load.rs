@@ -292,12 +292,23 @@ fn prescan<R: std::io::Read + std::io::Seek>(
                 return Ok(SheetParts::default());
             };
             let mut parts = SheetParts::default();
+            let mut shared_strings = Vec::new();
             for i in 0..z.len() {
                 let Ok(f) = z.by_index_raw(i) else { continue };
                 let name = f.name().map(|n| n.to_lowercase()).unwrap_or_default();
                 if name.starts_with("xl/worksheets/") && !name.contains("_rels") {
                     parts.count += 1;
                     parts.largest = parts.largest.max(f.size());
+                }
+                if name.ends_with("sharedstrings.xml") {
+                    shared_strings.push(i);
+                }
+            }
+            for i in shared_strings {
+                if let Ok(f) = z.by_index(i) {
+                    // The declaration is at the start of the part.
+                    let head = std::io::Read::take(f, 64 * 1024);
+                    budget::prescan_shared_strings(std::io::BufReader::new(head), budget)?;
                 }
             }
             let is_xlsx = z.index_for_name("xl/workbook.xml").is_some()

@@ -97,7 +97,12 @@ const MARKDOWN_SPECIAL: &[char] = &['\\', '`', '*', '_', '[', ']', '#', '|', '~'
 /// spaces and format characters are removed. [`markdown_unescape`] reverses it.
 pub fn markdown_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.chars().enumerate() {
+    // What has been written so far, for markers that count only at a line's start:
+    // nothing but spaces (`-`, `+`, `=` would start a list, a heading underline), or
+    // spaces then digits (`1.` or `1)` would start a numbered list).
+    let mut only_spaces = true;
+    let mut digits = false;
+    for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -106,14 +111,21 @@ pub fn markdown_escape(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '-' | '+' | '=' if i == 0 => {
+            '-' | '+' | '=' if only_spaces => {
                 out.push('\\');
                 out.push(c);
             }
-            c if is_format_char(c) => {}
+            '.' | ')' if digits => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_format_char(c) => continue,
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
+        let last = out.chars().last().unwrap_or(' ');
+        digits = (only_spaces || digits) && last.is_ascii_digit();
+        only_spaces = only_spaces && last == ' ';
     }
     out
 }
@@ -266,6 +278,10 @@ mod tests {
         }
         assert_eq!(markdown_unescape(&md), hostile);
         assert_eq!(markdown_escape("- a\n# b\u{202e}"), "\\- a \\# b");
+        // Markers that start a list only at a line's start.
+        assert_eq!(markdown_escape("  - a"), "  \\- a");
+        assert_eq!(markdown_escape("12. 某局 3.5"), "12\\. 某局 3.5");
+        assert_eq!(markdown_escape("\u{200b}+x"), "\\+x");
         assert_eq!(
             markdown_escape("巴市监罚〔2022〕15号"),
             "巴市监罚〔2022〕15号"

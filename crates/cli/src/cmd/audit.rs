@@ -104,9 +104,9 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     // CASEAUDIT_TIMINGS=1 prints where the time went (for profiling and BENCHMARKS.md).
     if std::env::var("CASEAUDIT_TIMINGS").is_ok_and(|v| v == "1") {
         for (phase, t) in &audit.timings {
-            eprintln!("timing: {phase}: {:.3} s", t.as_secs_f64());
+            crate::errln!("timing: {phase}: {:.3} s", t.as_secs_f64());
         }
-        eprintln!(
+        crate::errln!(
             "timing: write outputs: {:.3} s",
             write_started.elapsed().as_secs_f64()
         );
@@ -114,12 +114,12 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     if a.quiet {
         // One line a file error: without --quiet, the summary lists them.
         for e in &report.run.errors {
-            eprintln!("错误：{}", summary::error_line(e));
+            crate::errln!("错误：{}", summary::error_line(e));
         }
     }
     if !a.quiet {
-        eprint!("{}", summary::render(report));
-        eprintln!("输出文件夹：{}", super::shown(&a.out));
+        crate::errprint!("{}", summary::render(report));
+        crate::errln!("输出文件夹：{}", super::shown(&a.out));
     }
     if audit.had_input_errors {
         return Ok(EXIT_INPUT);

@@ -74,7 +74,7 @@ pub fn run(a: DiffArgs) -> Result<u8> {
     // The table shows the note above it; other formats (a file, JSON, HTML) say it here.
     if a.out.is_some() || !matches!(a.format, DiffFormat::Table) {
         if let Some(n) = f.differences_note() {
-            eprintln!("{}", terminal(&n));
+            crate::errln!("{}", terminal(&n));
         }
     }
     Ok(0)

@@ -63,7 +63,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         caseaudit_report::write_atomic(t, serde_json::to_string_pretty(&truth)?.as_bytes())
             .map_err(|e| anyhow!("{e}"))?;
     }
-    eprintln!(
+    crate::errln!(
         "已生成 {} 件案件（植入问题 {} 个）：{}",
         batch.cases.len(),
         batch.truth.len(),

@@ -108,7 +108,7 @@ pub fn warn_if_newer(path: &Path, report: &caseaudit_engine::AuditReport) {
     };
     let mine = env!("CARGO_PKG_VERSION");
     if parse(&report.tool.version) > parse(mine) {
-        eprintln!(
+        crate::errln!(
             "提示：`{}` 由较新版本的 caseaudit（{}）生成，本程序为 {mine}，其中新增的内容可能无法识别",
             shown(path),
             caseaudit_report::safe::terminal(&report.tool.version)

@@ -48,7 +48,7 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
     written.push(write_register(&notices, &opts, &a.out).map_err(|e| anyhow!("{e}"))?);
     caseaudit_report::outdir::record(&a.out, &written).map_err(|e| anyhow!("{e}"))?;
     for n in &notices {
-        eprintln!(
+        crate::errln!(
             "{}  {}：{} 个问题",
             caseaudit_report::safe::terminal(&n.number.clone().unwrap_or_default()),
             caseaudit_report::safe::terminal(&n.agency),
@@ -56,9 +56,9 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
         );
     }
     if unaddressed > 0 {
-        eprintln!("提示：{unaddressed} 个问题的案件没有执法单位，未能列入通知书（可在台账中补充执法单位或用 audit --agency 指定）");
+        crate::errln!("提示：{unaddressed} 个问题的案件没有执法单位，未能列入通知书（可在台账中补充执法单位或用 audit --agency 指定）");
     }
-    eprintln!(
+    crate::errln!(
         "已生成 {} 份通知书（{} 个文件）于 {}",
         notices.len(),
         written.len(),

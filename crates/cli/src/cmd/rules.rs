@@ -89,7 +89,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
                 Ok(0)
             }
             Err(e) => {
-                eprintln!("{}", terminal_lines(&e.to_string()));
+                crate::errln!("{}", terminal_lines(&e.to_string()));
                 Ok(EXIT_INPUT)
             }
         },

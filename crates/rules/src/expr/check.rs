@@ -44,6 +44,36 @@ pub const MAX_CONDITION_TOKENS: usize = 2000;
 /// The deepest a condition's tree may nest (`a AND b AND c` nests two deep).
 pub const MAX_CONDITION_DEPTH: usize = 64;
 
+/// The deepest a condition may nest with the derived fields it uses put in their place
+/// (they are compiled inline).
+pub const MAX_EXPANDED_DEPTH: usize = 256;
+
+/// How deep an expression nests with each derived field replaced by its definition,
+/// whose expanded depth `derived` gives; without recursion.
+pub fn expanded_depth(e: &Expr, derived: &BTreeMap<String, usize>) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        let here = match &e.kind {
+            ExprKind::Derived(name) => d - 1 + derived.get(name).copied().unwrap_or(1),
+            _ => d,
+        };
+        deepest = deepest.max(here);
+        stack.extend(e.children().into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// The issue for a condition whose expansion nests too deep, if it does.
+pub fn expanded_depth_issue(e: &Expr, derived: &BTreeMap<String, usize>) -> Option<String> {
+    let d = expanded_depth(e, derived);
+    (d > MAX_EXPANDED_DEPTH).then(|| {
+        format!(
+            "条件连同所用派生字段展开后嵌套过深：{d} 层，上限 {MAX_EXPANDED_DEPTH} 层；请减少派生字段的层层引用"
+        )
+    })
+}
+
 /// How deep an expression nests (a leaf is 1), without recursion.
 pub fn depth(e: &Expr) -> usize {
     let mut deepest = 0;
