@@ -466,6 +466,36 @@ mod tests {
     }
 
     #[test]
+    fn a_part_never_inflates_past_its_declared_size() {
+        // The zip directory's declared sizes are checked against the limits before
+        // anything is read (load.rs). That is enough only because the zip crate stops
+        // a part at its declared size: pinned here.
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        z.start_file("xl/worksheets/sheet1.xml", opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        z.write_all(&vec![b' '; 4 * 1024 * 1024])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut bytes = z.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
+        // 4 MB of spaces, packed; the local header and the directory then claim 100 bytes.
+        let declared = (4u32 * 1024 * 1024).to_le_bytes();
+        let mut at = 0;
+        while let Some(i) = bytes[at..].windows(4).position(|w| w == declared) {
+            bytes[at + i..at + i + 4].copy_from_slice(&100u32.to_le_bytes());
+            at += i + 4;
+        }
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(z.by_index_raw(0).map(|f| f.size()).ok(), Some(100));
+        let mut f = z.by_index(0).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Vec::new();
+        assert!(f.read_to_end(&mut out).is_err());
+        assert!(out.len() <= 4096, "{}", out.len());
+    }
+
+    #[test]
     fn a_far_row_costs_the_rows_above_it() {
         assert_eq!(sparse_cost([(0, 2), (2, 0)].into_iter()), 3 + 1 + 1);
         assert!(sparse_cost([(u32::MAX - 1, 0)].into_iter()) > MAX_FILE_CELLS);
