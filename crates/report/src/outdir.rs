@@ -8,8 +8,23 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// A temporary file older than this is left from an interrupted run: a running one
-/// keeps writing to its temporary files, renaming them when done.
+/// keeps writing to its temporary files, renaming them when done. A temporary file of
+/// a process that no longer runs is stale at once.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// Whether the process that wrote a temporary file (its id in the name) has ended, as
+/// far as this system can tell (Linux's /proc); `false` when unknown.
+fn writer_ended(name: &str) -> bool {
+    let Some(pid) = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(pid, _)| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    let proc = Path::new("/proc");
+    pid != std::process::id() && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+}
 
 fn marker_error(dir: &Path, reason: String) -> ReportError {
     ReportError::Io {
@@ -62,11 +77,12 @@ pub fn remove_stale_temps(dir: &Path, age: Duration) -> usize {
         let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
             continue;
         };
-        let old = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|d| d >= age);
+        let old = writer_ended(&name)
+            || meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|d| d >= age);
         if meta.is_file() && old && std::fs::remove_file(e.path()).is_ok() {
             removed += 1;
         }
@@ -113,8 +129,20 @@ mod tests {
             .expect("open");
         f.set_modified(SystemTime::now() - Duration::from_secs(3600))
             .expect("mtime");
-        assert_eq!(prepare(dir.path()).expect("prepare"), 1);
-        assert!(!old.exists() && fresh.exists() && other.exists());
+        // A fresh one of a process that has ended goes too; this process's stays.
+        let ended = dir.path().join(".caseaudit-4294967294-ghi789.tmp");
+        let mine = dir
+            .path()
+            .join(format!(".caseaudit-{}-jkl012.tmp", std::process::id()));
+        std::fs::write(&ended, b"x").expect("write");
+        std::fs::write(&mine, b"x").expect("write");
+        let linux = Path::new("/proc/self").exists();
+        assert_eq!(
+            prepare(dir.path()).expect("prepare"),
+            1 + usize::from(linux)
+        );
+        assert!(!old.exists() && fresh.exists() && other.exists() && mine.exists());
+        assert_eq!(ended.exists(), !linux);
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Temporary files are named `.caseaudit-XXXXXX.tmp` beside their final path.
+/// Temporary files are named `.caseaudit-PID-XXXXXX.tmp` beside their final path (PID
+/// the writing process's id, so that a later run can tell an interrupted run's files).
 pub const TEMP_PREFIX: &str = ".caseaudit-";
 /// See [`TEMP_PREFIX`].
 pub const TEMP_SUFFIX: &str = ".tmp";
@@ -42,7 +43,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io)?;
