@@ -886,3 +886,65 @@ fn a_closed_stderr_does_not_crash_the_audit() {
     assert_eq!(status.code(), Some(0));
     assert!(dir.path().join("out/findings.json").exists());
 }
+
+#[test]
+fn the_deepest_condition_allowed_is_audited_without_overflowing_the_stack() {
+    // A rule nested as deep as the limit allows through a chain of derived fields (they
+    // are compiled inline): the audit runs; one level more is refused by the check.
+    let deepest = |links: usize| {
+        let pack = pack_copy();
+        let mut derived =
+            std::fs::read_to_string(pack.path().join("derived.toml")).unwrap_or_default();
+        derived.push_str("\n[[derived]]\nname = \"chain0\"\ntype = \"bool\"\nlabel = \"链\"\nexpr = \"decision_date IS NULL\"\nbasis = \"测试\"\n");
+        for i in 1..links {
+            derived.push_str(&format!(
+                "\n[[derived]]\nname = \"chain{i}\"\ntype = \"bool\"\nlabel = \"链\"\nexpr = \"chain{} OR decision_date > DATE '2099-01-01'\"\nbasis = \"测试\"\n",
+                i - 1
+            ));
+        }
+        write(&pack.path().join("derived.toml"), derived);
+        write(
+            &pack.path().join("three-systems/PUB-901.toml"),
+            format!(
+                "id = \"PUB-901\"\ntitle = \"测试\"\nsystem = \"publication\"\nseverity = \"minor\"\n\
+                 deduction = 1\nrequires = [\"decision_date\"]\nviolation = \"decision_date IS NOT NULL AND chain{}\"\n\
+                 basis = \"测试\"\nrectification = \"测试\"\n",
+                links - 1
+            ),
+        );
+        pack
+    };
+    // chain_k nests k + 2 deep; under the AND, one more: 62 links nest 64 deep.
+    let ok = deepest(62);
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let o = caseaudit()
+        .args([
+            "audit",
+            "--quiet",
+            "--as-of",
+            "2022-12-31",
+            "--format",
+            "json",
+            "--rules",
+        ])
+        .arg(ok.path())
+        .arg("--out")
+        .arg(out.path())
+        .arg(root().join("fixtures/ledgers"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let too_deep = deepest(63);
+    let o = caseaudit()
+        .args(["rules", "check", "--rules"])
+        .arg(too_deep.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("PUB-901") && stderr.contains("嵌套过深"),
+        "{stderr}"
+    );
+}

@@ -296,7 +296,16 @@ fn prescan<R: std::io::Read + std::io::Seek>(
             for i in 0..z.len() {
                 let Ok(f) = z.by_index_raw(i) else { continue };
                 let name = f.name().map(|n| n.to_lowercase()).unwrap_or_default();
-                if name.starts_with("xl/worksheets/") && !name.contains("_rels") {
+                // Worksheets, chart sheets, dialog and macro sheets: the parts sheets read.
+                let sheet_part = [
+                    "xl/worksheets/",
+                    "xl/chartsheets/",
+                    "xl/dialogsheets/",
+                    "xl/macrosheets/",
+                ]
+                .iter()
+                .any(|d| name.starts_with(d));
+                if sheet_part && !name.contains("_rels") {
                     parts.count += 1;
                     parts.largest = parts.largest.max(f.size());
                 }

@@ -46,7 +46,7 @@ pub const MAX_CONDITION_DEPTH: usize = 64;
 
 /// The deepest a condition may nest with the derived fields it uses put in their place
 /// (they are compiled inline).
-pub const MAX_EXPANDED_DEPTH: usize = 256;
+pub const MAX_EXPANDED_DEPTH: usize = 64;
 
 /// How deep an expression nests with each derived field replaced by its definition,
 /// whose expanded depth `derived` gives; without recursion.
