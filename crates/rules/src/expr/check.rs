@@ -153,7 +153,7 @@ pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<
         c.err(
             None,
             format!(
-                "条件嵌套过深：{d} 层，上限 {MAX_CONDITION_DEPTH} 层（每个 AND、OR、括号、函数各算一层）；请拆分为多条规则或使用派生字段"
+                "条件嵌套过深：{d} 层，上限 {MAX_CONDITION_DEPTH} 层（每个 AND、OR、比较、运算和函数各算一层）；请拆分为多条规则或使用派生字段"
             ),
         );
     }
