@@ -26,7 +26,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("condition", condition),
     ("csv", csv),
     ("xlsx", xlsx),
+    ("render", render),
 ];
+
+/// The escaping functions of the report crate (text only, no dependencies), compiled
+/// here directly so that the fuzz build stays free of polars.
+#[path = "../crates/report/src/safe.rs"]
+mod safe;
 
 pub fn pack() -> &'static RulePack {
     static P: OnceLock<RulePack> = OnceLock::new();
@@ -349,4 +355,83 @@ pub fn xlsx(data: &[u8]) {
         }
         let _ = detect(sheet, &pack().fields, index());
     }
+}
+
+/// The escapers for people's screens and documents (terminal, Markdown, HTML, file
+/// names) on arbitrary text.
+///
+/// Checks beyond "no panic": terminal text holds no control or format character (and a
+/// line break never survives); Markdown holds no `<` or `>`, no unescaped `` ` * _ [ ] #
+/// | ``, no line break, and unescapes to the text as written (controls as spaces, format
+/// characters dropped); HTML holds none of `< > " '` and no `&` but as an entity; a file
+/// stem is never empty, holds no separator, `..` or control or format character, and is
+/// at most 150 bytes; text without such characters is left as it is.
+pub fn render(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let s = text.as_ref();
+    let t = safe::terminal(s);
+    assert!(!t.chars().any(safe::is_hidden_control), "terminal: {t:?}");
+    if !s.chars().any(safe::is_hidden_control) {
+        assert_eq!(t, s);
+    }
+    let lines = safe::terminal_lines(s);
+    assert!(
+        !lines
+            .chars()
+            .any(|c| c != '\n' && safe::is_hidden_control(c)),
+        "terminal lines: {lines:?}"
+    );
+    assert_eq!(lines.matches('\n').count(), s.matches('\n').count());
+
+    let md = safe::markdown_escape(s);
+    assert!(!md.contains(['<', '>', '\n', '\r']), "markdown: {md:?}");
+    let bytes = md.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        assert!(
+            !b"`*_[]#|".contains(&bytes[i]),
+            "markdown: unescaped {:?} in {md:?}",
+            bytes[i] as char
+        );
+        i += 1;
+    }
+    let shown: String = s
+        .chars()
+        .filter(|c| !safe::is_format_char(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    assert_eq!(safe::markdown_unescape(&md), shown, "markdown round trip");
+
+    let html = safe::html_escape(s);
+    assert!(!html.contains(['<', '>', '"', '\'']), "html: {html:?}");
+    for (at, _) in html.match_indices('&') {
+        let rest = &html[at..];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                .iter()
+                .any(|e| rest.starts_with(e)),
+            "html: {html:?}"
+        );
+    }
+
+    let stem = safe::safe_file_stem(s);
+    assert!(!stem.is_empty() && stem.len() <= 150, "stem: {stem:?}");
+    assert!(
+        !stem.contains(['/', '\\'])
+            && !stem.contains("..")
+            && !stem.chars().any(safe::is_hidden_control),
+        "stem: {stem:?}"
+    );
+
+    let json = safe::json_for_terminal(s);
+    assert!(
+        !json
+            .chars()
+            .any(|c| !matches!(c, '\n' | '\r' | '\t') && safe::is_hidden_control(c)),
+        "json: {json:?}"
+    );
 }

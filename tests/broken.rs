@@ -847,13 +847,33 @@ fn a_sheet_with_two_cells_far_apart() {
 
 #[test]
 fn a_csv_past_the_size_limit() {
-    // A sparse file: 3 GB long, no disk used, refused before it is read.
+    // A sparse file: 3 GB long, no disk used, of one endless line: refused once one
+    // record passes its limit, never read into memory whole.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bad = dir.path().join("huge.csv");
     let f = std::fs::File::create(&bad).unwrap_or_else(|e| panic!("{e}"));
     f.set_len(3 * 1024 * 1024 * 1024)
         .unwrap_or_else(|e| panic!("{e}"));
-    path_error(dir.path(), &bad, "too_large", "CSV 文件过大");
+    path_error(dir.path(), &bad, "too_large", "超过 64 MB");
+}
+
+#[test]
+fn a_gbk_csv_past_the_size_limit() {
+    // Decoded in memory (not UTF-8): refused by its size before it is read.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("huge-gbk.csv");
+    let mut f = std::fs::File::create(&bad).unwrap_or_else(|e| panic!("{e}"));
+    // 案件编号 in GBK: not UTF-8.
+    f.write_all(b"\xb0\xb8\xbc\xfe\xb1\xe0\xba\xc5\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    f.set_len(3 * 1024 * 1024 * 1024)
+        .unwrap_or_else(|e| panic!("{e}"));
+    path_error(
+        dir.path(),
+        &bad,
+        "too_large",
+        "非 UTF-8 编码的 CSV 文件过大",
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod broken;
 mod browser;
 mod columns;
 pub mod fuzz_replay;
+mod hostile;
 mod sql;
 mod truth;
 
@@ -368,6 +369,7 @@ fn notices_and_diff_from_findings_json() {
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| !n.starts_with('.'))
                 .collect()
         })
         .unwrap_or_default();

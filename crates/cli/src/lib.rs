@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod cmd;
+pub mod out;
 pub mod summary;
 
 use clap::Parser;
@@ -29,8 +30,21 @@ pub fn run() -> ExitCode {
     };
     match cmd::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e)
+            if e.downcast_ref::<out::StdoutError>()
+                .is_some_and(out::StdoutError::is_closed_pipe) =>
+        {
+            // The reader stopped reading (`caseaudit rules list | head`): done, as
+            // other Unix tools end.
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("错误：{e:#}");
+            // The message's own line breaks are kept; anything else from data that could
+            // control the terminal is escaped.
+            crate::errln!(
+                "错误：{}",
+                caseaudit_report::safe::terminal_lines(&format!("{e:#}"))
+            );
             ExitCode::from(EXIT_INPUT)
         }
     }

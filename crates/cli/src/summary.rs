@@ -1,6 +1,7 @@
 //! The summary table printed to stderr after an audit.
 
-use caseaudit_engine::{AuditReport, NO_AGENCY};
+use caseaudit_engine::{AuditReport, InputError, NO_AGENCY};
+use caseaudit_report::safe::terminal as t;
 use caseaudit_rules::System;
 use std::fmt::Write;
 
@@ -30,8 +31,13 @@ fn pad(s: &str, w: usize) -> String {
     format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
 }
 
-/// Renders rows as an aligned table.
+/// Renders rows as an aligned table. Cells are shown escaped for the terminal: a cell
+/// from data cannot move the cursor or start a line of its own.
 pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| t(c).into_owned()).collect())
+        .collect();
     let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -65,8 +71,8 @@ pub fn render(report: &AuditReport) -> String {
     let _ = writeln!(
         out,
         "评查日期 {}，参数配置 {}；读取 {} 个工作表，{} 行：评查案件 {} 件，未作为案件 {} 行；问题 {} 个",
-        run.as_of,
-        run.profile,
+        t(&run.as_of),
+        t(&run.profile),
         run.inputs.len(),
         run.rows_read,
         run.cases_audited,
@@ -128,9 +134,9 @@ pub fn render(report: &AuditReport) -> String {
             let _ = writeln!(
                 out,
                 "未评查规则 {} {}：{}",
-                i.file,
-                i.sheet,
-                list.join("；")
+                t(&i.file),
+                t(&i.sheet),
+                t(&list.join("；"))
             );
         }
     }
@@ -138,25 +144,31 @@ pub fn render(report: &AuditReport) -> String {
         let _ = writeln!(
             out,
             "规则 {} 有 {} 件案件因日期超出工作日历无法判断",
-            r.id, r.not_evaluable
+            t(&r.id),
+            r.not_evaluable
         );
     }
     for w in &run.warnings {
-        let _ = writeln!(out, "提示：{w}");
+        let _ = writeln!(out, "提示：{}", t(w));
     }
     for e in &run.errors {
-        let _ = writeln!(
-            out,
-            "无法评查：{}{}：{}",
-            e.file,
-            e.sheet
-                .as_ref()
-                .map(|s| format!(" 「{s}」"))
-                .unwrap_or_default(),
-            e.reason
-        );
+        let _ = writeln!(out, "无法评查：{}", error_line(e));
     }
     out
+}
+
+/// A file error as one terminal line: the file, the sheet and the reason, escaped (a
+/// file name holding a line break cannot forge a second line).
+pub fn error_line(e: &InputError) -> String {
+    format!(
+        "{}{}：{}",
+        t(&e.file),
+        e.sheet
+            .as_ref()
+            .map(|s| format!(" 「{}」", t(s)))
+            .unwrap_or_default(),
+        t(&e.reason)
+    )
 }
 
 #[cfg(test)]

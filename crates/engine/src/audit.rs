@@ -4,7 +4,7 @@
 use crate::cell::{column_letter, Cell};
 use crate::evaluate::Compiler;
 use crate::header::{detect, AliasIndex};
-use crate::load::{self, expand_inputs, read_file, InputFile, LoadError};
+use crate::load::{self, discover_inputs, read_file, InputFile, LoadError};
 use crate::model::*;
 use crate::prepare::{csv_ledger, parquet_ledger, sheet_ledger, Ledger};
 use crate::score::score;
@@ -156,6 +156,8 @@ pub enum Progress {
 pub struct Prepared {
     pub ledgers: Vec<Ledger>,
     pub errors: Vec<InputError>,
+    /// What input discovery skipped or merged, and why (for `run.warnings`).
+    pub notes: Vec<String>,
 }
 
 /// Reads, maps and normalises every input (folders walked), in parallel.
@@ -166,7 +168,7 @@ pub fn prepare_inputs(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Prepared {
     let index = AliasIndex::new(&pack.fields);
-    let files = expand_inputs(inputs);
+    let (files, notes) = discover_inputs(inputs);
     progress(Progress::Files(files.len()));
     let results: Vec<FileResult> = files
         .par_iter()
@@ -187,6 +189,7 @@ pub fn prepare_inputs(
     let mut prepared = Prepared {
         ledgers: Vec::new(),
         errors: Vec::new(),
+        notes,
     };
     for r in results {
         match r {
@@ -237,6 +240,7 @@ pub fn audit_with_progress(
         prepared.ledgers,
         prepared.errors,
     )?;
+    audit.report.run.warnings.extend(prepared.notes);
     audit.timings.insert(0, ("read and normalise", read));
     Ok(audit)
 }

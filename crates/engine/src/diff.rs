@@ -37,11 +37,75 @@ pub struct DiffItem {
     pub title: String,
 }
 
+/// Something the two audits measured against differently: the parameter profile, the
+/// as-of year or the rule pack's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunDifference {
+    /// `profile`, `as_of_year` or `pack_version`.
+    pub what: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// How two audits differ in what they were measured against.
+pub fn run_differences(old: &AuditReport, new: &AuditReport) -> Vec<RunDifference> {
+    let year = |as_of: &str| as_of.split('-').next().unwrap_or("").to_string();
+    [
+        ("profile", old.run.profile.clone(), new.run.profile.clone()),
+        ("as_of_year", year(&old.run.as_of), year(&new.run.as_of)),
+        (
+            "pack_version",
+            format!("{} {}", old.run.pack.name, old.run.pack.version),
+            format!("{} {}", new.run.pack.name, new.run.pack.version),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, o, n)| o != n)
+    .map(|(what, old, new)| RunDifference {
+        what: what.into(),
+        old,
+        new,
+    })
+    .collect()
+}
+
+impl FollowUp {
+    /// One line for people when the runs differ in profile, as-of year or pack
+    /// version: the comparison then mixes changes of the ledgers with changes of the
+    /// measure.
+    pub fn differences_note(&self) -> Option<String> {
+        if self.run_differences.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .run_differences
+            .iter()
+            .map(|d| {
+                let label = match d.what.as_str() {
+                    "profile" => "参数配置",
+                    "as_of_year" => "评查年度",
+                    "pack_version" => "规则包版本",
+                    other => other,
+                };
+                format!("{label}不同（原 {}，复查 {}）", d.old, d.new)
+            })
+            .collect();
+        Some(format!(
+            "注意：两次评查的{}，整改结果中可能混有评查标准变化的影响",
+            parts.join("、")
+        ))
+    }
+}
+
 /// The follow-up of two audits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
     pub old_as_of: String,
     pub new_as_of: String,
+    /// How the two runs differ in profile, as-of year or pack version (empty when
+    /// they were measured alike).
+    #[serde(default)]
+    pub run_differences: Vec<RunDifference>,
     pub agencies: Vec<AgencyDiff>,
     pub totals: AgencyDiff,
 }
@@ -178,6 +242,7 @@ pub fn follow_up(old: &AuditReport, new: &AuditReport) -> FollowUp {
     FollowUp {
         old_as_of: old.run.as_of.clone(),
         new_as_of: new.run.as_of.clone(),
+        run_differences: run_differences(old, new),
         agencies,
         totals,
     }

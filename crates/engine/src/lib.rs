@@ -7,6 +7,7 @@
 
 #[cfg(feature = "evaluate")]
 pub mod audit;
+pub mod budget;
 pub mod cell;
 pub mod diff;
 #[cfg(feature = "evaluate")]
@@ -14,6 +15,7 @@ pub mod evaluate;
 #[cfg(feature = "evaluate")]
 pub mod generate;
 pub mod header;
+pub mod inputs;
 pub mod load;
 pub mod model;
 pub mod normalize;

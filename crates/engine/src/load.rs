@@ -1,11 +1,13 @@
 //! Reading ledger files into raw sheets: calamine for workbooks, the csv crate (after
 //! UTF-8 / GB18030 detection with encoding_rs) for CSV, polars for parquet.
 
+use crate::budget::{self, Budget};
 use crate::cell::{Cell, RawSheet};
+pub use crate::inputs::{discover_inputs, expand_inputs, InputFile};
 pub use crate::model::ErrorKind;
 use calamine::{Data, DataRef, Range, Reader};
 use caseaudit_rules::calendar::to_day;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File extensions read as ledgers.
 pub const LEDGER_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods", "csv", "parquet"];
@@ -18,7 +20,7 @@ pub struct LoadError {
     pub reason: String,
 }
 
-fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
+pub(crate) fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
     LoadError {
         kind,
         reason: reason.into(),
@@ -26,7 +28,7 @@ fn err(kind: ErrorKind, reason: impl Into<String>) -> LoadError {
 }
 
 /// An operating-system error opening a path, classified.
-fn io_error(e: &std::io::Error) -> LoadError {
+pub(crate) fn io_error(e: &std::io::Error) -> LoadError {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => err(
             ErrorKind::PermissionDenied,
@@ -35,101 +37,6 @@ fn io_error(e: &std::io::Error) -> LoadError {
         std::io::ErrorKind::NotFound => err(ErrorKind::NotFound, "文件不存在"),
         _ => err(ErrorKind::Unreadable, format!("无法打开：{e}")),
     }
-}
-
-/// One input path expanded: a ledger file to read, or an error about a path.
-#[derive(Debug, Clone)]
-pub enum InputFile {
-    File(PathBuf),
-    Error(PathBuf, LoadError),
-}
-
-fn is_ledger(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if name.starts_with("~$") || name.starts_with(".~") {
-        return false;
-    }
-    p.extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .is_some_and(|e| LEDGER_EXTENSIONS.contains(&e.as_str()))
-}
-
-/// Whether a folder is one of caseaudit's own output folders.
-fn is_output_dir(p: &Path) -> bool {
-    p.join("findings.json").is_file() || p.join(".caseaudit-output").exists()
-}
-
-/// Expands inputs: folders are walked for ledger files (lock files and caseaudit's own
-/// output folders skipped), in a stable order.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
-    let mut out = Vec::new();
-    for p in inputs {
-        let meta = std::fs::metadata(p);
-        match meta {
-            Err(e) => {
-                let error = if e.kind() == std::io::ErrorKind::NotFound
-                    && std::fs::symlink_metadata(p).is_ok()
-                {
-                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
-                } else {
-                    io_error(&e)
-                };
-                out.push(InputFile::Error(p.clone(), error));
-            }
-            Ok(m) if m.is_dir() && is_ledger(p) => out.push(InputFile::Error(
-                p.clone(),
-                err(ErrorKind::IsFolder, "是文件夹，不是台账文件"),
-            )),
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                let walker = walkdir::WalkDir::new(p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_entry(|e| {
-                        !(e.file_type().is_dir() && e.depth() > 0 && is_output_dir(e.path()))
-                    });
-                for entry in walker {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() && is_ledger(e.path()) => {
-                            found.push(e.path().to_path_buf())
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
-                            // Following links, a link to nothing is "not found"; a loop
-                            // of links has no I/O error.
-                            let error = match e.io_error().map(io_error) {
-                                Some(le) if le.kind == ErrorKind::NotFound => {
-                                    err(ErrorKind::DanglingLink, "链接指向的文件不存在")
-                                }
-                                Some(le) => le,
-                                None => {
-                                    err(ErrorKind::Unreadable, format!("无法读取文件夹内容：{e}"))
-                                }
-                            };
-                            out.push(InputFile::Error(path, error));
-                        }
-                    }
-                }
-                if found.is_empty() {
-                    out.push(InputFile::Error(
-                        p.clone(),
-                        err(
-                            ErrorKind::EmptyFolder,
-                            "文件夹中没有台账文件（xlsx、xls、ods、csv、parquet）",
-                        ),
-                    ));
-                }
-                out.extend(found.into_iter().map(InputFile::File));
-            }
-            Ok(_) => out.push(InputFile::File(p.clone())),
-        }
-    }
-    out
 }
 
 /// How a ledger file is read.
@@ -149,6 +56,13 @@ pub fn kind_of(path: &Path) -> Result<FileKind, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
     if meta.is_dir() {
         return Err(err(ErrorKind::IsFolder, "是文件夹，不是台账文件"));
+    }
+    if !meta.is_file() {
+        // A FIFO, socket or device: never opened (opening a FIFO blocks).
+        return Err(err(
+            ErrorKind::Unreadable,
+            "不是普通文件（可能是管道、套接字或设备）",
+        ));
     }
     if meta.len() == 0 {
         return Err(err(ErrorKind::EmptyFile, "文件为空（0 字节）"));
@@ -332,11 +246,19 @@ fn check_zip_size<R: std::io::Read + std::io::Seek>(
 fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
     let mut head = [0u8; 8];
     let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let n = std::io::Read::read(&mut file, &mut head).map_err(|e| io_error(&e))?;
     let kind = container(&head[..n], std::io::BufReader::new(file))?;
+    let mut budget = Budget::default();
+    let parts = {
+        let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+        guarded(ErrorKind::Truncated, || {
+            prescan(std::io::BufReader::new(file), kind, len, &mut budget)
+        })?
+    };
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind)
+        sheets_of(wb, display, kind, &mut budget, parts)
     })
 }
 
@@ -344,21 +266,108 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
 /// the same limits as a workbook read from a file.
 pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>, LoadError> {
     let kind = container(bytes, std::io::Cursor::new(bytes))?;
+    let mut budget = Budget::default();
+    let parts = guarded(ErrorKind::Truncated, || {
+        prescan(
+            std::io::Cursor::new(bytes),
+            kind,
+            bytes.len() as u64,
+            &mut budget,
+        )
+    })?;
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind)
+        sheets_of(wb, display, kind, &mut budget, parts)
     })
+}
+
+/// The worksheet parts of a zip workbook: how many, and the largest's inflated size.
+#[derive(Debug, Clone, Copy, Default)]
+struct SheetParts {
+    count: usize,
+    largest: u64,
+}
+
+/// What calamine would allocate or read, spent from the file's budget before calamine
+/// opens the file: an xls's and an ods's dense grids (both readers build every sheet's
+/// grid on opening), and for an xlsx its worksheet parts (several sheets may read one).
+fn prescan<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    kind: Container,
+    len: u64,
+    budget: &mut Budget,
+) -> Result<SheetParts, LoadError> {
+    match kind {
+        Container::Compound => {
+            budget::prescan_xls(reader, len, budget)?;
+            Ok(SheetParts::default())
+        }
+        Container::Zip { opens: true, .. } => {
+            let Ok(mut z) = zip::ZipArchive::new(reader) else {
+                return Ok(SheetParts::default());
+            };
+            let mut parts = SheetParts::default();
+            let mut shared_strings = Vec::new();
+            for i in 0..z.len() {
+                let Ok(f) = z.by_index_raw(i) else { continue };
+                let name = f.name().map(|n| n.to_lowercase()).unwrap_or_default();
+                // Worksheets, chart sheets, dialog and macro sheets: the parts sheets read.
+                let sheet_part = [
+                    "xl/worksheets/",
+                    "xl/chartsheets/",
+                    "xl/dialogsheets/",
+                    "xl/macrosheets/",
+                ]
+                .iter()
+                .any(|d| name.starts_with(d));
+                if sheet_part && !name.contains("_rels") {
+                    parts.count += 1;
+                    parts.largest = parts.largest.max(f.size());
+                }
+                if name.ends_with("sharedstrings.xml") {
+                    shared_strings.push(i);
+                }
+            }
+            for i in shared_strings {
+                if let Ok(f) = z.by_index(i) {
+                    // The declaration is at the start of the part.
+                    let head = std::io::Read::take(f, 64 * 1024);
+                    budget::prescan_shared_strings(std::io::BufReader::new(head), budget)?;
+                }
+            }
+            let is_xlsx = z.index_for_name("xl/workbook.xml").is_some()
+                || z.index_for_name("xl/workbook.bin").is_some();
+            if !is_xlsx {
+                if let Ok(content) = z.by_name("content.xml") {
+                    budget.bytes(content.size(), "工作簿")?;
+                    let limited = std::io::Read::take(content, MAX_UNPACKED_PART);
+                    budget::prescan_ods(std::io::BufReader::new(limited), budget)?;
+                }
+            }
+            Ok(parts)
+        }
+        _ => Ok(SheetParts::default()),
+    }
 }
 
 fn sheets_of<RS: std::io::Read + std::io::Seek>(
     mut wb: calamine::Sheets<RS>,
     display: &str,
     kind: Container,
+    budget: &mut Budget,
+    parts: SheetParts,
 ) -> Result<Vec<RawSheet>, LoadError> {
     let names = wb.sheet_names().to_vec();
+    budget.sheets(names.len())?;
+    // More sheets than worksheet parts: some share one, each reading it again; every
+    // sheet is charged the largest part (the bytes are counted per read).
+    let shared = names.len() > parts.count && parts.count > 0;
     let mut sheets = Vec::new();
     for name in names {
+        if shared {
+            budget.bytes(parts.largest, &format!("工作表「{name}」"))?;
+        }
         let in_sheet = |e: calamine::Error| sheet_error(e, kind, &name);
         // Date-formatted cells are converted by calamine with the workbook's epoch;
         // plain numbers in date columns need to know it too (only xlsx says).
@@ -370,7 +379,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     let mut reader = x
                         .worksheet_cells_reader(&name)
                         .map_err(|e| in_sheet(e.into()))?;
-                    cell_rows(|| reader.next_cell(), in_sheet, &name)?
+                    cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?
                 };
                 let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
                 (r0, rows, merges, x.has_1904_epoch())
@@ -379,7 +388,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                 let mut reader = x
                     .worksheet_cells_reader(&name)
                     .map_err(|e| in_sheet(e.into()))?;
-                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name)?;
+                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
                 (r0, rows, Vec::new(), false)
             }
             other => {
@@ -390,28 +399,15 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     }
                     _ => Vec::new(),
                 };
-                let (r0, rows) = range_rows(&range, &name)?;
+                let (r0, rows) = range_rows(&range, &name, budget)?;
                 (r0, rows, merges, false)
             }
         };
-        sheets.push(finish_sheet(display, &name, r0, rows, &merges, date1904)?);
+        sheets.push(finish_sheet(
+            display, &name, r0, rows, merges, date1904, budget,
+        )?);
     }
     Ok(sheets)
-}
-
-/// The most cells (counted to the last used column of each row) one sheet may hold,
-/// about 3 GB as read. A real ledger of a million cases and 60 columns is 60 million; a
-/// sheet past this is refused rather than exhausting memory.
-pub const MAX_SHEET_CELLS: u64 = 100_000_000;
-
-fn too_many_cells(sheet: &str) -> LoadError {
-    err(
-        ErrorKind::TooLarge,
-        format!(
-            "工作表「{sheet}」的单元格范围过大（超过 {} 万个单元格），疑似异常文件，已拒绝读取",
-            MAX_SHEET_CELLS / 10_000
-        ),
-    )
 }
 
 /// The 0-based index of a sheet's first row, and its rows from there on (spreadsheet
@@ -425,6 +421,7 @@ fn cell_rows<'a, E: Into<calamine::Error>>(
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
     in_sheet: impl Fn(calamine::Error) -> LoadError,
     name: &str,
+    budget: &mut Budget,
 ) -> Result<SheetRows, LoadError> {
     let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
     while let Some(c) = next().map_err(|e| in_sheet(e.into()))? {
@@ -433,7 +430,7 @@ fn cell_rows<'a, E: Into<calamine::Error>>(
             cells.push((r, col, convert(Data::from(c.get_value().clone()))));
         }
     }
-    sparse_rows(cells, name)
+    sparse_rows(cells, name, budget)
 }
 
 /// An error reading one sheet, named in the reason.
@@ -443,31 +440,38 @@ fn sheet_error(e: calamine::Error, file: Container, name: &str) -> LoadError {
     le
 }
 
-/// Rows from cells in any order, within [`MAX_SHEET_CELLS`].
-fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows, LoadError> {
+/// Rows from cells in any order, spent from the file's budget before allocating: the
+/// rows from the top of the sheet to the last used one, each to its last used column.
+fn sparse_rows(
+    mut cells: Vec<(u32, u32, Cell)>,
+    name: &str,
+    budget: &mut Budget,
+) -> Result<SheetRows, LoadError> {
     // Cells come in document order, which is row order in files Excel writes; sort
     // anyway (stable) so that hand-made files read the same.
     cells.sort_by_key(|c| (c.0, c.1));
     let Some(&(r0, _, _)) = cells.first() else {
         return Ok((0, Vec::new()));
     };
-    // Count the cells the rows will hold before allocating any of them.
-    let mut needed = 0u64;
-    let mut row_at = u32::MAX;
-    for (r, col, _) in cells.iter().rev() {
-        if *r != row_at {
-            row_at = *r;
-            needed += u64::from(*col) + 1;
-        }
-    }
-    if needed > MAX_SHEET_CELLS {
-        return Err(too_many_cells(name));
-    }
+    // Count the cells the rows will hold before allocating any of them: each row's
+    // last cell is the last of its run (sorted).
+    let last_of_rows = cells
+        .iter()
+        .zip(cells.iter().skip(1).map(Some).chain(std::iter::once(None)))
+        .filter(|(c, next)| next.is_none_or(|n| n.0 != c.0))
+        .map(|(c, _)| (c.0, c.1));
+    budget.cells(
+        budget::sparse_cost(last_of_rows),
+        &format!("工作表「{name}」"),
+    )?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::new();
     for (r, col, cell) in cells {
         let i = (r - r0) as usize;
         while rows.len() <= i {
-            rows.push((r0 + rows.len() as u32 + 1, Vec::new()));
+            rows.push((
+                r0.saturating_add(rows.len() as u32).saturating_add(1),
+                Vec::new(),
+            ));
         }
         let row = &mut rows[i].1;
         let col = col as usize;
@@ -479,18 +483,23 @@ fn sparse_rows(mut cells: Vec<(u32, u32, Cell)>, name: &str) -> Result<SheetRows
     Ok((r0, rows))
 }
 
-/// Rows of a calamine range (xls, ods), with the same cell budget.
-fn range_rows(range: &Range<Data>, name: &str) -> Result<SheetRows, LoadError> {
+/// Rows of a calamine range (xls, ods), spent from the same budget.
+fn range_rows(
+    range: &Range<Data>,
+    name: &str,
+    budget: &mut Budget,
+) -> Result<SheetRows, LoadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
-    if (range.height() as u64).saturating_mul(range.width() as u64 + c0 as u64) > MAX_SHEET_CELLS {
-        return Err(too_many_cells(name));
-    }
+    budget.cells(
+        (range.height() as u64).saturating_mul(range.width() as u64 + u64::from(c0)),
+        &format!("工作表「{name}」"),
+    )?;
     let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(range.height());
     for (i, row) in range.rows().enumerate() {
         let mut cells: Vec<Cell> = Vec::with_capacity(row.len() + c0 as usize);
         cells.extend(std::iter::repeat_n(Cell::Empty, c0 as usize));
         cells.extend(row.iter().cloned().map(convert));
-        rows.push((r0 + i as u32 + 1, cells));
+        rows.push((r0.saturating_add(i as u32).saturating_add(1), cells));
     }
     Ok((r0, rows))
 }
@@ -501,19 +510,26 @@ fn finish_sheet(
     sheet: &str,
     r0: u32,
     mut rows: Vec<(u32, Vec<Cell>)>,
-    merges: &[calamine::Dimensions],
+    mut merges: Vec<calamine::Dimensions>,
     date1904: bool,
+    budget: &mut Budget,
 ) -> Result<RawSheet, LoadError> {
-    let used: u64 = rows.iter().map(|r| r.1.len() as u64).sum();
-    let mut budget = MAX_SHEET_CELLS.saturating_sub(used);
     // A merged area's value fills the whole area (headers and data alike), within the
     // rows and columns the sheet uses: a hostile merge over 16,384 columns or a million
-    // rows adds nothing.
+    // rows adds nothing. The same area listed many times is filled once; each area's
+    // cells are spent from the budget before it is filled.
+    merges.sort_by_key(|m| (m.start, m.end));
+    merges.dedup_by_key(|m| (m.start, m.end));
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
     let last_row = r0.saturating_add(rows.len() as u32).saturating_sub(1);
-    for m in merges {
+    for m in &merges {
         let (sr, sc) = m.start;
         let (er, ec) = (m.end.0.min(last_row), m.end.1.min(width.saturating_sub(1)));
+        if er < sr.max(r0) || ec < sc {
+            continue;
+        }
+        let area = u64::from(er - sr.max(r0) + 1) * u64::from(ec - sc + 1);
+        budget.cells(area, &format!("工作表「{sheet}」的合并单元格"))?;
         let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
             continue;
         };
@@ -528,10 +544,6 @@ fn finish_sheet(
             for c in sc..=ec {
                 let c = c as usize;
                 if row.1.len() <= c {
-                    let grow = (c + 1 - row.1.len()) as u64;
-                    budget = budget
-                        .checked_sub(grow)
-                        .ok_or_else(|| too_many_cells(sheet))?;
                     row.1.resize(c + 1, Cell::Empty);
                 }
                 if row.1[c].is_empty() {
@@ -591,55 +603,148 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
     }
 }
 
-/// Line numbers counted so far: up to which byte, and how many line feeds before it.
-#[derive(Default)]
-struct LineCount {
-    byte: usize,
-    feeds: u32,
+/// A reader that watches the bytes the csv crate reads: where each line ends (so that
+/// records get the row numbers people see) and whether a quote is still open (which the
+/// csv crate accepts silently at the end of a file, swallowing every later record).
+struct Tracked<R> {
+    inner: R,
+    /// Bytes read so far.
+    pos: u64,
+    prev: u8,
+    /// Line ends (first byte, byte after) not yet passed by a record.
+    ends: std::collections::VecDeque<(u64, u64)>,
+    /// Line ends seen so far.
+    lines: u64,
+    delimiter: u8,
+    /// Inside a quoted field; `pending` when its last byte was a quote that may be the
+    /// first of an escaped pair.
+    open: bool,
+    pending: bool,
+    pending_at: u64,
+    /// The line the open quote is on.
+    opened_line: u64,
+    /// Where the record being read began (set by the consumer after each record).
+    record_start: u64,
 }
 
-/// The text line a byte offset is on, as a text editor numbers it (lines end with LF,
-/// CRLF or a lone CR, as the csv crate reads them). Counting resumes from the previous
-/// call, so a pass over a file's records in order is linear.
-fn line_at(bytes: &[u8], at: usize, counted: &mut LineCount) -> u32 {
-    let at = at.min(bytes.len());
-    if at < counted.byte {
-        counted.byte = 0;
-        counted.feeds = 0;
+impl<R: std::io::Read> Tracked<R> {
+    fn new(inner: R, delimiter: u8) -> Self {
+        Tracked {
+            inner,
+            pos: 0,
+            prev: b'\n',
+            ends: std::collections::VecDeque::new(),
+            lines: 0,
+            delimiter,
+            open: false,
+            pending: false,
+            pending_at: 0,
+            opened_line: 0,
+            record_start: 0,
+        }
     }
-    let span = &bytes[counted.byte..at];
-    let feeds = span
-        .iter()
-        .enumerate()
-        .filter(|(i, b)| match b {
-            b'\n' => true,
-            b'\r' => span.get(i + 1) != Some(&b'\n'),
-            _ => false,
-        })
-        .count();
-    counted.feeds = counted.feeds.saturating_add(feeds as u32);
-    counted.byte = at;
-    counted.feeds.saturating_add(1)
+
+    fn watch(&mut self, buf: &[u8]) {
+        let base = self.pos;
+        for i in memchr::memchr3_iter(b'"', b'\n', b'\r', buf) {
+            let b = buf[i];
+            let at = base + i as u64;
+            let before = if i == 0 { self.prev } else { buf[i - 1] };
+            if self.pending {
+                // The quote before closed the field unless this is its escaped twin
+                // right after it.
+                self.pending = false;
+                if b == b'"' && at == self.pending_at + 1 {
+                    continue;
+                }
+                self.open = false;
+            }
+            match b {
+                b'\r' => {
+                    self.ends.push_back((at, at + 1));
+                    self.lines += 1;
+                }
+                b'\n' => {
+                    let crlf = before == b'\r';
+                    match self.ends.back_mut() {
+                        Some(e) if crlf && e.1 == at => e.1 = at + 1,
+                        _ if crlf => {}
+                        _ => {
+                            self.ends.push_back((at, at + 1));
+                            self.lines += 1;
+                        }
+                    }
+                }
+                _ if self.open => {
+                    self.pending = true;
+                    self.pending_at = at;
+                }
+                _ => {
+                    // A quote opens a field only at its start.
+                    if before == self.delimiter || before == b'\n' || before == b'\r' {
+                        self.open = true;
+                        self.opened_line = self.lines + 1;
+                    }
+                }
+            }
+        }
+        self.pos += buf.len() as u64;
+        // A pending quote followed by any other byte closed its field.
+        if self.pending && self.pending_at + 1 < self.pos {
+            self.pending = false;
+            self.open = false;
+        }
+        if let Some(&b) = buf.last() {
+            self.prev = b;
+        }
+    }
+
+    /// The text line a record starting at byte `at` is on: line ends before it are
+    /// passed, and line ends at its start (the csv crate may report a record as
+    /// starting at the LF of the CRLF before it) are skipped.
+    fn line_of(&mut self, mut at: u64, passed: &mut u64) -> u64 {
+        while let Some(&(start, end)) = self.ends.front() {
+            if start < at {
+                *passed += 1;
+                // A CRLF whose LF the record is said to start at.
+                at = at.max(end);
+            } else if start == at {
+                *passed += 1;
+                at = end;
+            } else {
+                break;
+            }
+            self.ends.pop_front();
+        }
+        *passed + 1
+    }
 }
 
-/// The text line a record's first field is on. The csv crate's own line count lags by
-/// one after a CRLF line end (the LF is consumed with the next record) and does not
-/// count lone CRs, so lines are counted here from the record's byte offset, skipping
-/// the line ends in front of it.
-fn record_line(bytes: &[u8], pos: Option<&csv::Position>, counted: &mut LineCount) -> u32 {
-    let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-        at += 1;
+impl<R: std::io::Read> std::io::Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // One record may not grow past MAX_CSV_RECORD_BYTES (a file of one endless
+        // line, or a quote never closed, must not be read into memory whole).
+        if self.pos.saturating_sub(self.record_start) > MAX_CSV_RECORD_BYTES {
+            return Err(std::io::Error::other(RECORD_TOO_LARGE));
+        }
+        let n = self.inner.read(buf)?;
+        self.watch(&buf[..n]);
+        Ok(n)
     }
-    line_at(bytes, at, counted)
 }
+
+/// The most bytes one CSV record may hold (Excel holds 32,767 characters a cell).
+pub const MAX_CSV_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+/// The most records one CSV may hold: the cases of a province's year several times
+/// over; more would not fit in memory as cases.
+pub const MAX_CSV_RECORDS: u64 = 20_000_000;
+const RECORD_TOO_LARGE: &str = "caseaudit: CSV record too large";
 
 /// Line breaks inside a record's fields (quoted cells holding several lines).
-fn inner_breaks(record: &csv::StringRecord) -> u32 {
+fn inner_breaks(record: &csv::ByteRecord) -> u32 {
     record
         .iter()
-        .map(|f| {
-            let b = f.as_bytes();
+        .map(|b| {
             b.iter()
                 .enumerate()
                 .filter(|(i, c)| match c {
@@ -652,41 +757,12 @@ fn inner_breaks(record: &csv::StringRecord) -> u32 {
         .sum()
 }
 
-/// Where a quote opened that is still open at the end of the text, scanning from
-/// `start` (the last record's first byte) with the csv crate's quoting rules: a quote
-/// opens a field only at its start, and `""` inside a quoted field is a quote.
-fn unclosed_quote(bytes: &[u8], start: usize, delimiter: u8) -> Option<usize> {
-    let mut field_start = true;
-    let mut open: Option<usize> = None;
-    let mut i = start;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if open.is_some() {
-            if b == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 2;
-                    continue;
-                }
-                open = None;
-            }
-        } else if b == delimiter || b == b'\n' || b == b'\r' {
-            field_start = true;
-            i += 1;
-            continue;
-        } else if field_start && b == b'"' {
-            open = Some(i);
-        }
-        field_start = false;
-        i += 1;
-    }
-    open
-}
-
 /// The widest record read (Excel's column limit): a wider one is a hostile or broken file.
 pub const MAX_CSV_FIELDS: usize = 16_384;
 
 /// The delimiter of a CSV: the one of `,` tab `;` that its first lines use most.
-fn csv_delimiter(text: &str) -> u8 {
+fn csv_delimiter(head: &[u8]) -> u8 {
+    let text = String::from_utf8_lossy(head);
     let first: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
     [b',', b'\t', b';']
         .into_iter()
@@ -696,95 +772,150 @@ fn csv_delimiter(text: &str) -> u8 {
 
 /// The records of a CSV in order, each with the row number a spreadsheet program shows
 /// for it: every record is one row (a quoted cell holding line breaks does not shift
-/// later rows) and a blank line is an empty row.
-pub struct CsvRecords<'t> {
-    text: &'t str,
-    reader: csv::Reader<&'t [u8]>,
-    delimiter: u8,
-    counted: LineCount,
+/// later rows) and a blank line is an empty row. Records are read as the file is
+/// read: a CSV of any size streams through.
+pub struct CsvRecords<R: std::io::Read> {
+    reader: csv::Reader<Tracked<R>>,
+    bytes: csv::ByteRecord,
+    /// Line ends passed so far.
+    passed: u64,
     /// Line breaks inside the records read so far.
-    shift: u32,
-    last_start: usize,
-    cells: u64,
+    shift: u64,
+    records: u64,
     done: bool,
 }
 
-impl<'t> CsvRecords<'t> {
-    pub fn new(text: &'t str) -> CsvRecords<'t> {
-        let delimiter = csv_delimiter(text);
+/// A CSV's bytes, as UTF-8, from wherever they come.
+pub type CsvSource = Box<dyn std::io::Read + Send>;
+
+impl<'t> CsvRecords<&'t [u8]> {
+    /// Records of a text already in memory.
+    pub fn from_text(text: &'t str) -> Self {
+        CsvRecords::new(text.as_bytes(), csv_delimiter(text.as_bytes()))
+    }
+}
+
+impl<R: std::io::Read> CsvRecords<R> {
+    /// Records of UTF-8 bytes read from `source`.
+    pub fn new(source: R, delimiter: u8) -> Self {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(text.as_bytes());
+            .buffer_capacity(1 << 16)
+            .from_reader(Tracked::new(source, delimiter));
         CsvRecords {
-            text,
             reader,
-            delimiter,
-            counted: LineCount::default(),
+            bytes: csv::ByteRecord::new(),
+            passed: 0,
             shift: 0,
-            last_start: 0,
-            cells: 0,
+            records: 0,
             done: false,
         }
     }
 
     /// Reads the next record into `record` and returns its row number; `None` at the
     /// end. A quote still open at the end of the file, a record wider than Excel's
-    /// columns, or more cells than a sheet may hold is an error about the whole file.
+    /// columns, or bytes that are not UTF-8 is an error about the whole file.
     pub fn next_into(&mut self, record: &mut csv::StringRecord) -> Option<Result<u32, LoadError>> {
         if self.done {
             return None;
         }
-        let bytes = self.text.as_bytes();
-        match self.reader.read_record(record) {
+        let fail = |me: &mut Self, e: LoadError| {
+            me.done = true;
+            Some(Err(e))
+        };
+        match self.reader.read_byte_record(&mut self.bytes) {
             Ok(false) => {
                 self.done = true;
-                let open = unclosed_quote(bytes, self.last_start, self.delimiter)?;
-                let line = line_at(bytes, open, &mut LineCount::default());
-                Some(Err(err(
-                    ErrorKind::MalformedCsv,
-                    format!(
-                        "第 {line} 行的引号（\"）直到文件末尾都没有闭合，此后的内容无法按行分开；请检查该行后另存再试"
-                    ),
-                )))
+                let t = self.reader.get_ref();
+                if t.open && !t.pending {
+                    let line = t.opened_line;
+                    return Some(Err(err(
+                        ErrorKind::MalformedCsv,
+                        format!(
+                            "第 {line} 行的引号（\"）直到文件末尾都没有闭合，此后的内容无法按行分开；请检查该行后另存再试"
+                        ),
+                    )));
+                }
+                None
             }
             Ok(true) => {
-                let start = record.position().map_or(0, |p| p.byte() as usize);
-                self.last_start = start;
-                let line = record_line(bytes, record.position(), &mut self.counted);
-                let row = line.saturating_sub(self.shift);
-                self.shift = self.shift.saturating_add(inner_breaks(record));
-                self.cells = self.cells.saturating_add(record.len() as u64);
-                if record.len() > MAX_CSV_FIELDS {
-                    self.done = true;
-                    return Some(Err(err(
-                        ErrorKind::TooLarge,
-                        format!(
-                            "第 {row} 行有 {} 列，超过上限 {MAX_CSV_FIELDS} 列",
-                            record.len()
+                let start = self.bytes.position().map_or(0, csv::Position::byte);
+                let tracked = self.reader.get_mut();
+                tracked.record_start = tracked.pos;
+                let line = tracked.line_of(start, &mut self.passed);
+                self.records += 1;
+                if self.records > MAX_CSV_RECORDS {
+                    return fail(
+                        self,
+                        err(
+                            ErrorKind::TooLarge,
+                            format!(
+                                "CSV 文件的记录超过 {} 万条，请按单位或月份拆分后评查",
+                                MAX_CSV_RECORDS / 10_000
+                            ),
                         ),
-                    )));
+                    );
                 }
-                if self.cells > MAX_SHEET_CELLS {
-                    self.done = true;
-                    return Some(Err(err(
-                        ErrorKind::TooLarge,
-                        format!(
-                            "单元格数量过多（超过 {} 万个），疑似异常文件，已拒绝读取",
-                            MAX_SHEET_CELLS / 10_000
+                let row = u32::try_from(line.saturating_sub(self.shift)).unwrap_or(u32::MAX);
+                self.shift = self
+                    .shift
+                    .saturating_add(u64::from(inner_breaks(&self.bytes)));
+                if self.bytes.len() > MAX_CSV_FIELDS {
+                    let n = self.bytes.len();
+                    return fail(
+                        self,
+                        err(
+                            ErrorKind::TooLarge,
+                            format!("第 {row} 行有 {n} 列，超过上限 {MAX_CSV_FIELDS} 列"),
                         ),
-                    )));
+                    );
                 }
-                Some(Ok(row))
+                let bytes = std::mem::take(&mut self.bytes);
+                match csv::StringRecord::from_byte_record(bytes) {
+                    Ok(r) => {
+                        *record = r;
+                        Some(Ok(row))
+                    }
+                    Err(e) => fail(
+                        self,
+                        err(
+                            ErrorKind::Undecodable,
+                            format!(
+                                "文件编码无法识别：第 {row} 行不是 UTF-8（文件开头是 UTF-8）。技术信息：{}",
+                                e.utf8_error()
+                            ),
+                        ),
+                    ),
+                }
             }
             Err(e) => {
-                self.done = true;
+                let t = self.reader.get_ref();
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    if io.to_string() == RECORD_TOO_LARGE {
+                        let line = t.lines.saturating_sub(t.ends.len() as u64) + 1;
+                        return fail(
+                            self,
+                            err(
+                                ErrorKind::TooLarge,
+                                format!(
+                                    "第 {line} 行起的一条记录超过 {} MB（引号未闭合或缺少换行），疑似异常文件，已拒绝读取",
+                                    MAX_CSV_RECORD_BYTES / (1024 * 1024)
+                                ),
+                            ),
+                        );
+                    }
+                    return fail(self, io_error(io));
+                }
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Some(Err(err(
-                    ErrorKind::MalformedCsv,
-                    format!("第 {line} 行无法解析：{e}"),
-                )))
+                fail(
+                    self,
+                    err(
+                        ErrorKind::MalformedCsv,
+                        format!("第 {line} 行无法解析：{e}"),
+                    ),
+                )
             }
         }
     }
@@ -793,7 +924,14 @@ impl<'t> CsvRecords<'t> {
 /// Reads a CSV whose bytes are already in memory into rows of cells (for the fuzz
 /// targets and tests; the audit reads CSV records straight into columns).
 pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
-    let mut records = CsvRecords::new(text);
+    csv_rows(CsvRecords::from_text(text), file)
+}
+
+/// Every record as a row of text cells.
+fn csv_rows<R: std::io::Read>(
+    mut records: CsvRecords<R>,
+    file: &str,
+) -> Result<RawSheet, LoadError> {
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     while let Some(row) = records.next_into(&mut record) {
@@ -810,29 +948,62 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
     })
 }
 
-/// The largest CSV read (it is decoded in memory): larger ones are refused, to be split
-/// or given as parquet.
+/// The largest CSV decoded in memory (one in GB18030/GBK or UTF-16): larger ones are
+/// refused, to be saved as UTF-8 (streamed, of any size) or split.
 pub const MAX_CSV_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// A CSV file's text, decoded, within the size limit.
-pub fn read_csv_text(path: &Path) -> Result<String, LoadError> {
+/// Bytes looked at to tell a CSV's encoding and delimiter.
+const SNIFF_BYTES: usize = 1 << 16;
+
+/// Opens a CSV file for streaming: UTF-8 (with or without BOM) is read as it is, in
+/// blocks; GB18030/GBK and UTF-16 are decoded whole first (within [`MAX_CSV_BYTES`]).
+pub fn open_csv(path: &Path) -> Result<CsvRecords<CsvSource>, LoadError> {
+    use std::io::Read;
     let size = std::fs::metadata(path).map_err(|e| io_error(&e))?.len();
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut file)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(&e))?;
+    let utf16 = encoding_rs::Encoding::for_bom(&head).is_some_and(|(e, _)| e != encoding_rs::UTF_8);
+    let utf8 = !utf16
+        && match std::str::from_utf8(&head) {
+            Ok(_) => true,
+            // A character cut by the end of the sample is still UTF-8.
+            Err(e) => e.error_len().is_none() && head.len() == SNIFF_BYTES,
+        };
+    if utf8 {
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            head.drain(..3);
+        }
+        let delimiter = csv_delimiter(&head);
+        let source: CsvSource = Box::new(
+            std::io::Cursor::new(head).chain(std::io::BufReader::with_capacity(1 << 20, file)),
+        );
+        return Ok(CsvRecords::new(source, delimiter));
+    }
     if size > MAX_CSV_BYTES {
         return Err(err(
             ErrorKind::TooLarge,
             format!(
-                "CSV 文件过大（{} MB，上限 {} MB），请按单位或月份拆分后评查",
+                "非 UTF-8 编码的 CSV 文件过大（{} MB，上限 {} MB），请另存为 UTF-8 编码或拆分后评查",
                 size / (1024 * 1024),
                 MAX_CSV_BYTES / (1024 * 1024)
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_error(&e))?;
-    decode_text_owned(bytes)
+    file.read_to_end(&mut head).map_err(|e| io_error(&e))?;
+    let text = decode_text_owned(head)?;
+    let delimiter = csv_delimiter(text.as_bytes());
+    Ok(CsvRecords::new(
+        Box::new(std::io::Cursor::new(text.into_bytes())),
+        delimiter,
+    ))
 }
 
 fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
-    parse_csv(&read_csv_text(path)?, display)
+    csv_rows(open_csv(path)?, display)
 }
 
 /// Reads a parquet file into a DataFrame (a panic inside the reader is a file error).

@@ -8,7 +8,7 @@
 
 use crate::cell::{column_letter, Cell, RawSheet};
 use crate::header::{detect, AliasIndex, Header, HEADER_SEARCH_ROWS};
-use crate::load::{self, CsvRecords, ErrorKind, LoadError};
+use crate::load::{self, ErrorKind, LoadError};
 use crate::model::{InputSummary, NotEvaluated};
 use crate::normalize::{normalize, normalize_str, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
@@ -461,8 +461,7 @@ pub(crate) fn csv_ledger(
     index: &AliasIndex,
     agency: Option<&str>,
 ) -> Result<Ledger, LoadError> {
-    let text = load::read_csv_text(path)?;
-    let mut records = CsvRecords::new(&text);
+    let mut records = load::open_csv(path)?;
     let mut head = Records::default();
     let mut record = csv::StringRecord::new();
     while head.len() < HEADER_SEARCH_ROWS {
@@ -547,7 +546,6 @@ pub(crate) fn csv_ledger(
         (chunks, parsed)
     });
     parsed?;
-    drop(text);
     chunks.sort_by_key(|(n, _)| *n);
     let mut all = Gather::new(pack);
     for (_, c) in chunks {

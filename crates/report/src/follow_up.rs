@@ -33,6 +33,13 @@ pub fn render_html(f: &FollowUp) -> String {
         );
     }
     h.push_str("</table>");
+    if let Some(note) = f.differences_note() {
+        let _ = write!(
+            h,
+            "<p id=\"run-differences\"><strong>{}</strong></p>",
+            esc(&note)
+        );
+    }
     for d in &f.agencies {
         let _ = write!(h, "<h2>{}</h2>", esc(&d.agency));
         for (label, items) in [

@@ -1,7 +1,7 @@
 //! Rectification notices (整改通知书): one per agency with findings, worded by the
 //! pack's template (`templates/notice.md.j2`), written as Markdown, docx and HTML.
 
-use crate::safe::{html_escape, safe_file_stem};
+use crate::safe::{html_escape, markdown_escape, markdown_unescape, safe_file_stem};
 use crate::write::{write_atomic, ReportError};
 use caseaudit_engine::{AuditReport, Finding};
 use caseaudit_rules::{Severity, System};
@@ -32,6 +32,16 @@ pub struct Notice {
     pub number: Option<String>,
     pub findings: usize,
     pub markdown: String,
+}
+
+/// The rectification deadline: `deadline_days` calendar days after `issued`.
+fn deadline(opts: &NoticeOptions) -> Result<NaiveDate, ReportError> {
+    opts.issued
+        .checked_add_days(chrono::Days::new(u64::from(opts.deadline_days)))
+        .ok_or_else(|| ReportError::Render {
+            file: "整改通知书".into(),
+            reason: "整改期限超出可表示的日期范围".into(),
+        })
 }
 
 /// A date as official documents write it: 2022年3月5日.
@@ -83,11 +93,13 @@ pub fn build_notices(
     env.add_template_owned(TEMPLATE, template.to_string())
         .map_err(render_err)?;
     let tpl = env.get_template(TEMPLATE).map_err(render_err)?;
-    let rules: BTreeMap<&str, (&str, &str)> = report
+    // A rule's wording comes from the findings.json's own `run.rules`, so a finding of
+    // a rule this version does not know (a newer pack) is still rendered.
+    let rules: BTreeMap<&str, &caseaudit_engine::RuleStatus> = report
         .run
         .rules
         .iter()
-        .map(|r| (r.id.as_str(), (r.basis.as_str(), r.rectification.as_str())))
+        .map(|r| (r.id.as_str(), r))
         .collect();
     let relevant: Vec<&Finding> = report
         .findings
@@ -95,7 +107,7 @@ pub fn build_notices(
         .filter(|f| opts.include_data_quality || f.system != System::DataQuality.key())
         .collect();
     let unaddressed = relevant.iter().filter(|f| f.agency.is_none()).count();
-    let deadline = opts.issued + chrono::Duration::days(opts.deadline_days as i64);
+    let deadline = deadline(opts)?;
     let mut notices = Vec::new();
     for (k, agency) in agency_order(report, &relevant).into_iter().enumerate() {
         let mine: Vec<&Finding> = relevant
@@ -103,13 +115,21 @@ pub fn build_notices(
             .copied()
             .filter(|f| f.agency.as_deref() == Some(agency.as_str()))
             .collect();
+        // The systems this version knows, in their order, then any other a newer
+        // version wrote.
+        let mut keys: Vec<(String, String)> = System::ALL
+            .iter()
+            .map(|s| (s.key().to_string(), s.label().to_string()))
+            .collect();
+        for f in &mine {
+            if !keys.iter().any(|(k, _)| *k == f.system) {
+                keys.push((f.system.clone(), format!("其他问题（{}）", f.system)));
+            }
+        }
         let mut systems = Vec::new();
-        for system in System::ALL {
-            let in_system: Vec<&Finding> = mine
-                .iter()
-                .copied()
-                .filter(|f| f.system == system.key())
-                .collect();
+        for (key, label) in keys {
+            let in_system: Vec<&Finding> =
+                mine.iter().copied().filter(|f| f.system == key).collect();
             if in_system.is_empty() {
                 continue;
             }
@@ -129,11 +149,26 @@ pub fn build_notices(
                 .into_iter()
                 .map(|(id, cases)| {
                     let f = in_system.iter().find(|f| f.rule_id == id);
-                    let (basis, rect) = rules.get(id).copied().unwrap_or(("", ""));
+                    let meta = rules.get(id).copied();
+                    let title = meta
+                        .map(|r| r.title.clone())
+                        .filter(|t| !t.is_empty())
+                        .or_else(|| f.map(|f| f.title.clone()))
+                        .unwrap_or_default();
+                    let severity = meta
+                        .map(|r| r.severity.as_str())
+                        .or_else(|| f.map(|f| f.severity.as_str()))
+                        .unwrap_or("");
+                    let severity = Severity::from_key(severity)
+                        .map(|s| s.label().to_string())
+                        .unwrap_or_else(|| severity.to_string());
+                    let (basis, rect) = meta
+                        .map(|r| (r.basis.as_str(), r.rectification.as_str()))
+                        .unwrap_or(("", ""));
                     json!({
                         "id": id,
-                        "title": f.map(|f| f.title.clone()).unwrap_or_default(),
-                        "severity": f.and_then(|f| Severity::from_key(&f.severity)).map(|s| s.label()).unwrap_or(""),
+                        "title": title,
+                        "severity": severity,
                         "count": cases.len(),
                         "cases": cases,
                         "basis": basis,
@@ -143,7 +178,7 @@ pub fn build_notices(
                 .collect();
             systems.push(json!({
                 "ordinal": ORDINALS.get(systems.len()).copied().unwrap_or(""),
-                "label": system.label(),
+                "label": label,
                 "count": in_system.len(),
                 "rules": rules_json,
             }));
@@ -172,7 +207,7 @@ pub fn build_notices(
             "finding_count": mine.len(),
             "systems": systems,
         });
-        let markdown = tpl.render(&ctx).map_err(render_err)?;
+        let markdown = tpl.render(escaped(ctx)).map_err(render_err)?;
         notices.push(Notice {
             agency,
             number,
@@ -181,6 +216,17 @@ pub fn build_notices(
         });
     }
     Ok((notices, unaddressed))
+}
+
+/// The template's values with every text escaped for Markdown: agency names, case
+/// numbers, titles and the basis come from a findings.json anyone may have written.
+fn escaped(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(markdown_escape(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(escaped).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, escaped(v))).collect()),
+        other => other,
+    }
 }
 
 /// Collapses runs of blank lines left by template tags.
@@ -255,7 +301,10 @@ pub fn to_docx(md: &str) -> Result<Vec<u8>, String> {
                 false,
             ),
         };
-        let mut run = Run::new().add_text(text).size(size).fonts(font(face));
+        let mut run = Run::new()
+            .add_text(markdown_unescape(text))
+            .size(size)
+            .fonts(font(face));
         if bold {
             run = run.bold();
         }
@@ -279,7 +328,7 @@ pub fn to_docx(md: &str) -> Result<Vec<u8>, String> {
 pub fn to_html(md: &str) -> String {
     let mut h = String::from("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>整改通知书</title><style>body{font-family:'FangSong','仿宋',serif;font-size:16pt;max-width:800px;margin:40px auto;line-height:1.8}h1{text-align:center;font-size:22pt}h2{font-size:16pt;font-family:'SimHei','黑体',sans-serif}h3{font-size:16pt}.center{text-align:center}.right{text-align:right}p.body{text-indent:2em}</style></head><body>");
     for (kind, text) in lines(md) {
-        let t = html_escape(text);
+        let t = html_escape(&markdown_unescape(text));
         let el = match kind {
             Kind::Title => format!("<h1>{t}</h1>"),
             Kind::Heading => format!("<h2>{t}</h2>"),
@@ -294,6 +343,30 @@ pub fn to_html(md: &str) -> String {
     h
 }
 
+/// The register's file name inside the output folder.
+pub const REGISTER: &str = "整改通知书清单.csv";
+
+/// A notice's file name without extension: its order and the agency's name.
+fn notice_stem(k: usize, n: &Notice) -> String {
+    format!("{:02}-{}-整改通知书", k + 1, safe_file_stem(&n.agency))
+}
+
+/// Every file `write_notices` and `write_register` would write, so that a caller can
+/// check them first (never over the command's input).
+pub fn planned_paths(notices: &[Notice], out_dir: &Path, formats: &[String]) -> Vec<PathBuf> {
+    let mut paths = vec![out_dir.join(REGISTER)];
+    for (k, n) in notices.iter().enumerate() {
+        let stem = notice_stem(k, n);
+        for f in formats
+            .iter()
+            .filter(|f| ["md", "html", "docx"].contains(&f.as_str()))
+        {
+            paths.push(out_dir.join(format!("{stem}.{f}")));
+        }
+    }
+    paths
+}
+
 /// Writes each notice in each format; file names start with the notice's order and are
 /// built from the agency name so that they stay inside `out_dir`.
 pub fn write_notices(
@@ -303,7 +376,7 @@ pub fn write_notices(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for (k, n) in notices.iter().enumerate() {
-        let stem = format!("{:02}-{}-整改通知书", k + 1, safe_file_stem(&n.agency));
+        let stem = notice_stem(k, n);
         for f in formats {
             let path = out_dir.join(format!("{stem}.{f}"));
             let bytes = match f.as_str() {
@@ -329,8 +402,8 @@ pub fn write_register(
     opts: &NoticeOptions,
     out_dir: &Path,
 ) -> Result<PathBuf, ReportError> {
-    let path = out_dir.join("整改通知书清单.csv");
-    let deadline = chinese_date(opts.issued + chrono::Duration::days(opts.deadline_days as i64));
+    let path = out_dir.join(REGISTER);
+    let deadline = chinese_date(deadline(opts)?);
     let mut buf = Vec::from(&b"\xEF\xBB\xBF"[..]);
     {
         let mut w = csv::Writer::from_writer(&mut buf);

@@ -11,6 +11,25 @@ pub enum ReportError {
     Render { file: String, reason: String },
 }
 
+/// An I/O error's reason in Chinese for the common cases, with the system's text.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull => format!("磁盘已满（{e}）"),
+        K::QuotaExceeded => format!("超出磁盘配额（{e}）"),
+        K::BrokenPipe => format!("读取方已关闭管道（{e}）"),
+        K::PermissionDenied => format!("没有写入权限（{e}）"),
+        K::NotFound => format!("路径不存在（{e}）"),
+        _ => e.to_string(),
+    }
+}
+
+/// Temporary files are named `.caseaudit-PID-XXXXXX.tmp` beside their final path (PID
+/// the writing process's id, so that a later run can tell an interrupted run's files).
+pub const TEMP_PREFIX: &str = ".caseaudit-";
+/// See [`TEMP_PREFIX`].
+pub const TEMP_SUFFIX: &str = ".tmp";
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so an
 /// interrupted run never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
@@ -25,7 +44,7 @@ pub fn write_atomic_with(
 ) -> Result<(), ReportError> {
     let io = |e: std::io::Error| ReportError::Io {
         file: path.display().to_string(),
-        reason: e.to_string(),
+        reason: io_reason(&e),
     };
     let dir = path
         .parent()
@@ -33,8 +52,8 @@ pub fn write_atomic_with(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".caseaudit-")
-        .suffix(".tmp")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io)?;
     {

@@ -162,3 +162,41 @@ fn notice_files_stay_inside_the_output_folder() {
     assert!(!html.contains("<script>alert"));
     assert!(html.contains("&lt;script&gt;"));
 }
+
+#[test]
+fn markdown_notices_escape_what_markdown_or_html_would_interpret() {
+    let pack = RulePack::builtin().expect("pack");
+    let mut report = fixtures_report(&pack);
+    let hostile = "<!--x--># 局*一*_二_`三`[四](http://x)|五&lt;\n## 伪造\u{202e}";
+    for f in report.findings.iter_mut() {
+        f.agency = Some(hostile.into());
+        f.case_id = Some("<img src=x onerror=alert(1)>".into());
+    }
+    let template = pack.templates.get(TEMPLATE).expect("template");
+    let (notices, _) = build_notices(&report, template, &opts(false)).expect("notices");
+    let md = &notices[0].markdown;
+    assert!(!md.contains("<!--x"), "{md}");
+    assert!(!md.contains("<img"), "{md}");
+    assert!(!md.contains("\u{202e}"));
+    // No line of data became a heading or a comment: the template's own headings only.
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(headings.iter().all(|h| !h.contains("伪造")), "{headings:?}");
+    for c in ['*', '_', '`', '[', ']', '|'] {
+        assert!(
+            md.match_indices(c).all(|(i, _)| md[..i].ends_with('\\')),
+            "{c} unescaped: {md}"
+        );
+    }
+    // The docx and HTML show the text as written (the newline as a space).
+    let xml = docx_text(&to_docx(md).expect("docx"));
+    assert!(
+        xml.contains("局*一*_二_`三`[四](http://x)|五&amp;lt; ## 伪造"),
+        "{xml}"
+    );
+    let html = caseaudit_report::notice::to_html(md);
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"));
+}

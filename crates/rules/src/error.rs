@@ -33,9 +33,9 @@ impl fmt::Display for PackIssue {
 pub enum PackError {
     #[error("{}", render_issues(.0))]
     Invalid(Vec<PackIssue>),
-    #[error("cannot read rule pack at `{path}`: {reason}")]
+    #[error("无法读取规则包 `{path}`：{reason}")]
     Io { path: String, reason: String },
-    #[error("unknown profile `{name}`{}; known profiles: {known}", suggestion_suffix(.suggestion))]
+    #[error("未知的参数配置 `{name}`{}；可选：{known}", .suggestion.as_ref().map(|s| format!("，是否想写 `{s}`？")).unwrap_or_default())]
     UnknownProfile {
         name: String,
         suggestion: Option<String>,

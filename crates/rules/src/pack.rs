@@ -2,6 +2,7 @@
 
 use crate::calendar::{parse_iso, Calendar, CalendarYear};
 use crate::error::{did_you_mean, nearest, PackError, PackIssue};
+use crate::expr::check::{expanded_depth, expanded_depth_issue};
 use crate::expr::{parse_condition, Case, CheckError, Expr, Scope, Ty, Val};
 use crate::fields::{FieldSet, FieldType, RawFields};
 use crate::params::{Param, ParamValues, Profile, RawParams};
@@ -524,6 +525,8 @@ impl RulePack {
         let mut derived = Vec::new();
         let mut derived_types: BTreeMap<String, Ty> = BTreeMap::new();
         let mut derived_exprs = BTreeMap::new();
+        // Each derived field's depth with the derived fields it uses expanded.
+        let mut derived_depths: BTreeMap<String, usize> = BTreeMap::new();
         if let Some(text) = files.get("derived.toml") {
             if let Some(rd) = parse_toml::<RawDerivedFile>("derived.toml", text, &mut issues) {
                 for d in rd.derived {
@@ -555,6 +558,12 @@ impl RulePack {
                     let eline = value_line(text, d.expr.span().start);
                     match parse_condition(d.expr.get_ref(), &scope, ty) {
                         Ok(e) => {
+                            if let Some(m) = expanded_depth_issue(&e, &derived_depths) {
+                                issues.push("derived.toml", Some(eline), Some(&d.name), m);
+                                continue;
+                            }
+                            derived_depths
+                                .insert(d.name.clone(), expanded_depth(&e, &derived_depths));
                             derived_types.insert(d.name.clone(), ty);
                             derived_exprs.insert(d.name.clone(), e.clone());
                             derived.push(Derived {
@@ -661,7 +670,13 @@ impl RulePack {
                     let s = s.as_ref()?;
                     let base = value_line(text, s.span().start);
                     match parse_condition(s.get_ref(), &scope, Ty::Bool) {
-                        Ok(e) => Some((e, s.get_ref().clone())),
+                        Ok(e) => match expanded_depth_issue(&e, &derived_depths) {
+                            Some(m) => {
+                                issues.push(path, Some(base), item, m);
+                                None
+                            }
+                            None => Some((e, s.get_ref().clone())),
+                        },
                         Err(errs) => {
                             for er in errs {
                                 issues.push(
@@ -887,7 +902,7 @@ impl RulePack {
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join("、"),
             })
     }
 

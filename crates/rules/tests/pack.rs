@@ -361,3 +361,97 @@ mod robust {
         }
     }
 }
+
+/// A pack copy with one more rule whose violation is `violation`; the load result.
+fn pack_with_violation(violation: &str) -> Result<RulePack, caseaudit_rules::PackError> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let rule = format!(
+        "id = \"PUB-901\"\ntitle = \"测试\"\nsystem = \"publication\"\nseverity = \"minor\"\n\
+         deduction = 1\nrequires = [\"decision_date\"]\nviolation = \"\"\"\n{violation}\n\"\"\"\n\
+         basis = \"测试\"\nrectification = \"测试\"\n"
+    );
+    std::fs::write(dir.path().join("three-systems/PUB-901.toml"), rule)
+        .unwrap_or_else(|e| panic!("{e}"));
+    RulePack::load_dir(dir.path())
+}
+
+#[test]
+fn a_condition_too_long_or_too_deep_is_refused_naming_the_rule() {
+    // 5,000 ANDs passed the check and overflowed the stack when audited.
+    let long = vec!["decision_date IS NULL"; 5001].join(" AND ");
+    let err = pack_with_violation(&long).expect_err("too long");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("条件过长"))
+        .unwrap_or_else(|| panic!("{err}"))
+        .clone();
+    assert_eq!(issue.item.as_deref(), Some("PUB-901"), "{err}");
+    // Within the token limit, a chain of 100 ANDs nests too deep.
+    let deep = vec!["decision_date IS NULL"; 101].join(" AND ");
+    let err = pack_with_violation(&deep).expect_err("too deep");
+    assert!(
+        err.issues()
+            .iter()
+            .any(|i| i.message.contains("条件嵌套过深") && i.item.as_deref() == Some("PUB-901")),
+        "{err}"
+    );
+    // Brackets nested past the parser's own limit are an error too, not a crash.
+    let brackets = format!(
+        "{}decision_date IS NULL{}",
+        "(".repeat(500),
+        ")".repeat(500)
+    );
+    assert!(pack_with_violation(&brackets).is_err());
+    // A condition of ordinary size loads.
+    let fine = vec!["decision_date IS NULL"; 20].join(" AND ");
+    assert!(pack_with_violation(&fine).is_ok());
+    // Every built-in condition is well within the limits.
+    let p = pack();
+    for r in &p.rules {
+        for e in r.applies.iter().chain(r.violation.iter()) {
+            assert!(
+                caseaudit_rules::expr::check::depth(e) <= 20,
+                "{} nests deep",
+                r.id
+            );
+        }
+    }
+}
+
+#[test]
+fn derived_fields_chained_past_the_expanded_depth_are_refused() {
+    // Each derived field within the limits, but they are compiled inline: a chain of
+    // 300 nests 302 deep once expanded.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let mut derived = std::fs::read_to_string(dir.path().join("derived.toml")).expect("read");
+    derived.push_str(
+        "\n[[derived]]\nname = \"chain0\"\ntype = \"bool\"\nlabel = \"链\"\nexpr = \"decision_date IS NULL\"\nbasis = \"测试\"\n",
+    );
+    for i in 1..300 {
+        derived.push_str(&format!(
+            "\n[[derived]]\nname = \"chain{i}\"\ntype = \"bool\"\nlabel = \"链\"\nexpr = \"chain{} AND decision_date IS NULL\"\nbasis = \"测试\"\n",
+            i - 1
+        ));
+    }
+    std::fs::write(dir.path().join("derived.toml"), derived).expect("write");
+    let err = RulePack::load_dir(dir.path()).expect_err("too deep");
+    assert!(
+        err.issues()
+            .iter()
+            .any(|i| i.message.contains("展开后嵌套过深") && i.item.is_some()),
+        "{err}"
+    );
+}

@@ -75,10 +75,10 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     let report = &audit.report;
 
     let write_started = std::time::Instant::now();
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
-    // Marks the folder as caseaudit's own, so a later audit of a parent folder skips it.
-    let _ = std::fs::write(a.out.join(".caseaudit-output"), b"");
+    // The output folder: never a marker written through a link; the temporary files
+    // of interrupted runs removed.
+    caseaudit_report::outdir::prepare(&a.out).map_err(|e| anyhow!("{e}"))?;
+    let mut written_files = Vec::new();
     for f in &formats {
         let written = match f.as_str() {
             "json" => caseaudit_report::write_json(report, &a.out),
@@ -92,18 +92,21 @@ pub fn run(a: AuditArgs) -> Result<u8> {
                     .write_parquet(&report.run.inputs, &mut buf)
                     .map_err(|e| anyhow!("无法生成 cases.parquet：{e}"))?;
                 let path = a.out.join("cases.parquet");
-                caseaudit_report::write_atomic(&path, &buf).map(|_| path)
+                caseaudit_report::write_atomic(&path, &buf).map(|()| path)
             }
             _ => continue,
         };
-        written.map_err(|e| anyhow!("{e}"))?;
+        written_files.push(written.map_err(|e| anyhow!("{e}"))?);
     }
+    // Marks the folder as caseaudit's own and lists what it wrote, so that a later
+    // audit never reads these files as ledgers.
+    caseaudit_report::outdir::record(&a.out, &written_files).map_err(|e| anyhow!("{e}"))?;
     // CASEAUDIT_TIMINGS=1 prints where the time went (for profiling and BENCHMARKS.md).
     if std::env::var("CASEAUDIT_TIMINGS").is_ok_and(|v| v == "1") {
         for (phase, t) in &audit.timings {
-            eprintln!("timing: {phase}: {:.3} s", t.as_secs_f64());
+            crate::errln!("timing: {phase}: {:.3} s", t.as_secs_f64());
         }
-        eprintln!(
+        crate::errln!(
             "timing: write outputs: {:.3} s",
             write_started.elapsed().as_secs_f64()
         );
@@ -111,20 +114,12 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     if a.quiet {
         // One line a file error: without --quiet, the summary lists them.
         for e in &report.run.errors {
-            eprintln!(
-                "错误：{}{}：{}",
-                e.file,
-                e.sheet
-                    .as_ref()
-                    .map(|s| format!(" 「{s}」"))
-                    .unwrap_or_default(),
-                e.reason
-            );
+            crate::errln!("错误：{}", summary::error_line(e));
         }
     }
     if !a.quiet {
-        eprint!("{}", summary::render(report));
-        eprintln!("输出文件夹：{}", a.out.display());
+        crate::errprint!("{}", summary::render(report));
+        crate::errln!("输出文件夹：{}", super::shown(&a.out));
     }
     if audit.had_input_errors {
         return Ok(EXIT_INPUT);

@@ -4,6 +4,7 @@ use crate::args::{DiffArgs, DiffFormat};
 use crate::summary::table;
 use anyhow::{anyhow, Result};
 use caseaudit_engine::diff::{follow_up, AgencyDiff};
+use caseaudit_report::safe::terminal;
 
 fn row(d: &AgencyDiff) -> Vec<String> {
     vec![
@@ -20,11 +21,23 @@ fn row(d: &AgencyDiff) -> Vec<String> {
 }
 
 pub fn run(a: DiffArgs) -> Result<u8> {
+    if let Some(out) = &a.out {
+        super::refuse_overwrite(out, &[&a.old, &a.new])?;
+    }
     let old = super::read_report(&a.old)?;
     let new = super::read_report(&a.new)?;
+    super::warn_if_newer(&a.old, &old);
+    super::warn_if_newer(&a.new, &new);
     let f = follow_up(&old, &new);
     let text = match a.format {
-        DiffFormat::Json => serde_json::to_string_pretty(&f)?,
+        DiffFormat::Json => {
+            let json = serde_json::to_string_pretty(&f)?;
+            if a.out.is_none() {
+                caseaudit_report::safe::json_for_terminal(&json).into_owned()
+            } else {
+                json
+            }
+        }
         DiffFormat::Html => caseaudit_report::follow_up::render_html(&f),
         DiffFormat::Table => {
             let mut rows = vec![[
@@ -40,10 +53,14 @@ pub fn run(a: DiffArgs) -> Result<u8> {
             .to_vec()];
             rows.extend(f.agencies.iter().map(row));
             rows.push(row(&f.totals));
+            let note = f
+                .differences_note()
+                .map(|n| format!("{}\n", terminal(&n)))
+                .unwrap_or_default();
             format!(
-                "原评查日期 {}，复查评查日期 {}\n{}",
-                f.old_as_of,
-                f.new_as_of,
+                "{note}原评查日期 {}，复查评查日期 {}\n{}",
+                terminal(&f.old_as_of),
+                terminal(&f.new_as_of),
                 table(&rows)
             )
         }
@@ -52,7 +69,13 @@ pub fn run(a: DiffArgs) -> Result<u8> {
         Some(p) => {
             caseaudit_report::write_atomic(p, text.as_bytes()).map_err(|e| anyhow!("{e}"))?
         }
-        None => println!("{text}"),
+        None => crate::outln!("{text}"),
+    }
+    // The table shows the note above it; other formats (a file, JSON, HTML) say it here.
+    if a.out.is_some() || !matches!(a.format, DiffFormat::Table) {
+        if let Some(n) = f.differences_note() {
+            crate::errln!("{}", terminal(&n));
+        }
     }
     Ok(0)
 }

@@ -50,7 +50,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
             ))
         }
     }
-    .map_err(|e| anyhow!("无法生成 `{}`：{e}", a.out.display()))?;
+    .map_err(|e| anyhow!("无法生成 `{}`：{e}", super::shown(&a.out)))?;
     caseaudit_report::write_atomic(&a.out, &bytes).map_err(|e| anyhow!("{e}"))?;
     if let Some(t) = &a.truth {
         let truth = serde_json::json!({
@@ -63,11 +63,11 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         caseaudit_report::write_atomic(t, serde_json::to_string_pretty(&truth)?.as_bytes())
             .map_err(|e| anyhow!("{e}"))?;
     }
-    eprintln!(
+    crate::errln!(
         "已生成 {} 件案件（植入问题 {} 个）：{}",
         batch.cases.len(),
         batch.truth.len(),
-        a.out.display()
+        super::shown(&a.out)
     );
     Ok(0)
 }

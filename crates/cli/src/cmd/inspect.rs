@@ -6,6 +6,7 @@ use crate::summary::table;
 use crate::EXIT_INPUT;
 use anyhow::{anyhow, Result};
 use caseaudit_engine::{AuditOptions, AuditReport};
+use caseaudit_report::safe::{json_for_terminal, terminal as term};
 use caseaudit_rules::calendar::to_day;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -28,9 +29,12 @@ pub fn run(a: InspectArgs) -> Result<u8> {
     };
     let audit = caseaudit_engine::audit(&pack, &a.inputs, &opts).map_err(|e| anyhow!("{e}"))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&audit.report.run)?);
+        crate::outln!(
+            "{}",
+            json_for_terminal(&serde_json::to_string_pretty(&audit.report.run)?)
+        );
     } else {
-        print!("{}", render(&audit.report, &pack));
+        crate::out!("{}", render(&audit.report, &pack));
     }
     Ok(if audit.had_input_errors {
         EXIT_INPUT
@@ -44,9 +48,9 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
     let mut out = String::new();
     for inp in &report.run.inputs {
         let title = if inp.sheet.is_empty() {
-            inp.file.clone()
+            term(&inp.file).into_owned()
         } else {
-            format!("{} 「{}」", inp.file, inp.sheet)
+            format!("{} 「{}」", term(&inp.file), term(&inp.sheet))
         };
         let rows: Vec<String> = inp.header_rows.iter().map(|r| r.to_string()).collect();
         let _ = writeln!(
@@ -117,7 +121,7 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             );
         }
         for n in &inp.notes {
-            let _ = writeln!(out, "  注意：{n}");
+            let _ = writeln!(out, "  注意：{}", term(n));
         }
         // Value problems (DQ-003), grouped by column.
         let mut by_col: BTreeMap<String, (String, Vec<(u32, String)>)> = BTreeMap::new();
@@ -147,18 +151,20 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             let sample: Vec<String> = cells
                 .iter()
                 .take(5)
-                .map(|(r, v)| format!("第{r}行「{v}」"))
+                .map(|(r, v)| format!("第{r}行「{}」", term(v)))
                 .collect();
             let _ = writeln!(
                 out,
-                "  取值问题 {col} 列「{header}」：{} 个单元格无法识别，如 {}",
+                "  取值问题 {} 列「{}」：{} 个单元格无法识别，如 {}",
+                term(&col),
+                term(&header),
                 cells.len(),
                 sample.join("、")
             );
         }
     }
     for e in &report.run.errors {
-        let _ = writeln!(out, "\n{}\n  无法读取：{}", e.file, e.reason);
+        let _ = writeln!(out, "\n{}\n  无法读取：{}", term(&e.file), term(&e.reason));
     }
     out
 }

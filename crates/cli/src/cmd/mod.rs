@@ -24,6 +24,11 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
+/// A path as a terminal shows it: control and format characters escaped.
+pub fn shown(p: &Path) -> String {
+    caseaudit_report::safe::terminal(&p.display().to_string()).into_owned()
+}
+
 /// Loads the built-in pack or the one in `dir`.
 pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
     RulePack::load(dir).map_err(|e| anyhow!("{e}"))
@@ -35,24 +40,86 @@ pub fn today_in_china() -> Day {
     to_day(now.date_naive())
 }
 
+/// The years a date given in an option may fall in: date arithmetic (deadlines, the
+/// calendar) stays far from the ends of the date type.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// Parses the date of option `option` (`--as-of`): YYYY-MM-DD within [`DATE_YEARS`].
+pub fn parse_date(option: &str, s: &str) -> Result<Day> {
+    let shown = caseaudit_report::safe::terminal(s);
+    let day = parse_iso(s)
+        .ok_or_else(|| anyhow!("`{option} {shown}` 不是有效日期，请写成 YYYY-MM-DD"))?;
+    let year = chrono::Datelike::year(&caseaudit_rules::calendar::from_day(day));
+    if !DATE_YEARS.contains(&year) {
+        return Err(anyhow!(
+            "`{option} {shown}` 超出可用的日期范围（{}—{} 年）",
+            DATE_YEARS.start(),
+            DATE_YEARS.end()
+        ));
+    }
+    Ok(day)
+}
+
 /// Parses `--as-of`, or today in China.
 pub fn as_of(arg: Option<&str>) -> Result<Day> {
     match arg {
         None => Ok(today_in_china()),
-        Some(s) => {
-            parse_iso(s).ok_or_else(|| anyhow!("`--as-of {s}` 不是有效日期，请写成 YYYY-MM-DD"))
+        Some(s) => parse_date("--as-of", s),
+    }
+}
+
+/// Whether two paths name one file (the same file through links or two spellings).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
         }
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Refuses to write `target` when it is one of the command's inputs.
+pub fn refuse_overwrite(target: &Path, inputs: &[&Path]) -> Result<()> {
+    for i in inputs {
+        if same_file(target, i) {
+            return Err(anyhow!(
+                "输出文件 `{}` 就是输入文件 `{}`，拒绝覆盖；请用 --out 指定其他文件",
+                shown(target),
+                shown(i)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Warns when a findings.json was written by a newer caseaudit than this one: fields
+/// it added are not understood here.
+pub fn warn_if_newer(path: &Path, report: &caseaudit_engine::AuditReport) {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    let mine = env!("CARGO_PKG_VERSION");
+    if parse(&report.tool.version) > parse(mine) {
+        crate::errln!(
+            "提示：`{}` 由较新版本的 caseaudit（{}）生成，本程序为 {mine}，其中新增的内容可能无法识别",
+            shown(path),
+            caseaudit_report::safe::terminal(&report.tool.version)
+        );
     }
 }
 
 /// Reads a findings.json written by `audit`.
 pub fn read_report(path: &Path) -> Result<caseaudit_engine::AuditReport> {
     let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow!("无法读取 `{}`：{e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow!(
-            "`{}` 不是 caseaudit 生成的 findings.json：{e}",
-            path.display()
-        )
-    })
+        std::fs::read_to_string(path).map_err(|e| anyhow!("无法读取 `{}`：{e}", shown(path)))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow!("`{}` 不是 caseaudit 生成的 findings.json：{e}", shown(path)))
 }

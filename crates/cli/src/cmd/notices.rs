@@ -3,9 +3,9 @@
 use crate::args::NoticesArgs;
 use anyhow::{anyhow, Result};
 use caseaudit_report::notice::{
-    build_notices, write_notices, write_register, NoticeOptions, TEMPLATE,
+    build_notices, planned_paths, write_notices, write_register, NoticeOptions, TEMPLATE,
 };
-use caseaudit_rules::calendar::{from_day, parse_iso};
+use caseaudit_rules::calendar::from_day;
 
 const FORMATS: &[&str] = &["docx", "md", "html"];
 
@@ -21,15 +21,14 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
         }
     }
     let report = super::read_report(&a.findings)?;
+    super::warn_if_newer(&a.findings, &report);
     let pack = super::load_pack(a.pack.rules.as_deref())?;
     let template = pack
         .templates
         .get(TEMPLATE)
         .ok_or_else(|| anyhow!("规则包缺少通知书模板 templates/{TEMPLATE}"))?;
     let issued = match &a.issued {
-        Some(s) => {
-            parse_iso(s).ok_or_else(|| anyhow!("`--issued {s}` 不是有效日期，请写成 YYYY-MM-DD"))?
-        }
+        Some(s) => super::parse_date("--issued", s)?,
         None => super::today_in_china(),
     };
     let opts = NoticeOptions {
@@ -41,26 +40,29 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
     };
     let (notices, unaddressed) =
         build_notices(&report, template, &opts).map_err(|e| anyhow!("{e}"))?;
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| anyhow!("无法创建输出文件夹 `{}`：{e}", a.out.display()))?;
-    let written = write_notices(&notices, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
-    write_register(&notices, &opts, &a.out).map_err(|e| anyhow!("{e}"))?;
+    for p in planned_paths(&notices, &a.out, &formats) {
+        super::refuse_overwrite(&p, &[&a.findings])?;
+    }
+    caseaudit_report::outdir::prepare(&a.out).map_err(|e| anyhow!("{e}"))?;
+    let mut written = write_notices(&notices, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
+    written.push(write_register(&notices, &opts, &a.out).map_err(|e| anyhow!("{e}"))?);
+    caseaudit_report::outdir::record(&a.out, &written).map_err(|e| anyhow!("{e}"))?;
     for n in &notices {
-        eprintln!(
+        crate::errln!(
             "{}  {}：{} 个问题",
-            n.number.clone().unwrap_or_default(),
-            n.agency,
+            caseaudit_report::safe::terminal(&n.number.clone().unwrap_or_default()),
+            caseaudit_report::safe::terminal(&n.agency),
             n.findings
         );
     }
     if unaddressed > 0 {
-        eprintln!("提示：{unaddressed} 个问题的案件没有执法单位，未能列入通知书（可在台账中补充执法单位或用 audit --agency 指定）");
+        crate::errln!("提示：{unaddressed} 个问题的案件没有执法单位，未能列入通知书（可在台账中补充执法单位或用 audit --agency 指定）");
     }
-    eprintln!(
+    crate::errln!(
         "已生成 {} 份通知书（{} 个文件）于 {}",
         notices.len(),
         written.len(),
-        a.out.display()
+        super::shown(&a.out)
     );
     Ok(0)
 }

@@ -4,6 +4,7 @@ use crate::args::{RulesArgs, RulesCommand};
 use crate::summary::table;
 use crate::EXIT_INPUT;
 use anyhow::{anyhow, Result};
+use caseaudit_report::safe::{terminal as t, terminal_lines};
 use caseaudit_rules::examples::run_examples;
 use caseaudit_rules::rule::Expect;
 use caseaudit_rules::RulePack;
@@ -32,12 +33,12 @@ pub fn run(a: RulesArgs) -> Result<u8> {
                     r.title.clone(),
                 ]);
             }
-            print!("{}", table(&rows));
-            println!(
+            crate::out!("{}", table(&rows));
+            crate::outln!(
                 "规则包 {} {}（{}），共 {} 条规则",
-                pack.name,
-                pack.version,
-                pack.source,
+                t(&pack.name),
+                t(&pack.version),
+                t(&pack.source),
                 pack.rules.len()
             );
             Ok(0)
@@ -51,20 +52,20 @@ pub fn run(a: RulesArgs) -> Result<u8> {
                     .unwrap_or_default();
                 return Err(anyhow!("没有编号为 `{id}` 的规则{hint}"));
             };
-            println!("# {} {}（{}）", rule.id, rule.title, rule.file);
-            println!("{}", rule.source_text.trim_end());
+            crate::outln!("# {} {}（{}）", t(&rule.id), t(&rule.title), t(&rule.file));
+            crate::outln!("{}", terminal_lines(rule.source_text.trim_end()));
             let mut derived = Vec::new();
             for e in rule.applies.iter().chain(rule.violation.iter()) {
                 e.derived_refs(&mut derived);
             }
             for d in derived {
                 if let Some(def) = pack.derived.iter().find(|x| x.name == d) {
-                    println!(
+                    crate::outln!(
                         "\n# 派生字段 {}（{}）：{}\n#   依据：{}",
-                        def.name,
-                        def.label,
-                        def.text.trim(),
-                        def.basis
+                        t(&def.name),
+                        t(&def.label),
+                        t(def.text.trim()),
+                        t(&def.basis)
                     );
                 }
             }
@@ -72,12 +73,12 @@ pub fn run(a: RulesArgs) -> Result<u8> {
         }
         RulesCommand::Test { pack, verbose } => {
             let pack = super::load_pack(pack.rules.as_deref())?;
-            Ok(test(&pack, verbose))
+            test(&pack, verbose)
         }
         RulesCommand::Sql(a) => sql(a),
         RulesCommand::Check(p) => match RulePack::load(p.rules.as_deref()) {
             Ok(pack) => {
-                println!(
+                crate::outln!(
                     "规则包有效：{} 条规则，{} 个字段，{} 个参数，{} 个参数配置，工作日历 {} 年",
                     pack.rules.len(),
                     pack.fields.len(),
@@ -88,7 +89,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
                 Ok(0)
             }
             Err(e) => {
-                eprintln!("{e}");
+                crate::errln!("{}", terminal_lines(&e.to_string()));
                 Ok(EXIT_INPUT)
             }
         },
@@ -96,7 +97,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
 }
 
 /// Runs every example, prints the table, returns the exit code.
-pub fn test(pack: &RulePack, verbose: bool) -> u8 {
+pub fn test(pack: &RulePack, verbose: bool) -> Result<u8> {
     let outcomes = run_examples(pack);
     let mut rows = vec![vec![
         "规则".to_string(),
@@ -119,24 +120,24 @@ pub fn test(pack: &RulePack, verbose: bool) -> u8 {
             },
         ]);
     }
-    print!("{}", table(&rows));
+    crate::out!("{}", table(&rows));
     let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
     for o in outcomes.iter().filter(|o| verbose || !o.passed) {
-        println!(
+        crate::outln!(
             "\n{} {}（{}:{}）\n{}",
-            o.rule_id, o.name, o.file, o.line, o.explanation
+            t(&o.rule_id),
+            t(&o.name),
+            t(&o.file),
+            o.line,
+            terminal_lines(&o.explanation)
         );
     }
-    println!(
+    crate::outln!(
         "{} passed, {} failed",
         outcomes.len() - failed.len(),
         failed.len()
     );
-    if failed.is_empty() {
-        0
-    } else {
-        1
-    }
+    Ok(if failed.is_empty() { 0 } else { 1 })
 }
 
 fn sql(a: crate::args::SqlArgs) -> Result<u8> {
@@ -169,14 +170,14 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
         caseaudit_report::write_atomic(path, serde_json::to_string_pretty(&schema)?.as_bytes())
             .map_err(|e| anyhow!("{e}"))?;
     }
-    println!(
+    crate::outln!(
         "-- caseaudit rules sql: pack {} {}, profile {}, as of {}",
         pack.name,
         pack.version,
         a.profile,
         caseaudit_rules::calendar::format_day(as_of)
     );
-    println!("-- tables: cases (canonical fields; lists joined with '、'), calendar (day DATE, ordinal INTEGER)");
-    print!("{q}");
+    crate::outln!("-- tables: cases (canonical fields; lists joined with '、'), calendar (day DATE, ordinal INTEGER)");
+    crate::out!("{q}");
     Ok(0)
 }

@@ -50,8 +50,8 @@ pub(super) fn annotated_sheets(
         // CSV: streamed record by record. Workbooks: their sheet read whole (calamine
         // reads a sheet at once; the reader's cell limits bound it).
         if matches!(load::kind_of(path), Ok(load::FileKind::Csv)) {
-            let text = match load::read_csv_text(path) {
-                Ok(t) => t,
+            let mut records = match load::open_csv(path) {
+                Ok(r) => r,
                 Err(e) => {
                     notes.push(format!(
                         "未生成批注副本：{file} 无法重新读取（{}）",
@@ -60,7 +60,6 @@ pub(super) fn annotated_sheets(
                     continue;
                 }
             };
-            let mut records = load::CsvRecords::new(&text);
             let mut record = csv::StringRecord::new();
             let rows = std::iter::from_fn(|| {
                 let row = records.next_into(&mut record)?.ok()?;

@@ -37,9 +37,72 @@ pub fn field_ty(t: FieldType) -> Ty {
     }
 }
 
+/// The most tokens (words, numbers, operators, brackets) one condition may hold. Parsing,
+/// checking and evaluating are recursive over the condition's tree; these limits keep
+/// a hostile pack (a condition of 5,000 ANDs) from overflowing the stack.
+pub const MAX_CONDITION_TOKENS: usize = 2000;
+/// The deepest a condition's tree may nest (`a AND b AND c` nests two deep).
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
+/// The deepest a condition may nest with the derived fields it uses put in their place
+/// (they are compiled inline).
+pub const MAX_EXPANDED_DEPTH: usize = 64;
+
+/// How deep an expression nests with each derived field replaced by its definition,
+/// whose expanded depth `derived` gives; without recursion.
+pub fn expanded_depth(e: &Expr, derived: &BTreeMap<String, usize>) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        let here = match &e.kind {
+            ExprKind::Derived(name) => d - 1 + derived.get(name).copied().unwrap_or(1),
+            _ => d,
+        };
+        deepest = deepest.max(here);
+        stack.extend(e.children().into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// The issue for a condition whose expansion nests too deep, if it does.
+pub fn expanded_depth_issue(e: &Expr, derived: &BTreeMap<String, usize>) -> Option<String> {
+    let d = expanded_depth(e, derived);
+    (d > MAX_EXPANDED_DEPTH).then(|| {
+        format!(
+            "条件连同所用派生字段展开后嵌套过深：{d} 层，上限 {MAX_EXPANDED_DEPTH} 层；请减少派生字段的层层引用"
+        )
+    })
+}
+
+/// How deep an expression nests (a leaf is 1), without recursion.
+pub fn depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        stack.extend(e.children().into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
 /// Parses and checks a condition, returning every problem found in it.
 pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<CheckError>> {
     let dialect = GenericDialect {};
+    // The size first, from the tokens alone: the parser and the checker recurse.
+    if let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&dialect, text).tokenize() {
+        let n = tokens
+            .iter()
+            .filter(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))
+            .count();
+        if n > MAX_CONDITION_TOKENS {
+            return Err(vec![CheckError {
+                message: format!(
+                    "条件过长：共 {n} 个词（字段、运算符、括号等），上限 {MAX_CONDITION_TOKENS} 个；请拆分为多条规则或使用派生字段"
+                ),
+                line: None,
+            }]);
+        }
+    }
     let parsed = Parser::new(&dialect).try_with_sql(text).and_then(|mut p| {
         let e = p.parse_expr()?;
         // Anything left over is a syntax error too.
@@ -82,6 +145,15 @@ pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<
                 "the condition is {}, it must be {}",
                 e.ty.name(),
                 want.name()
+            ),
+        );
+    }
+    let d = depth(&e);
+    if d > MAX_CONDITION_DEPTH {
+        c.err(
+            None,
+            format!(
+                "条件嵌套过深：{d} 层，上限 {MAX_CONDITION_DEPTH} 层（每个 AND、OR、比较、运算和函数各算一层）；请拆分为多条规则或使用派生字段"
             ),
         );
     }
