@@ -42,7 +42,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
             profile,
             "--as-of",
             as_of,
-            "--calendar",
+            "--calendar-table",
         ])
         .arg(&cal)
         .output()

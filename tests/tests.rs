@@ -2,6 +2,7 @@
 
 mod broken;
 mod browser;
+mod inputs;
 pub mod fuzz_replay;
 mod sql;
 mod truth;
@@ -241,10 +242,12 @@ fn a_missing_column_disables_rules_in_inspect_and_audit() {
         .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
+    // People read labels: 缺少“归档日期”列, never the canonical name.
     assert!(
-        text.contains("REC-004") && text.contains("archived_date"),
+        text.contains("REC-004") && text.contains("缺少“归档日期”列"),
         "{text}"
     );
+    assert!(!text.contains("archived_date"), "{text}");
     let (_o, report) = audit_fixtures("national");
     let input = report["run"]["inputs"]
         .as_array()

@@ -34,8 +34,6 @@ pub struct AuditOptions {
 pub enum AuditError {
     #[error(transparent)]
     Pack(#[from] caseaudit_rules::PackError),
-    #[error("评查日期 {date} 不在规则包工作日历覆盖的年份内（缺少 {year} 年）；请在规则包 calendar/ 文件夹中添加 {year}.toml")]
-    AsOfOutsideCalendar { date: String, year: i32 },
     #[error("规则求值失败（{rule}）：{reason}")]
     Evaluate { rule: String, reason: String },
 }
@@ -95,9 +93,17 @@ fn sheet_cases(
         .map(|f| header.fields.get(&f.name).copied())
         .collect();
     let mut kept: Vec<&(u32, Vec<Cell>)> = Vec::with_capacity(data.len());
+    let mut rejected_rows = Vec::new();
+    let case_col = header.fields.get("case_id").copied();
     for r in data {
         if r.1.iter().all(Cell::is_empty) {
             empty += 1;
+            continue;
+        }
+        // [inputs hook] Totals, sign-off and note rows are not cases (crate::rows).
+        if let Some(reason) = crate::rows::non_case_cells(&r.1, case_col, &fields.words) {
+            rejected += 1;
+            rejected_rows.push(RejectedRow { row: r.0, reason });
             continue;
         }
         // A header repeated inside the data (multi-page exports) is not a case. The
@@ -122,6 +128,10 @@ fn sheet_cases(
         if texts == header_texts {
             rejected += 1;
             notes.push(format!("第 {} 行是重复的表头，未作为案件", r.0));
+            rejected_rows.push(RejectedRow {
+                row: r.0,
+                reason: "重复的表头，不是案件".into(),
+            });
             continue;
         }
         kept.push(r);
@@ -142,9 +152,10 @@ fn sheet_cases(
     problems.sort_by_key(|p| (p.row_index, p.column));
     table.row = kept.iter().map(|r| r.0).collect();
     table.input = vec![0; kept.len()];
+    // [inputs hook] A field with an implied value (header.implied) is not missing.
     let missing: Vec<String> = fields
         .iter()
-        .filter(|f| !header.fields.contains_key(&f.name))
+        .filter(|f| !header.fields.contains_key(&f.name) && header.implied_value(&f.name).is_none())
         .map(|f| f.name.clone())
         .collect();
     let mut not_evaluated = Vec::new();
@@ -190,6 +201,8 @@ fn sheet_cases(
             missing_fields: missing,
             not_evaluated,
             notes,
+            rejected_rows,
+            implied: header.implied.clone(),
         },
         table,
         problems,
@@ -211,7 +224,13 @@ fn normalize_column(
     let mut data = ColumnData::new(f.ty, kept.len());
     let mut problems = Vec::new();
     let Some(c) = col else {
-        let fill = if f.name == "agency" { agency } else { None };
+        // [inputs hook] An absent field is filled by --agency or by a value its header
+        // implies (header.implied); otherwise NULL.
+        let fill = if f.name == "agency" {
+            agency
+        } else {
+            header.implied_value(&f.name)
+        };
         for _ in kept {
             data.push(
                 fill.map(|a| Typed::Text(a.to_string()))
@@ -301,6 +320,11 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
             reason,
         });
     }
+    // [inputs hook] Hidden columns are data; inspect marks them (xlsx only).
+    let hidden = crate::hidden::hidden_columns_of(path);
+    for s in &mut out {
+        crate::hidden::mark(&hidden, &s.summary.sheet, &mut s.summary.columns);
+    }
     for name in skipped {
         if let Some(first) = out.first_mut() {
             first
@@ -353,12 +377,8 @@ pub fn audit_with_progress(
     let profile = pack.profile(&opts.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
-    if !calendar.covers(opts.as_of) {
-        return Err(AuditError::AsOfOutsideCalendar {
-            date: format_day(opts.as_of),
-            year: from_day(opts.as_of).year(),
-        });
-    }
+    // [inputs hook] An as-of outside the calendar is not an error: warn (crate::coverage).
+    let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
     let index = AliasIndex::new(&pack.fields);
     let files = expand_inputs(inputs);
@@ -394,6 +414,7 @@ pub fn audit_with_progress(
     }
     let read = started.elapsed();
     let mut audit = evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)?;
+    audit.report.run.warnings.extend(calendar_warnings); // [inputs hook]
     audit.timings.insert(0, ("read and normalise", read));
     Ok(audit)
 }
@@ -685,6 +706,12 @@ fn evaluate_sheets(
                 cases_audited,
                 rows_rejected,
                 rules: statuses,
+                // [inputs hook] labels for the texts people read.
+                field_labels: pack
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.label.clone()))
+                    .collect(),
             },
             findings: findings.into_iter().map(|(_, f)| f).collect(),
             scores,

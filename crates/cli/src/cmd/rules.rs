@@ -11,7 +11,7 @@ use caseaudit_rules::RulePack;
 pub fn run(a: RulesArgs) -> Result<u8> {
     match a.command {
         RulesCommand::List(p) => {
-            let pack = super::load_pack(p.rules.as_deref())?;
+            let pack = super::pack_from(&p)?;
             let mut rows = vec![vec![
                 "编号".to_string(),
                 "制度".into(),
@@ -43,7 +43,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             Ok(0)
         }
         RulesCommand::Show { id, pack } => {
-            let pack = super::load_pack(pack.rules.as_deref())?;
+            let pack = super::pack_from(&pack)?;
             let Some(rule) = pack.rule(&id.to_uppercase()) else {
                 let hint = pack
                     .suggest_rule(&id.to_uppercase())
@@ -71,11 +71,11 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             Ok(0)
         }
         RulesCommand::Test { pack, verbose } => {
-            let pack = super::load_pack(pack.rules.as_deref())?;
+            let pack = super::pack_from(&pack)?;
             Ok(test(&pack, verbose))
         }
         RulesCommand::Sql(a) => sql(a),
-        RulesCommand::Check(p) => match RulePack::load(p.rules.as_deref()) {
+        RulesCommand::Check(p) => match super::pack_with_calendars(&p) {
             Ok(pack) => {
                 println!(
                     "规则包有效：{} 条规则，{} 个字段，{} 个参数，{} 个参数配置，工作日历 {} 年",
@@ -141,7 +141,7 @@ pub fn test(pack: &RulePack, verbose: bool) -> u8 {
 
 fn sql(a: crate::args::SqlArgs) -> Result<u8> {
     use caseaudit_rules::sql::{calendar_rows, cases_schema, pack_query, Dialect};
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
@@ -154,7 +154,7 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
         crate::args::DialectArg::Spark => Dialect::Spark,
     };
     let q = pack_query(&pack, &params, &calendar, as_of, dialect).map_err(|e| anyhow!("{e}"))?;
-    if let Some(path) = &a.calendar {
+    if let Some(path) = &a.calendar_table {
         let mut text = String::from("day,ordinal\n");
         for (d, o) in calendar_rows(&calendar) {
             text.push_str(&format!("{d},{o}\n"));
