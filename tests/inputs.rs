@@ -25,7 +25,10 @@ fn audit(args: &[&str]) -> (tempfile::TempDir, Value, String) {
 }
 
 fn inputs(report: &Value) -> Vec<Value> {
-    report["run"]["inputs"].as_array().cloned().unwrap_or_default()
+    report["run"]["inputs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn totals_and_signoff_rows_are_rejected_not_audited() {
         assert!(f["source"]["row"].as_u64() < Some(7), "{f}");
     }
     assert_eq!(report["run"]["cases_audited"].as_u64(), Some(12));
-    assert_eq!(report["scores"]["cases"].as_array().map(|a| a.len()), Some(12));
+    assert_eq!(
+        report["scores"]["cases"].as_array().map(|a| a.len()),
+        Some(12)
+    );
     assert!(report["findings"]
         .as_array()
         .into_iter()
@@ -107,7 +113,10 @@ fn inspect_marks_hidden_columns_implied_values_and_rejected_rows() {
         .find(|l| l.contains("当事人证件号码"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(zjhm.contains("未识别"), "{zjhm}");
-    assert!(!text.contains("party_name"), "labels, not canonical names:\n{text}");
+    assert!(
+        !text.contains("party_name"),
+        "labels, not canonical names:\n{text}"
+    );
 
     let o = caseaudit()
         .current_dir(root())
@@ -200,8 +209,14 @@ fn an_as_of_outside_the_calendar_warns_and_a_calendar_file_fills_the_year() {
     // PUB-001 counts to the as-of date: undecided for the unpublished cases.
     assert!(status(&report, "PUB-001")["not_evaluable"].as_u64() > Some(0));
     // PUB-002 counts between two case dates, REC-004 calendar days: they run as usual.
-    assert_eq!(status(&report, "PUB-002")["not_evaluable"].as_u64(), Some(0));
-    assert_eq!(status(&report, "REC-004")["not_evaluable"].as_u64(), Some(0));
+    assert_eq!(
+        status(&report, "PUB-002")["not_evaluable"].as_u64(),
+        Some(0)
+    );
+    assert_eq!(
+        status(&report, "REC-004")["not_evaluable"].as_u64(),
+        Some(0)
+    );
     assert!(status(&report, "REC-004")["findings"].as_u64() > Some(0));
 
     // A 2027 file given with --calendar: no warning, nothing undecided.
@@ -225,7 +240,10 @@ fn an_as_of_outside_the_calendar_warns_and_a_calendar_file_fills_the_year() {
         "{}",
         report["run"]["warnings"]
     );
-    assert_eq!(status(&report, "PUB-001")["not_evaluable"].as_u64(), Some(0));
+    assert_eq!(
+        status(&report, "PUB-001")["not_evaluable"].as_u64(),
+        Some(0)
+    );
     // rules check takes --calendar too, and refuses a broken file.
     std::fs::write(&cal, "year = 2027\nnotice = \"x\"\noff = [\"02-30\"]\n")
         .unwrap_or_else(|e| panic!("{e}"));

@@ -116,6 +116,9 @@ mod tests {
         p.calendar_warning_days = 10;
         let c = p.calendar(p.profile("national").expect("national"));
         assert!(as_of_warnings(&p, &c, near).is_empty());
-        assert_eq!(as_of_warnings(&p, &c, day(&format!("{last}-12-25"))).len(), 1);
+        assert_eq!(
+            as_of_warnings(&p, &c, day(&format!("{last}-12-25"))).len(),
+            1
+        );
     }
 }

@@ -152,7 +152,10 @@ mod tests {
     fn hidden_cols_are_read_before_the_sheet_data_only() {
         let xml = r#"<worksheet><cols><col min="1" max="1" width="5"/><col min="3" max="4" hidden="1" width="9"/><col min="6" max="6" hidden="true"/></cols><sheetData><row><c r="A1"><v>1</v></c></row></sheetData><cols><col min="9" max="9" hidden="1"/></cols></worksheet>"#;
         assert_eq!(hidden_in_sheet(xml), vec![2, 3, 5]);
-        assert_eq!(hidden_in_sheet(r#"<col min="2" max="99999999" hidden="1"/>"#).len(), 16_383);
+        assert_eq!(
+            hidden_in_sheet(r#"<col min="2" max="99999999" hidden="1"/>"#).len(),
+            16_383
+        );
         assert!(hidden_in_sheet(r#"<col min="0" max="2" hidden="1"/>"#).is_empty());
         assert!(hidden_in_sheet("<colx min=\"1\" max=\"1\" hidden=\"1\"/>").is_empty());
     }
@@ -180,7 +183,10 @@ mod tests {
                 "xl/worksheets/sheet1.xml",
                 r#"<worksheet><cols><col min="5" max="5" hidden="1"/></cols><sheetData/></worksheet>"#,
             );
-            put("xl/worksheets/sheet2.xml", "<worksheet><sheetData/></worksheet>");
+            put(
+                "xl/worksheets/sheet2.xml",
+                "<worksheet><sheetData/></worksheet>",
+            );
             z.finish().expect("finish");
         }
         buf.set_position(0);

@@ -55,7 +55,11 @@ pub fn non_case_row(case_cell: &str, first_cell: &str, words: &ValueWords) -> Op
 }
 
 /// [`non_case_row`] on a row of cells; `case_col` is the case-number column, if any.
-pub fn non_case_cells(cells: &[Cell], case_col: Option<usize>, words: &ValueWords) -> Option<String> {
+pub fn non_case_cells(
+    cells: &[Cell],
+    case_col: Option<usize>,
+    words: &ValueWords,
+) -> Option<String> {
     let case = case_col
         .and_then(|c| cells.get(c))
         .map(Cell::display)
@@ -114,7 +118,10 @@ mod tests {
         // 审核人 needs its colon: a reviewer's name column is data.
         assert_eq!(non_case_row("", "审核人员张三", &w), None);
         assert_eq!(non_case_row("", "注册资本", &w), None);
-        assert_eq!(non_case_row("巴市监罚〔2022〕1号", "填表人：张三", &w), None);
+        assert_eq!(
+            non_case_row("巴市监罚〔2022〕1号", "填表人：张三", &w),
+            None
+        );
         assert!(non_case_row("填表人：张三", "1", &w).is_some());
     }
 

@@ -292,15 +292,12 @@ impl FieldSet {
                         Some(t) if t.name == here.name => {
                             Some("a field cannot imply itself".to_string())
                         }
-                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => Some(
-                            format!("field `{}` is not of type text or enum", m.field),
-                        ),
-                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => {
-                            Some(format!(
-                                "`{}` is not in the vocabulary of `{}`",
-                                m.value, m.field
-                            ))
+                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => {
+                            Some(format!("field `{}` is not of type text or enum", m.field))
                         }
+                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
+                            format!("`{}` is not in the vocabulary of `{}`", m.value, m.field),
+                        ),
                         Some(_) if m.value.trim().is_empty() => {
                             Some("the implied value is empty".to_string())
                         }

@@ -306,7 +306,11 @@ fn pack_with_fields(f: impl Fn(&str) -> String) -> Result<RulePack, caseaudit_ru
     for (path, text) in builtin_files() {
         let p = dir.path().join(&path);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        let text = if path == "fields.toml" { f(&text) } else { text };
+        let text = if path == "fields.toml" {
+            f(&text)
+        } else {
+            text
+        };
         std::fs::write(p, text).expect("write");
     }
     RulePack::load_dir(dir.path())
@@ -338,20 +342,26 @@ fn decision_number_aliases_imply_the_case_type() {
 #[test]
 fn an_implication_is_checked_at_pack_load() {
     let with = |imp: &str| {
-        pack_with_fields(|t| {
-            t.replacen(
-                "implies = [\n",
-                &format!("implies = [\n  {imp},\n"),
-                1,
-            )
-        })
+        pack_with_fields(|t| t.replacen("implies = [\n", &format!("implies = [\n  {imp},\n"), 1))
     };
     assert!(with(r#"{ alias = "案号", field = "case_type", value = "行政检查" }"#).is_ok());
     for (imp, says) in [
-        (r#"{ alias = "案号", field = "case_type", value = "检查行政" }"#, "vocabulary"),
-        (r#"{ alias = "案号", field = "case_kind", value = "行政处罚" }"#, "does not exist"),
-        (r#"{ alias = "不是别名", field = "case_type", value = "行政处罚" }"#, "not one of its aliases"),
-        (r#"{ alias = "案号", field = "decision_date", value = "2022-01-01" }"#, "text or enum"),
+        (
+            r#"{ alias = "案号", field = "case_type", value = "检查行政" }"#,
+            "vocabulary",
+        ),
+        (
+            r#"{ alias = "案号", field = "case_kind", value = "行政处罚" }"#,
+            "does not exist",
+        ),
+        (
+            r#"{ alias = "不是别名", field = "case_type", value = "行政处罚" }"#,
+            "not one of its aliases",
+        ),
+        (
+            r#"{ alias = "案号", field = "decision_date", value = "2022-01-01" }"#,
+            "text or enum",
+        ),
         (r#"{ alias = "案号", field = "case_type" }"#, "value"),
     ] {
         let err = with(imp).expect_err(imp);
@@ -379,7 +389,12 @@ fn platform_party_categories_are_in_the_vocabulary() {
 #[test]
 fn a_calendar_file_adds_or_replaces_one_year() {
     let mut p = pack();
-    let last = p.calendar_years.iter().map(|y| y.year).max().expect("years");
+    let last = p
+        .calendar_years
+        .iter()
+        .map(|y| y.year)
+        .max()
+        .expect("years");
     let next = last + 1;
     let n = p
         .add_calendar_text(
@@ -402,10 +417,17 @@ fn a_calendar_file_adds_or_replaces_one_year() {
     assert_eq!(p.calendar_years.len(), before);
     let cal = p.calendar(p.profile("national").expect("national"));
     assert_eq!(cal.is_workday(d("2022-03-01")), Ok(false));
-    assert_eq!(cal.is_workday(d("2022-01-31")), Ok(true), "2022's holidays replaced");
+    assert_eq!(
+        cal.is_workday(d("2022-01-31")),
+        Ok(true),
+        "2022's holidays replaced"
+    );
     // A broken file is an error naming it.
     let err = p
-        .add_calendar_text("bad.toml", "year = 2030\nnotice = \"x\"\noff = [\"02-30\"]\n")
+        .add_calendar_text(
+            "bad.toml",
+            "year = 2030\nnotice = \"x\"\noff = [\"02-30\"]\n",
+        )
         .expect_err("02-30");
     assert!(err.to_string().contains("bad.toml"), "{err}");
     assert_eq!(p.calendar_warning_days, 31);
