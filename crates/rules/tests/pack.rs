@@ -302,16 +302,18 @@ fn a_profile_can_overlay_regional_days() {
 
 /// The built-in pack written to a folder with `fields.toml` edited by `f`.
 fn pack_with_fields(f: impl Fn(&str) -> String) -> Result<RulePack, caseaudit_rules::PackError> {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     for (path, text) in builtin_files() {
         let p = dir.path().join(&path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
         let text = if path == "fields.toml" {
             f(&text)
         } else {
             text
         };
-        std::fs::write(p, text).expect("write");
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
     }
     RulePack::load_dir(dir.path())
 }

@@ -147,7 +147,13 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
     let calendar = pack.calendar(profile);
     let as_of = super::as_of(a.as_of.as_deref())?;
     if !calendar.covers(as_of) {
-        return Err(anyhow!("评查日期不在规则包工作日历覆盖的年份内"));
+        // SQL has no "not evaluable": the as-of year must be in the calendar here.
+        let year = chrono::Datelike::year(&caseaudit_rules::calendar::from_day(as_of));
+        return Err(anyhow!(
+            "评查日期 {} 所在的 {year} 年不在工作日历内：请按《{}》写出 {year}.toml 并用 --calendar {year}.toml 加入",
+            caseaudit_rules::calendar::format_day(as_of),
+            caseaudit_engine::coverage::notice_title(year)
+        ));
     }
     let dialect = match a.dialect {
         crate::args::DialectArg::Duckdb => Dialect::DuckDb,
