@@ -244,6 +244,25 @@ fn an_as_of_outside_the_calendar_warns_and_a_calendar_file_fills_the_year() {
         status(&report, "PUB-001")["not_evaluable"].as_u64(),
         Some(0)
     );
+    // A year given past a missing one is refused: counts across 2027 would be wrong.
+    let y2028 = dir.path().join("2028.toml");
+    std::fs::write(&y2028, "year = 2028\nnotice = \"测试\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let o = caseaudit()
+        .current_dir(root())
+        .args([
+            "audit",
+            "fixtures/ledgers/canonical-2022.csv",
+            "--as-of",
+            "2028-03-01",
+        ])
+        .arg("--calendar")
+        .arg(&y2028)
+        .arg("--out")
+        .arg(dir.path().join("out2028"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2027.toml"));
     // rules check takes --calendar too, and refuses a broken file.
     std::fs::write(&cal, "year = 2027\nnotice = \"x\"\noff = [\"02-30\"]\n")
         .unwrap_or_else(|e| panic!("{e}"));

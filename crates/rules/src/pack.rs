@@ -887,6 +887,39 @@ impl RulePack {
         self.add_calendar_text(&path.display().to_string(), &text)
     }
 
+    /// The years missing between the calendar's first and last year. Working days are
+    /// counted through the years in between, so a gap would make every count across it
+    /// wrong: [`RulePack::check_calendar_years`] refuses one.
+    pub fn calendar_gaps(&self) -> Vec<i32> {
+        let years: BTreeSet<i32> = self.calendar_years.iter().map(|y| y.year).collect();
+        match (years.first(), years.last()) {
+            (Some(&a), Some(&b)) => (a..=b).filter(|y| !years.contains(y)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An error naming the missing years when years were added (`--calendar`) past a gap.
+    pub fn check_calendar_years(&self) -> Result<(), PackError> {
+        let gaps = self.calendar_gaps();
+        if gaps.is_empty() {
+            return Ok(());
+        }
+        let ys: Vec<String> = gaps.iter().map(|y| y.to_string()).collect();
+        Err(PackError::Invalid(vec![PackIssue {
+            file: "calendar/".into(),
+            line: None,
+            item: None,
+            message: format!(
+                "the calendar has no year {}: working days across it cannot be counted; add {} with --calendar too",
+                ys.join(", "),
+                ys.iter()
+                    .map(|y| format!("{y}.toml"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }]))
+    }
+
     /// [`RulePack::add_calendar_file`] on the file's text; `file` names it in errors.
     pub fn add_calendar_text(&mut self, file: &str, text: &str) -> Result<i32, PackError> {
         let mut issues = Issues(Vec::new());

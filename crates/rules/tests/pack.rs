@@ -433,6 +433,17 @@ fn a_calendar_file_adds_or_replaces_one_year() {
         .expect_err("02-30");
     assert!(err.to_string().contains("bad.toml"), "{err}");
     assert_eq!(p.calendar_warning_days, 31);
+    // A year past a gap: counts across the missing year would be wrong, so it is refused.
+    assert!(p.check_calendar_years().is_ok());
+    let far = next + 2;
+    p.add_calendar_text("far.toml", &format!("year = {far}\nnotice = \"测试\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.calendar_gaps(), vec![next + 1]);
+    let err = p.check_calendar_years().expect_err("gap");
+    assert!(
+        err.to_string().contains(&format!("{}.toml", next + 1)),
+        "{err}"
+    );
 }
 
 mod robust {

@@ -36,6 +36,9 @@ pub fn pack_with_calendars(p: &PackArgs) -> Result<RulePack, caseaudit_rules::Pa
     for f in &p.calendar {
         pack.add_calendar_file(f)?;
     }
+    if !p.calendar.is_empty() {
+        pack.check_calendar_years()?;
+    }
     Ok(pack)
 }
 
