@@ -133,13 +133,81 @@ pub fn mark(
     }
 }
 
-/// [`hidden_columns`] of a file, when its name says xlsx or xlsm.
+/// The most bytes of an ODS `content.xml` scanned for column visibility: the columns of
+/// each table come before its rows, so a sheet past this point is simply not marked.
+const MAX_ODS_BYTES: u64 = 16 << 20;
+
+/// Hidden columns per sheet name of an ODS workbook (`<table:table-column
+/// table:visibility="collapse">`, with `table:number-columns-repeated`).
+pub fn hidden_columns_ods<R: Read + Seek>(reader: R) -> HashMap<String, Vec<usize>> {
+    let mut out = HashMap::new();
+    let Ok(mut zip) = zip::ZipArchive::new(reader) else {
+        return out;
+    };
+    let Some(xml) = zip.by_name("content.xml").ok().and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(MAX_ODS_BYTES).read_to_end(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf).into_owned())
+    }) else {
+        return out;
+    };
+    let mut sheet: Option<String> = None;
+    let mut col = 0u32;
+    let mut hidden: Vec<usize> = Vec::new();
+    let mut rest = xml.as_str();
+    let mut flush = |sheet: &mut Option<String>, hidden: &mut Vec<usize>| {
+        if let Some(name) = sheet.take() {
+            if !hidden.is_empty() {
+                out.insert(name, std::mem::take(hidden));
+            }
+        }
+        hidden.clear();
+    };
+    while let Some(i) = rest.find('<') {
+        let after = &rest[i + 1..];
+        let Some(end) = after.find('>') else { break };
+        let tag = &after[..end];
+        rest = &after[end..];
+        let name = tag.split([' ', '/', '\t', '\n', '\r']).next().unwrap_or("");
+        match name {
+            "table:table" => {
+                flush(&mut sheet, &mut hidden);
+                sheet = attr(tag, "table:name");
+                col = 0;
+            }
+            "table:table-column" if sheet.is_some() => {
+                let n = attr(tag, "table:number-columns-repeated")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                let end_col = col.saturating_add(n).min(MAX_COLUMNS);
+                if attr(tag, "table:visibility").is_some_and(|v| v == "collapse") {
+                    hidden.extend((col..end_col).map(|c| c as usize));
+                }
+                col = end_col;
+            }
+            "table:table-row" => flush(&mut sheet, &mut hidden),
+            _ => {}
+        }
+    }
+    flush(&mut sheet, &mut hidden);
+    out
+}
+
+/// The hidden columns of a file, by its extension: xlsx and xlsm ([`hidden_columns`]) or
+/// ods ([`hidden_columns_ods`]); empty for other files.
 pub fn hidden_columns_of(path: &std::path::Path) -> HashMap<String, Vec<usize>> {
-    let xlsx = path
+    let ext = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"));
-    match std::fs::File::open(path) {
-        Ok(f) if xlsx => hidden_columns(std::io::BufReader::new(f)),
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let Ok(f) = std::fs::File::open(path) else {
+        return HashMap::new();
+    };
+    let r = std::io::BufReader::new(f);
+    match ext.as_str() {
+        "xlsx" | "xlsm" => hidden_columns(r),
+        "ods" => hidden_columns_ods(r),
         _ => HashMap::new(),
     }
 }
@@ -194,5 +262,26 @@ mod tests {
         assert_eq!(h.get("一季度 & 二季度"), Some(&vec![4]));
         assert_eq!(h.get("填报说明"), None);
         assert!(hidden_columns(std::io::Cursor::new(b"not a zip".to_vec())).is_empty());
+    }
+
+    #[test]
+    fn ods_collapsed_columns_are_hidden_with_their_repeats() {
+        use std::io::Write;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default();
+            z.start_file("content.xml", o).expect("start");
+            z.write_all(
+                r#"<office:document-content><office:body><office:spreadsheet><table:table table:name="台账"><table:table-column table:number-columns-repeated="2"/><table:table-column table:visibility="collapse" table:number-columns-repeated="2"/><table:table-column/><table:table-row><table:table-cell/></table:table-row><table:table-column table:visibility="collapse"/></table:table><table:table table:name="说明"><table:table-column/><table:table-row/></table:table></office:spreadsheet></office:body></office:document-content>"#
+                    .as_bytes(),
+            )
+            .expect("write");
+            z.finish().expect("finish");
+        }
+        buf.set_position(0);
+        let h = hidden_columns_ods(buf);
+        assert_eq!(h.get("台账"), Some(&vec![2, 3]));
+        assert_eq!(h.get("说明"), None);
     }
 }
