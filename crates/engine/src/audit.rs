@@ -320,7 +320,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
             reason,
         });
     }
-    // [inputs hook] Hidden columns are data; inspect marks them (xlsx only).
+    // [inputs hook] Hidden columns are data; inspect marks them (xlsx, ods).
     let hidden = crate::hidden::hidden_columns_of(path);
     for s in &mut out {
         crate::hidden::mark(&hidden, &s.summary.sheet, &mut s.summary.columns);
