@@ -76,7 +76,7 @@ fn job(sql_engine: Sql, inputs: &[&Path], profile: &str, as_of: &str) -> Job {
             profile,
             "--as-of",
             as_of,
-            "--calendar",
+            "--calendar-table",
         ])
         .arg(&cal)
         .output()

@@ -140,6 +140,9 @@ pub struct PackArgs {
     /// 规则包文件夹（默认使用内置规则包）
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// 加入或替换一年的工作日历（格式同规则包 calendar/ 中的年份文件；可重复）
+    #[arg(long = "calendar", value_name = "FILE")]
+    pub calendar: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -241,8 +244,8 @@ pub struct SqlArgs {
     #[arg(long = "as-of", value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
     /// 同时写出工作日历表（CSV：day,ordinal）
-    #[arg(long, value_name = "FILE")]
-    pub calendar: Option<PathBuf>,
+    #[arg(long = "calendar-table", value_name = "FILE")]
+    pub calendar_table: Option<PathBuf>,
     /// 同时写出 cases 表各列的 SQL 类型（JSON），供读取 CSV 时指定类型
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,

@@ -129,7 +129,7 @@ pub fn render(report: &AuditReport) -> String {
             let list: Vec<String> = i
                 .not_evaluated
                 .iter()
-                .map(|n| format!("{}（缺少 {}）", n.rule_id, n.missing_fields.join("、")))
+                .map(|n| format!("{}（{}）", n.rule_id, run.missing_text(&n.missing_fields)))
                 .collect();
             let _ = writeln!(
                 out,

@@ -34,8 +34,6 @@ pub struct AuditOptions {
 pub enum AuditError {
     #[error(transparent)]
     Pack(#[from] caseaudit_rules::PackError),
-    #[error("评查日期 {date} 不在规则包工作日历覆盖的年份内（缺少 {year} 年）；请在规则包 calendar/ 文件夹中添加 {year}.toml")]
-    AsOfOutsideCalendar { date: String, year: i32 },
     #[error("规则求值失败（{rule}）：{reason}")]
     Evaluate { rule: String, reason: String },
 }
@@ -117,6 +115,11 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
             kind,
             reason,
         });
+    }
+    // [inputs hook] Hidden columns are data; inspect marks them (xlsx, ods).
+    let hidden = crate::hidden::hidden_columns_of(path);
+    for s in &mut out {
+        crate::hidden::mark(&hidden, &s.summary.sheet, &mut s.summary.columns);
     }
     for name in skipped {
         if let Some(first) = out.first_mut() {
@@ -222,12 +225,8 @@ pub fn audit_with_progress(
     let profile = pack.profile(&opts.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
-    if !calendar.covers(opts.as_of) {
-        return Err(AuditError::AsOfOutsideCalendar {
-            date: format_day(opts.as_of),
-            year: from_day(opts.as_of).year(),
-        });
-    }
+    // [inputs hook] An as-of outside the calendar is not an error: warn (crate::coverage).
+    let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
     let prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
     progress(Progress::Evaluating);
@@ -241,6 +240,7 @@ pub fn audit_with_progress(
         prepared.errors,
     )?;
     audit.report.run.warnings.extend(prepared.notes);
+    audit.report.run.warnings.extend(calendar_warnings);
     audit.timings.insert(0, ("read and normalise", read));
     Ok(audit)
 }
@@ -548,6 +548,12 @@ fn evaluate_sheets(
                 cases_audited,
                 rows_rejected,
                 rules: statuses,
+                // [inputs hook] labels for the texts people read.
+                field_labels: pack
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.label.clone()))
+                    .collect(),
             },
             findings: findings.into_iter().map(|(_, f)| f).collect(),
             scores,

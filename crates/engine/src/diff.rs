@@ -330,12 +330,15 @@ mod tests {
                         })
                         .collect(),
                     notes: vec![],
+                    rejected_rows: Vec::new(),
+                    implied: Vec::new(),
                 }],
                 errors: vec![],
                 warnings: vec![],
                 rows_read: 0,
                 cases_audited: 0,
                 rows_rejected: 0,
+                field_labels: Default::default(),
                 rules: ["PUB-001", "PUB-002", "REC-001", "REC-004"]
                     .iter()
                     .map(|id| RuleStatus {

@@ -273,9 +273,22 @@ impl<'a> Compiler<'a> {
         for e in rule.applies.iter().chain(rule.violation.iter()) {
             e.workday_fields(&mut fields);
         }
+        // [inputs] An as-of date outside the calendar: every WORKDAYS counting to it is
+        // NULL (see `ordinal`), so the rule is undecided where its violation is NULL.
+        let as_of_outside = self.calendar.ordinal_of(self.as_of).is_none()
+            && rule
+                .applies
+                .iter()
+                .chain(rule.violation.iter())
+                .any(|e| e.workdays_use_as_of());
+        let undecided = as_of_outside
+            .then(|| rule.violation.as_ref().and_then(|v| self.compile(v).ok()))
+            .flatten()
+            .map(|v| v.is_null());
         fields
             .into_iter()
             .map(|f| col(format!("{OUTSIDE_PREFIX}{f}")))
+            .chain(undecided)
             .reduce(|a, b| a.or(b))
     }
 

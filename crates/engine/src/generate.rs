@@ -474,7 +474,7 @@ fn plant(rng: &mut Rng, c: &Ctx, p: &ParamValues, case: &mut GenCase, rule: &str
             // stays below, so no other rule changes.
             case.insert(
                 "party_type",
-                text(*rng.pick(&["个体工商户", "事业单位", "外籍人员"])),
+                text(*rng.pick(&["事业单位", "外籍人员", "社会团体"])),
             );
         }
         "DQ-004" => {

@@ -1,7 +1,7 @@
 //! Finding the header row(s) of a sheet and mapping headers to canonical fields.
 
 use crate::cell::{column_letter, Cell, RawSheet};
-use crate::model::ColumnMapping;
+use crate::model::{ColumnMapping, Implied};
 use caseaudit_rules::fields::fold;
 use caseaudit_rules::{FieldSet, FieldType};
 use std::collections::HashMap;
@@ -55,24 +55,30 @@ impl AliasIndex {
 
     /// Looks a header up; a trailing unit in parentheses (`罚款金额(元)`) may be dropped.
     pub fn lookup(&self, header: &str) -> Option<(usize, usize)> {
+        self.lookup_key(header).map(|(f, p, _)| (f, p))
+    }
+
+    /// [`AliasIndex::lookup`], with the folded alias (or canonical name or label) that
+    /// matched.
+    pub fn lookup_key(&self, header: &str) -> Option<(usize, usize, String)> {
         let h = fold_header(header);
         if h.is_empty() {
             return None;
         }
         if let Some(m) = self.map.get(&h) {
-            return Some(*m);
+            return Some((m.0, m.1, h));
         }
         let base = match h.rfind('(') {
             Some(open) if h.ends_with(')') && open > 0 => &h[..open],
             _ => h.as_str(),
         };
         if let Some(m) = self.map.get(base) {
-            return Some(*m);
+            return Some((m.0, m.1, base.to_string()));
         }
         self.suffixes
             .iter()
             .find(|(a, _)| base.ends_with(a.as_str()) && base.len() > a.len())
-            .map(|(_, f)| (*f, SUFFIX_PRIORITY))
+            .map(|(a, f)| (*f, SUFFIX_PRIORITY, a.clone()))
     }
 }
 
@@ -88,6 +94,20 @@ pub struct Header {
     pub fields: HashMap<String, usize>,
     /// Column index → scale factor for money columns (万元).
     pub scale: HashMap<usize, f64>,
+    /// Values the matched aliases imply for fields the sheet lacks (行政处罚决定书文号 →
+    /// case_type = 行政处罚); an explicit column always wins, so none of these fields is
+    /// in `fields`.
+    pub implied: Vec<Implied>,
+}
+
+impl Header {
+    /// The value implied for an absent field, if any.
+    pub fn implied_value(&self, field: &str) -> Option<&str> {
+        self.implied
+            .iter()
+            .find(|m| m.field == field)
+            .map(|m| m.value.as_str())
+    }
 }
 
 fn texts(row: &[Cell]) -> Vec<String> {
@@ -108,11 +128,13 @@ fn double(upper: &[Cell], lower: &[Cell]) -> Vec<(String, Vec<String>)> {
     let n = u.len().max(l.len());
     let mut out = Vec::with_capacity(n);
     let mut group = String::new();
+    let at = |v: &[String], c: usize| v.get(c).cloned().unwrap_or_default();
     for c in 0..n {
-        let uc = u.get(c).cloned().unwrap_or_default();
-        let lc = l.get(c).cloned().unwrap_or_default();
+        let uc = at(&u, c);
+        let lc = at(&l, c);
         // Without merge information, a group's text stands only over its first column:
         // carry it right while the lower row has sub-headers.
+        let carried = uc.is_empty() && !group.is_empty();
         if !uc.is_empty() {
             group = if lc.is_empty() || uc == lc {
                 String::new()
@@ -130,7 +152,18 @@ fn double(upper: &[Cell], lower: &[Cell]) -> Vec<(String, Vec<String>)> {
         } else if up.is_empty() {
             out.push((lc.clone(), vec![lc]));
         } else {
-            out.push((format!("{up}{lc}"), vec![format!("{up}{lc}"), lc, up]));
+            // A group label (merged over several columns, so filled into each of them,
+            // or carried right) never maps the cells under it on its own (decisions.md):
+            // 证件号码 under 当事人 is not the party. An upper cell over one column only
+            // may still name its field alone (罚款金额 over a unit line).
+            let spans = carried
+                || (c > 0 && at(&u, c - 1) == up && !at(&l, c - 1).is_empty())
+                || (at(&u, c + 1) == up && !at(&l, c + 1).is_empty());
+            let mut cands = vec![format!("{up}{lc}"), lc];
+            if !spans {
+                cands.push(up.clone());
+            }
+            out.push((cands[0].clone(), cands));
         }
     }
     out
@@ -211,6 +244,7 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
             field: None,
             note: None,
             scale: None,
+            hidden: false,
         };
         if let Some((f, _)) = matches[c] {
             let field = all[f];
@@ -226,15 +260,15 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
                 }
             } else {
                 mapping.note = Some(format!(
-                    "与第 {} 列同为「{}」（{}），按别名优先顺序未采用",
+                    "与第 {} 列同为「{}」，按别名优先顺序未采用",
                     column_letter(wc),
-                    field.label,
-                    field.name
+                    field.label
                 ));
             }
         }
         columns.push(mapping);
     }
+    let implied = implications(fields, index, &cands, &winner, &by_field);
     let mut rows = vec![sheet.rows[r].0];
     if two {
         rows.insert(0, sheet.rows[r - 1].0);
@@ -245,7 +279,56 @@ pub fn detect(sheet: &RawSheet, fields: &FieldSet, index: &AliasIndex) -> Option
         columns,
         fields: by_field,
         scale,
+        implied,
     })
+}
+
+/// The values implied by the aliases that won their fields, for fields no column maps.
+fn implications(
+    fields: &FieldSet,
+    index: &AliasIndex,
+    cands: &[(String, Vec<String>)],
+    winner: &HashMap<usize, (usize, usize)>,
+    by_field: &HashMap<String, usize>,
+) -> Vec<Implied> {
+    let mut out: Vec<Implied> = Vec::new();
+    for (fi, f) in fields.iter().enumerate() {
+        if f.implies.is_empty() {
+            continue;
+        }
+        let Some(&(c, _)) = winner.get(&fi) else {
+            continue;
+        };
+        let Some((shown, cs)) = cands.get(c) else {
+            continue;
+        };
+        let Some(key) = cs
+            .iter()
+            .find_map(|x| index.lookup_key(x).filter(|m| m.0 == fi).map(|m| m.2))
+        else {
+            continue;
+        };
+        for m in &f.implies {
+            if fold_header(&m.alias) != key
+                || by_field.contains_key(&m.field)
+                || out.iter().any(|o| o.field == m.field)
+            {
+                continue;
+            }
+            let target = fields.get(&m.field).map(|t| t.label.as_str()).unwrap_or("");
+            out.push(Implied {
+                field: m.field.clone(),
+                value: m.value.clone(),
+                because: format!(
+                    "「{}」取自「{}」列，且台账没有「{target}」列，全部案件的「{target}」按「{}」处理",
+                    f.label,
+                    shown.replace(['\r', '\n'], " "),
+                    m.value
+                ),
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -278,5 +361,116 @@ mod tests {
         let exact = idx.lookup("决定日期").expect("exact").1;
         let suffix = idx.lookup("行政处罚决定日期").expect("suffix").1;
         assert!(exact < suffix);
+    }
+
+    fn text_row(cells: &[&str]) -> Vec<Cell> {
+        cells
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(t.to_string())
+                }
+            })
+            .collect()
+    }
+
+    /// The field each column of a two-row header maps to.
+    fn mapped(upper: &[&str], lower: &[&str]) -> Vec<Option<String>> {
+        let pack = RulePack::builtin().expect("pack");
+        let idx = AliasIndex::new(&pack.fields);
+        let sheet = RawSheet {
+            file: "t.xlsx".into(),
+            sheet: "s".into(),
+            rows: vec![
+                (1, text_row(upper)),
+                (2, text_row(lower)),
+                (3, text_row(&["巴市监罚〔2022〕1号"])),
+            ],
+            date1904: false,
+        };
+        let h = detect(&sheet, &pack.fields, &idx).expect("header");
+        assert_eq!(h.rows, vec![1, 2]);
+        h.columns.iter().map(|c| c.field.clone()).collect()
+    }
+
+    fn detect_one(header: &[&str]) -> Header {
+        let pack = RulePack::builtin().expect("pack");
+        let idx = AliasIndex::new(&pack.fields);
+        let sheet = RawSheet {
+            file: "t.csv".into(),
+            sheet: "t".into(),
+            rows: vec![(1, text_row(header)), (2, text_row(&["x"]))],
+            date1904: false,
+        };
+        detect(&sheet, &pack.fields, &idx).expect("header")
+    }
+
+    #[test]
+    fn a_decision_number_alias_implies_the_case_type_when_no_column_says_it() {
+        for (h, want) in [
+            ("行政处罚决定书文号", "行政处罚"),
+            ("处罚决定书文号", "行政处罚"),
+            ("处罚决定文书号", "行政处罚"),
+            ("行政许可决定书文号", "行政许可"),
+            ("许可决定书文号", "行政许可"),
+        ] {
+            let header = detect_one(&[h, "行政相对人名称", "处罚机关", "决定日期"]);
+            assert_eq!(header.fields.get("case_id"), Some(&0), "{h}");
+            assert_eq!(header.implied_value("case_type"), Some(want), "{h}");
+            let m = &header.implied[0];
+            assert_eq!(m.field, "case_type");
+            assert!(m.because.contains(h), "{}", m.because);
+            assert!(m.because.contains("执法类别"), "{}", m.because);
+        }
+        // An explicit case-type column always wins.
+        let header = detect_one(&["行政处罚决定书文号", "执法类别", "处罚机关", "决定日期"]);
+        assert!(header.implied.is_empty());
+        // Other case-number aliases imply nothing.
+        for h in ["案件编号", "决定书文号", "文号"] {
+            let header = detect_one(&[h, "当事人", "处罚机关", "决定日期"]);
+            assert!(header.implied.is_empty(), "{h}");
+        }
+        // The alias that won the field decides: 案件编号 listed first beats 行政处罚决定书文号.
+        let header = detect_one(&["行政处罚决定书文号", "案件编号", "处罚机关", "决定日期"]);
+        assert_eq!(header.fields.get("case_id"), Some(&1));
+        assert!(header.implied.is_empty());
+    }
+
+    #[test]
+    fn a_merged_group_label_alone_never_maps_the_cells_under_it() {
+        // 当事人 merged over three columns: the loader fills it into each.
+        let got = mapped(
+            &["案件编号", "当事人", "当事人", "当事人", "决定日期"],
+            &["案件编号", "名称", "类型", "证件号码", "决定日期"],
+        );
+        let want = [
+            Some("case_id"),
+            Some("party_name"),
+            Some("party_type"),
+            None,
+            Some("decision_date"),
+        ];
+        assert_eq!(got, want.map(|w| w.map(String::from)).to_vec());
+    }
+
+    #[test]
+    fn a_group_carried_right_without_merge_information_maps_no_cell_alone() {
+        // A CSV or an unmerged sheet: the group's text stands over its first column only.
+        let got = mapped(
+            &["案件编号", "当事人", "", "", "决定日期"],
+            &["", "名称", "类型", "证件号码", ""],
+        );
+        assert_eq!(got[1].as_deref(), Some("party_name"));
+        assert_eq!(got[2].as_deref(), Some("party_type"));
+        assert_eq!(got[3], None);
+        // Sub-headers that are aliases on their own still map (法制审核 + 审核日期).
+        let got = mapped(
+            &["案件编号", "法制审核", "法制审核", "决定日期"],
+            &["案件编号", "审核日期", "审核结果", "决定日期"],
+        );
+        assert_eq!(got[1].as_deref(), Some("legal_review_date"));
+        assert_eq!(got[2].as_deref(), Some("legal_review_result"));
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
+use std::collections::BTreeMap;
 
 /// Where a finding comes from in the ledgers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,6 +55,9 @@ pub struct ColumnMapping {
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub scale: Option<f64>,
+    /// The column is hidden in the workbook (still data: it is read like any other).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub hidden: bool,
 }
 
 /// Accounting and mapping of one input sheet.
@@ -77,6 +81,31 @@ pub struct InputSummary {
     pub not_evaluated: Vec<NotEvaluated>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Rows below the header that are not cases (totals, sign-off, repeated header),
+    /// counted in `rejected`.
+    #[serde(default)]
+    pub rejected_rows: Vec<RejectedRow>,
+    /// Values a header alias implies for a field the sheet lacks.
+    #[serde(default)]
+    pub implied: Vec<Implied>,
+}
+
+/// A row that is not a case, and why (Chinese).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    pub row: u32,
+    pub reason: String,
+}
+
+/// A field value implied by a header alias (行政处罚决定书文号 → case_type = 行政处罚).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implied {
+    /// Canonical field name.
+    pub field: String,
+    /// The canonical value filled into every row.
+    pub value: String,
+    /// Why, for people (Chinese, naming the header).
+    pub because: String,
 }
 
 /// Why a file could not be audited, as a stable code (`run.errors[].kind`) for
@@ -176,6 +205,30 @@ pub struct RunInfo {
     pub cases_audited: u64,
     pub rows_rejected: u64,
     pub rules: Vec<RuleStatus>,
+    /// Canonical field name → its Chinese label. Everything people read names a field by
+    /// its label (decisions.md); findings.json keeps canonical names everywhere else.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_labels: BTreeMap<String, String>,
+}
+
+impl RunInfo {
+    /// The label of a field, or its canonical name when the run does not know it (a
+    /// findings.json written before labels were recorded).
+    pub fn label<'a>(&'a self, field: &'a str) -> &'a str {
+        self.field_labels
+            .get(field)
+            .map(String::as_str)
+            .unwrap_or(field)
+    }
+
+    /// The fields a rule lacks, for people: `缺少“出示执法证件”、“音像记录”列`.
+    pub fn missing_text(&self, fields: &[String]) -> String {
+        let names: Vec<String> = fields
+            .iter()
+            .map(|f| format!("“{}”", self.label(f)))
+            .collect();
+        format!("缺少{}列", names.join("、"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -348,6 +348,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_break_in_a_list_cell_separates_items() {
+        let pack = caseaudit_rules::RulePack::builtin().expect("pack");
+        let w = &pack.fields.words;
+        let officers = pack.fields.get("officers").expect("officers");
+        let measures = pack.fields.get("measures").expect("measures");
+        let list = |f, t: &str| normalize(&Cell::Text(t.into()), f, w, 1.0, false);
+        assert_eq!(
+            list(officers, "张三\n李四\r\n阿不都·热合曼"),
+            (
+                Typed::List(vec!["张三".into(), "李四".into(), "阿不都·热合曼".into()]),
+                None
+            )
+        );
+        assert_eq!(
+            list(measures, "查封\n扣押"),
+            (Typed::List(vec!["查封".into(), "扣押".into()]), None)
+        );
+        // The separators are the pack's: a line break is one of them, not only as white space.
+        assert!(w.list_separators.contains(&'\n'));
+    }
+
+    #[test]
     fn names_with_middle_dots_stay_whole() {
         assert_eq!(
             join_name_dots("阿不都 · 热合曼 买买提"),

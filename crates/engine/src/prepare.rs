@@ -9,7 +9,7 @@
 use crate::cell::{column_letter, Cell, RawSheet};
 use crate::header::{detect, AliasIndex, Header, HEADER_SEARCH_ROWS};
 use crate::load::{self, ErrorKind, LoadError};
-use crate::model::{InputSummary, NotEvaluated};
+use crate::model::{InputSummary, NotEvaluated, RejectedRow};
 use crate::normalize::{normalize, normalize_str, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::fields::{fold, ValueWords};
@@ -164,6 +164,12 @@ struct Plan<'a> {
     header_texts: Vec<String>,
     agency: Option<&'a str>,
     date1904: bool,
+    /// Per field: the value its header implies when the sheet lacks it.
+    implied: Vec<Option<String>>,
+    case_col: Option<usize>,
+    /// The first characters (folded) of the totals and sign-off words: a row whose
+    /// cells start otherwise is a case without further checks.
+    non_case_starts: Vec<char>,
 }
 
 /// One chunk of rows, normalised.
@@ -173,7 +179,15 @@ struct Chunk {
     problems: Vec<CellProblem>,
     empty: u64,
     rejected: u64,
+    rejected_rows: Vec<RejectedRow>,
     notes: Vec<String>,
+}
+
+/// The first character of a text after removing spaces and folding (NFKC).
+fn first_folded(t: &str) -> Option<char> {
+    use unicode_normalization::UnicodeNormalization;
+    let c = t.chars().find(|c| !c.is_whitespace())?;
+    std::iter::once(c).nfkc().next()
 }
 
 impl<'a> Plan<'a> {
@@ -212,7 +226,47 @@ impl<'a> Plan<'a> {
             header_texts: header.columns.iter().map(|c| fold(&c.header)).collect(),
             agency,
             date1904,
+            implied: pack
+                .fields
+                .iter()
+                .map(|f| header.implied_value(&f.name).map(str::to_string))
+                .collect(),
+            case_col: header.fields.get("case_id").copied(),
+            non_case_starts: {
+                let words = &pack.fields.words;
+                let mut v: Vec<char> = words
+                    .totals_words
+                    .iter()
+                    .chain(&words.signoff_words)
+                    .filter_map(|w| first_folded(w))
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            },
         }
+    }
+
+    /// Why a row is not a case (a totals, sign-off or note row), if it is not.
+    fn non_case<R: Rows + ?Sized>(&self, rows: &R, i: usize) -> Option<String> {
+        let could = |t: &str| first_folded(t).is_some_and(|c| self.non_case_starts.contains(&c));
+        let case = self
+            .case_col
+            .and_then(|c| rows.cell(i, c))
+            .map(CellView::display)
+            .unwrap_or_default();
+        if !case.trim().is_empty() && !could(&case) {
+            return None;
+        }
+        let first = (0..rows.width(i))
+            .filter_map(|c| rows.cell(i, c))
+            .find(|v| !v.is_empty())
+            .map(CellView::display)
+            .unwrap_or_default();
+        if !could(&case) && !could(&first) {
+            return None;
+        }
+        crate::rows::non_case_row(&case, &first, self.words)
     }
 
     /// A header repeated inside the data (multi-page exports) is not a case. The first
@@ -237,15 +291,29 @@ impl<'a> Plan<'a> {
         let mut kept = Vec::with_capacity(rows.len());
         let mut empty = 0u64;
         let mut rejected = 0u64;
+        let mut rejected_rows = Vec::new();
         let mut notes = Vec::new();
         for i in 0..rows.len() {
             if (0..rows.width(i)).all(|c| rows.cell(i, c).is_none_or(CellView::is_empty)) {
                 empty += 1;
                 continue;
             }
+            // Totals, sign-off and note rows are not cases.
+            if let Some(reason) = self.non_case(rows, i) {
+                rejected += 1;
+                rejected_rows.push(RejectedRow {
+                    row: rows.number(i),
+                    reason,
+                });
+                continue;
+            }
             if self.repeats_header(rows, i) {
                 rejected += 1;
                 notes.push(format!("第 {} 行是重复的表头，未作为案件", rows.number(i)));
+                rejected_rows.push(RejectedRow {
+                    row: rows.number(i),
+                    reason: "重复的表头，不是案件".into(),
+                });
                 continue;
             }
             kept.push(i);
@@ -255,10 +323,12 @@ impl<'a> Plan<'a> {
         for (fi, f) in self.fields.iter().enumerate() {
             let mut data = ColumnData::new(f.ty, kept.len());
             let Some(c) = self.col_of[fi] else {
+                // An absent field is filled by --agency or by the value its header
+                // implies; otherwise NULL.
                 let fill = if f.name == "agency" {
                     self.agency
                 } else {
-                    None
+                    self.implied[fi].as_deref()
                 };
                 for _ in &kept {
                     data.push(fill.map_or(Typed::Null, |a| Typed::Text(a.to_string())));
@@ -307,6 +377,7 @@ impl<'a> Plan<'a> {
             problems,
             empty,
             rejected,
+            rejected_rows,
             notes,
         }
     }
@@ -318,6 +389,7 @@ struct Gather {
     problems: Vec<CellProblem>,
     empty: u64,
     rejected: u64,
+    rejected_rows: Vec<RejectedRow>,
     notes: Vec<String>,
 }
 
@@ -328,6 +400,7 @@ impl Gather {
             problems: Vec::new(),
             empty: 0,
             rejected: 0,
+            rejected_rows: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -347,6 +420,7 @@ impl Gather {
         self.table.row.extend(c.rows);
         self.empty += c.empty;
         self.rejected += c.rejected;
+        self.rejected_rows.extend(c.rejected_rows);
         self.notes.extend(c.notes);
     }
 
@@ -360,9 +434,12 @@ impl Gather {
     ) -> Ledger {
         let fields = &pack.fields;
         let mut notes = self.notes;
+        // A field with a value its header implies is not missing.
         let missing: Vec<String> = fields
             .iter()
-            .filter(|f| !header.fields.contains_key(&f.name))
+            .filter(|f| {
+                !header.fields.contains_key(&f.name) && header.implied_value(&f.name).is_none()
+            })
             .map(|f| f.name.clone())
             .collect();
         let mut not_evaluated = Vec::new();
@@ -409,6 +486,8 @@ impl Gather {
                 missing_fields: missing,
                 not_evaluated,
                 notes,
+                rejected_rows: self.rejected_rows,
+                implied: header.implied.clone(),
             },
             table: self.table,
             problems: self.problems,

@@ -131,6 +131,7 @@ pub fn report(ledger: &Path) -> AuditReport {
         field: Some(f.into()),
         note: None,
         scale: None,
+        hidden: false,
     };
     let g = ["优秀", "良好", "合格", "不合格"];
     AuditReport {
@@ -165,6 +166,8 @@ pub fn report(ledger: &Path) -> AuditReport {
                     missing_fields: vec!["archived_date".into()],
                 }],
                 notes: vec![],
+                rejected_rows: Vec::new(),
+                implied: Vec::new(),
             }],
             errors: vec![InputError {
                 file: "broken.xlsx".into(),
@@ -176,6 +179,7 @@ pub fn report(ledger: &Path) -> AuditReport {
             rows_read: 2,
             cases_audited: 2,
             rows_rejected: 0,
+            field_labels: Default::default(),
             rules: vec![
                 rule("PUB-001", "publication", "major", true),
                 rule("PUB-002", "publication", "minor", true),

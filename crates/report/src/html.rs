@@ -406,7 +406,7 @@ fn notes(h: &mut String, report: &AuditReport) {
                 esc(&i.file),
                 esc(&i.sheet),
                 esc(&n.rule_id),
-                esc(&n.missing_fields.join("、"))
+                esc(&run.missing_text(&n.missing_fields))
             );
         }
     }

@@ -46,22 +46,24 @@ fn each_notice_lists_exactly_its_agencys_findings() {
     let agencies: Vec<&str> = notices.iter().map(|n| n.agency.as_str()).collect();
     assert_eq!(
         agencies,
+        // In the order of run.inputs (the fixture files' order), then by name.
         vec![
             "巴楚县城市管理局",
+            "巴楚县林业和草原局",
             "巴楚县卫生健康委员会",
             "巴楚县市场监督管理局",
-            "巴楚县交通运输局"
+            "巴楚县自然资源局",
+            "巴楚县应急管理局",
+            "巴楚县交通运输局",
+            "巴楚县水利局"
         ]
     );
     let numbers: Vec<String> = notices.iter().map(|n| n.number.clone().unwrap()).collect();
     assert_eq!(
         numbers,
-        vec![
-            "巴司函〔2022〕1号",
-            "巴司函〔2022〕2号",
-            "巴司函〔2022〕3号",
-            "巴司函〔2022〕4号"
-        ]
+        (1..=8)
+            .map(|i| format!("巴司函〔2022〕{i}号"))
+            .collect::<Vec<_>>()
     );
     for n in &notices {
         let mine: Vec<_> = report

@@ -50,6 +50,14 @@ pub(crate) struct RawValues {
     /// Cell texts that mean "nothing recorded" (`/`, `无`, `未公示`): read as NULL.
     #[serde(default)]
     pub empty_words: Vec<String>,
+    /// A row whose case-number cell or first non-empty cell is one of these (合计) is a
+    /// totals row, not a case.
+    #[serde(default)]
+    pub totals_words: Vec<String>,
+    /// A row whose case-number cell or first non-empty cell starts with one of these
+    /// (填表人, 审核人：) is a sign-off or note row, not a case.
+    #[serde(default)]
+    pub signoff_words: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +89,19 @@ pub(crate) struct RawField {
     pub vocabulary: Vec<RawTerm>,
     #[serde(default)]
     pub expansions: Vec<RawExpansion>,
+    #[serde(default)]
+    pub implies: Vec<RawImplies>,
+}
+
+/// `implies = [{ alias = "行政处罚决定书文号", field = "case_type", value = "行政处罚" }]`:
+/// a sheet whose column for this field is headed by `alias` and that has no column for
+/// `field` has `value` in `field` on every row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawImplies {
+    pub alias: String,
+    pub field: String,
+    pub value: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +119,17 @@ pub(crate) struct RawExpansion {
     pub values: Vec<String>,
 }
 
+/// A value one header alias implies for another field the sheet lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Implication {
+    /// The alias as written in the pack.
+    pub alias: String,
+    /// The implied field's canonical name.
+    pub field: String,
+    /// Its canonical value.
+    pub value: String,
+}
+
 /// A canonical field.
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -108,6 +140,8 @@ pub struct Field {
     pub aliases: Vec<String>,
     /// Canonical values in pack order (enums, and lists with a closed vocabulary).
     pub vocabulary: Vec<String>,
+    /// Values some of its aliases imply for other fields (checked at pack load).
+    pub implies: Vec<Implication>,
     /// Normalised synonym (and canonical value) → canonical values (one, or several for
     /// an expansion such as 查封扣押).
     lookup: HashMap<String, Vec<String>>,
@@ -136,6 +170,10 @@ pub struct ValueWords {
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
     pub header_units: Vec<(String, f64)>,
+    /// Totals words, folded (see [`fold`]).
+    pub totals_words: Vec<String>,
+    /// Sign-off and note prefixes, folded.
+    pub signoff_words: Vec<String>,
 }
 
 impl ValueWords {
@@ -212,6 +250,7 @@ impl FieldSet {
     pub(crate) fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
         let mut fields = Vec::new();
         let mut by_name = HashMap::new();
+        let mut implied: Vec<(usize, Vec<RawImplies>)> = Vec::new();
         for f in raw.field {
             if !f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || f.name.is_empty() {
                 issues.push(format!(
@@ -255,6 +294,9 @@ impl FieldSet {
                 lookup.insert(fold(&e.text), e.values.clone());
             }
             by_name.insert(f.name.clone(), fields.len());
+            if !f.implies.is_empty() {
+                implied.push((fields.len(), f.implies));
+            }
             fields.push(Field {
                 name: f.name,
                 label: f.label,
@@ -262,8 +304,48 @@ impl FieldSet {
                 required: f.required,
                 aliases: f.aliases,
                 vocabulary,
+                implies: Vec::new(),
                 lookup,
             });
+        }
+        // Implications, once every field is known: the alias is one of the field's, the
+        // implied field exists (another one, of text or enum type) and the value is in its
+        // vocabulary.
+        for (i, imps) in implied {
+            for m in imps {
+                let here = &fields[i];
+                let problem = if !here.aliases.iter().any(|a| fold(a) == fold(&m.alias)) {
+                    Some(format!("`{}` is not one of its aliases", m.alias))
+                } else {
+                    match by_name.get(&m.field).map(|&j| &fields[j]) {
+                        None => Some(format!("field `{}` does not exist", m.field)),
+                        Some(t) if t.name == here.name => {
+                            Some("a field cannot imply itself".to_string())
+                        }
+                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => {
+                            Some(format!("field `{}` is not of type text or enum", m.field))
+                        }
+                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
+                            format!("`{}` is not in the vocabulary of `{}`", m.value, m.field),
+                        ),
+                        Some(_) if m.value.trim().is_empty() => {
+                            Some("the implied value is empty".to_string())
+                        }
+                        Some(_) => None,
+                    }
+                };
+                match problem {
+                    Some(p) => issues.push(format!(
+                        "field `{}`: implies {} = {}: {p}",
+                        fields[i].name, m.field, m.value
+                    )),
+                    None => fields[i].implies.push(Implication {
+                        alias: m.alias,
+                        field: m.field,
+                        value: m.value,
+                    }),
+                }
+            }
         }
         let v = raw.values;
         let set = |ws: &[String]| -> HashMap<String, ()> {
@@ -297,6 +379,8 @@ impl FieldSet {
                     .into_iter()
                     .map(|u| (fold(&u.marker), u.factor))
                     .collect(),
+                totals_words: v.totals_words.iter().map(|w| fold(w)).collect(),
+                signoff_words: v.signoff_words.iter().map(|w| fold(w)).collect(),
             },
         }
     }

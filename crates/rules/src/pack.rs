@@ -45,7 +45,15 @@ pub struct RulePack {
     pub scoring: Scoring,
     /// Files under `templates/`, by path inside it.
     pub templates: BTreeMap<String, String>,
+    /// A run whose as-of date falls within this many days of the end of the calendar's
+    /// last year warns that the next year's file is missing (`pack.toml`).
+    pub calendar_warning_days: u32,
 }
+
+/// Days before the end of the calendar's last year from which a run warns that the next
+/// year's file is missing, when `pack.toml` does not say (`calendar_warning_days`). The
+/// State Council's notice for the next year usually comes out in November or December.
+pub const DEFAULT_CALENDAR_WARNING_DAYS: u32 = 31;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +62,8 @@ struct RawPack {
     version: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    calendar_warning_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -870,6 +880,7 @@ impl RulePack {
             name: String::new(),
             version: String::new(),
             description: String::new(),
+            calendar_warning_days: None,
         });
         Ok(RulePack {
             name: meta.name,
@@ -886,7 +897,79 @@ impl RulePack {
             rules,
             scoring,
             templates,
+            calendar_warning_days: meta
+                .calendar_warning_days
+                .unwrap_or(DEFAULT_CALENDAR_WARNING_DAYS),
         })
+    }
+
+    /// Adds one calendar year from a file in the pack's calendar format (`--calendar
+    /// FILE`), replacing the pack's file for that year if it has one. Returns the year.
+    pub fn add_calendar_file(&mut self, path: &Path) -> Result<i32, PackError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PackError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        self.add_calendar_text(&path.display().to_string(), &text)
+    }
+
+    /// The years missing between the calendar's first and last year. Working days are
+    /// counted through the years in between, so a gap would make every count across it
+    /// wrong: [`RulePack::check_calendar_years`] refuses one.
+    pub fn calendar_gaps(&self) -> Vec<i32> {
+        let years: BTreeSet<i32> = self.calendar_years.iter().map(|y| y.year).collect();
+        match (years.first(), years.last()) {
+            (Some(&a), Some(&b)) => (a..=b).filter(|y| !years.contains(y)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An error naming the missing years when years were added (`--calendar`) past a gap.
+    pub fn check_calendar_years(&self) -> Result<(), PackError> {
+        let gaps = self.calendar_gaps();
+        if gaps.is_empty() {
+            return Ok(());
+        }
+        let ys: Vec<String> = gaps.iter().map(|y| y.to_string()).collect();
+        Err(PackError::Invalid(vec![PackIssue {
+            file: "calendar/".into(),
+            line: None,
+            item: None,
+            message: format!(
+                "the calendar has no year {}: working days across it cannot be counted; add {} with --calendar too",
+                ys.join(", "),
+                ys.iter()
+                    .map(|y| format!("{y}.toml"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }]))
+    }
+
+    /// [`RulePack::add_calendar_file`] on the file's text; `file` names it in errors.
+    pub fn add_calendar_text(&mut self, file: &str, text: &str) -> Result<i32, PackError> {
+        let mut issues = Issues(Vec::new());
+        let year = calendar_year(file, text, &mut issues);
+        if let Some(y) = &year {
+            if !(1900..=2200).contains(&y.year) {
+                issues.push(
+                    file,
+                    None,
+                    None,
+                    format!("year {} is not a calendar year caseaudit can use", y.year),
+                );
+            }
+        }
+        match year {
+            Some(y) if issues.0.is_empty() => {
+                let n = y.year;
+                self.calendar_years.retain(|x| x.year != n);
+                self.calendar_years.push(y);
+                self.calendar_years.sort_by_key(|x| x.year);
+                Ok(n)
+            }
+            _ => Err(PackError::Invalid(issues.0)),
+        }
     }
 
     /// A profile by name, with a suggestion when it is unknown.

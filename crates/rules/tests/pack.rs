@@ -300,6 +300,152 @@ fn a_profile_can_overlay_regional_days() {
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
 
+/// The built-in pack written to a folder with `fields.toml` edited by `f`.
+fn pack_with_fields(f: impl Fn(&str) -> String) -> Result<RulePack, caseaudit_rules::PackError> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let text = if path == "fields.toml" {
+            f(&text)
+        } else {
+            text
+        };
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    RulePack::load_dir(dir.path())
+}
+
+#[test]
+fn decision_number_aliases_imply_the_case_type() {
+    let p = pack();
+    let case_id = p.fields.get("case_id").expect("case_id");
+    for a in ["行政许可决定书文号", "许可决定书文号"] {
+        assert!(case_id.aliases.iter().any(|x| x == a), "{a}");
+    }
+    let implied = |alias: &str| {
+        case_id
+            .implies
+            .iter()
+            .find(|m| m.alias == alias)
+            .map(|m| (m.field.as_str(), m.value.as_str()))
+    };
+    for a in ["行政处罚决定书文号", "处罚决定书文号", "处罚决定文书号"] {
+        assert_eq!(implied(a), Some(("case_type", "行政处罚")), "{a}");
+    }
+    for a in ["行政许可决定书文号", "许可决定书文号"] {
+        assert_eq!(implied(a), Some(("case_type", "行政许可")), "{a}");
+    }
+    assert_eq!(implied("决定书文号"), None);
+}
+
+#[test]
+fn an_implication_is_checked_at_pack_load() {
+    let with = |imp: &str| {
+        pack_with_fields(|t| t.replacen("implies = [\n", &format!("implies = [\n  {imp},\n"), 1))
+    };
+    assert!(with(r#"{ alias = "案号", field = "case_type", value = "行政检查" }"#).is_ok());
+    for (imp, says) in [
+        (
+            r#"{ alias = "案号", field = "case_type", value = "检查行政" }"#,
+            "vocabulary",
+        ),
+        (
+            r#"{ alias = "案号", field = "case_kind", value = "行政处罚" }"#,
+            "does not exist",
+        ),
+        (
+            r#"{ alias = "不是别名", field = "case_type", value = "行政处罚" }"#,
+            "not one of its aliases",
+        ),
+        (
+            r#"{ alias = "案号", field = "decision_date", value = "2022-01-01" }"#,
+            "text or enum",
+        ),
+        (r#"{ alias = "案号", field = "case_type" }"#, "value"),
+    ] {
+        let err = with(imp).expect_err(imp);
+        assert!(err.to_string().contains(says), "{imp}: {err}");
+        assert!(err.to_string().contains("fields.toml"), "{err}");
+    }
+}
+
+#[test]
+fn platform_party_categories_are_in_the_vocabulary() {
+    let p = pack();
+    let f = p.fields.get("party_type").expect("party_type");
+    let one = |w: &str| f.canonical(w).map(|v| v.to_vec());
+    assert_eq!(one("个体工商户"), Some(vec!["自然人".to_string()]));
+    assert_eq!(one("法人及非法人组织"), Some(vec!["法人".to_string()]));
+    assert_eq!(one("非法人组织"), Some(vec!["其他组织".to_string()]));
+    // Organisations: everything but 自然人 takes the organisation thresholds.
+    for d in &p.derived {
+        if d.text.contains("party_type") {
+            assert!(d.text.contains("party_type = '自然人'"), "{}", d.name);
+        }
+    }
+}
+
+#[test]
+fn a_calendar_file_adds_or_replaces_one_year() {
+    let mut p = pack();
+    let last = p
+        .calendar_years
+        .iter()
+        .map(|y| y.year)
+        .max()
+        .expect("years");
+    let next = last + 1;
+    let n = p
+        .add_calendar_text(
+            "extra.toml",
+            &format!("year = {next}\nnotice = \"测试通知\"\noff = [\"01-01..01-03\"]\nwork = [\"01-04\"]\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, next);
+    let cal = p.calendar(p.profile("national").expect("national"));
+    let jan1 = parse_iso(&format!("{next}-01-01")).expect("date");
+    assert!(cal.covers(jan1));
+    assert_eq!(cal.is_workday(jan1), Ok(false));
+    // Replacing a year: 2022-03-01 becomes a holiday.
+    let before = p.calendar_years.len();
+    p.add_calendar_text(
+        "2022.toml",
+        "year = 2022\nnotice = \"测试\"\noff = [\"03-01\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.calendar_years.len(), before);
+    let cal = p.calendar(p.profile("national").expect("national"));
+    assert_eq!(cal.is_workday(d("2022-03-01")), Ok(false));
+    assert_eq!(
+        cal.is_workday(d("2022-01-31")),
+        Ok(true),
+        "2022's holidays replaced"
+    );
+    // A broken file is an error naming it.
+    let err = p
+        .add_calendar_text(
+            "bad.toml",
+            "year = 2030\nnotice = \"x\"\noff = [\"02-30\"]\n",
+        )
+        .expect_err("02-30");
+    assert!(err.to_string().contains("bad.toml"), "{err}");
+    assert_eq!(p.calendar_warning_days, 31);
+    // A year past a gap: counts across the missing year would be wrong, so it is refused.
+    assert!(p.check_calendar_years().is_ok());
+    let far = next + 2;
+    p.add_calendar_text("far.toml", &format!("year = {far}\nnotice = \"测试\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.calendar_gaps(), vec![next + 1]);
+    let err = p.check_calendar_years().expect_err("gap");
+    assert!(
+        err.to_string().contains(&format!("{}.toml", next + 1)),
+        "{err}"
+    );
+}
+
 mod robust {
     use caseaudit_rules::expr::Ty;
     use caseaudit_rules::RulePack;

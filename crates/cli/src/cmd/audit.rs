@@ -44,7 +44,7 @@ pub fn run(a: AuditArgs) -> Result<u8> {
             formats.push(f);
         }
     }
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let as_of = super::as_of(a.as_of.as_deref())?;
     let opts = AuditOptions {
         as_of,

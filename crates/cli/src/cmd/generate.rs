@@ -11,7 +11,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
     if !(0.0..=1.0).contains(&a.violation_rate) {
         return Err(anyhow!("`--violation-rate` 应在 0 到 1 之间"));
     }
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);

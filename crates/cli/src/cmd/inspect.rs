@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn run(a: InspectArgs) -> Result<u8> {
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
     let calendar = pack.calendar(profile);
     // Inspection does not judge deadlines; any date the calendar covers will do.
@@ -46,6 +46,13 @@ pub fn run(a: InspectArgs) -> Result<u8> {
 /// The inspection text for people.
 pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String {
     let mut out = String::new();
+    // People read labels, not canonical names (decisions.md).
+    let label = |f: &str| -> String {
+        pack.fields
+            .get(f)
+            .map(|d| d.label.clone())
+            .unwrap_or_else(|| report.run.label(f).to_string())
+    };
     for inp in &report.run.inputs {
         let title = if inp.sheet.is_empty() {
             term(&inp.file).into_owned()
@@ -72,18 +79,18 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             let field = c
                 .field
                 .as_ref()
-                .map(|f| {
-                    let label = pack
-                        .fields
-                        .get(f)
-                        .map(|d| d.label.clone())
-                        .unwrap_or_default();
-                    format!("{f}（{label}）")
-                })
+                .map(|f| label(f))
                 .unwrap_or_else(|| "— 未识别，原样保留".into());
             let mut note = c.note.clone().unwrap_or_default();
             if let Some(s) = c.scale {
                 note = format!("金额按 ×{s} 换算为元");
+            }
+            if c.hidden {
+                note = if note.is_empty() {
+                    "隐藏列（仍作为台账数据）".into()
+                } else {
+                    format!("隐藏列（仍作为台账数据）；{note}")
+                };
             }
             t.push(vec![
                 c.column.clone(),
@@ -97,15 +104,12 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             let names: Vec<String> = inp
                 .missing_fields
                 .iter()
-                .map(|f| {
-                    format!(
-                        "{}（{}）",
-                        f,
-                        pack.fields.get(f).map(|d| d.label.as_str()).unwrap_or("")
-                    )
-                })
+                .map(|f| format!("“{}”", label(f)))
                 .collect();
             let _ = writeln!(out, "  缺少字段：{}", names.join("、"));
+        }
+        for m in &inp.implied {
+            let _ = writeln!(out, "  推定：{}", m.because);
         }
         for n in &inp.not_evaluated {
             let title = pack
@@ -114,11 +118,14 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
                 .unwrap_or("");
             let _ = writeln!(
                 out,
-                "  无法评查 {} {}：缺少 {}",
+                "  无法评查 {} {}：{}",
                 n.rule_id,
                 title,
-                n.missing_fields.join("、")
+                report.run.missing_text(&n.missing_fields)
             );
+        }
+        for r in &inp.rejected_rows {
+            let _ = writeln!(out, "  未作为案件：第 {} 行，{}", r.row, r.reason);
         }
         for n in &inp.notes {
             let _ = writeln!(out, "  注意：{}", term(n));

@@ -7,7 +7,7 @@ pub mod inspect;
 pub mod notices;
 pub mod rules;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, PackArgs};
 use anyhow::{anyhow, Result};
 use caseaudit_rules::calendar::{parse_iso, to_day};
 use caseaudit_rules::{Day, RulePack};
@@ -32,6 +32,24 @@ pub fn shown(p: &Path) -> String {
 /// Loads the built-in pack or the one in `dir`.
 pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
     RulePack::load(dir).map_err(|e| anyhow!("{e}"))
+}
+
+/// The pack `--rules` names (or the built-in one) with the years of every `--calendar
+/// FILE` added or replaced.
+pub fn pack_with_calendars(p: &PackArgs) -> Result<RulePack, caseaudit_rules::PackError> {
+    let mut pack = RulePack::load(p.rules.as_deref())?;
+    for f in &p.calendar {
+        pack.add_calendar_file(f)?;
+    }
+    if !p.calendar.is_empty() {
+        pack.check_calendar_years()?;
+    }
+    Ok(pack)
+}
+
+/// [`pack_with_calendars`], its error for people.
+pub fn pack_from(p: &PackArgs) -> Result<RulePack> {
+    pack_with_calendars(p).map_err(|e| anyhow!("{e}"))
 }
 
 /// Today's date in China (UTC+8).

@@ -22,7 +22,7 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
     }
     let report = super::read_report(&a.findings)?;
     super::warn_if_newer(&a.findings, &report);
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let template = pack
         .templates
         .get(TEMPLATE)

@@ -12,7 +12,7 @@ use caseaudit_rules::RulePack;
 pub fn run(a: RulesArgs) -> Result<u8> {
     match a.command {
         RulesCommand::List(p) => {
-            let pack = super::load_pack(p.rules.as_deref())?;
+            let pack = super::pack_from(&p)?;
             let mut rows = vec![vec![
                 "编号".to_string(),
                 "制度".into(),
@@ -44,7 +44,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             Ok(0)
         }
         RulesCommand::Show { id, pack } => {
-            let pack = super::load_pack(pack.rules.as_deref())?;
+            let pack = super::pack_from(&pack)?;
             let Some(rule) = pack.rule(&id.to_uppercase()) else {
                 let hint = pack
                     .suggest_rule(&id.to_uppercase())
@@ -72,11 +72,11 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             Ok(0)
         }
         RulesCommand::Test { pack, verbose } => {
-            let pack = super::load_pack(pack.rules.as_deref())?;
+            let pack = super::pack_from(&pack)?;
             test(&pack, verbose)
         }
         RulesCommand::Sql(a) => sql(a),
-        RulesCommand::Check(p) => match RulePack::load(p.rules.as_deref()) {
+        RulesCommand::Check(p) => match super::pack_with_calendars(&p) {
             Ok(pack) => {
                 crate::outln!(
                     "规则包有效：{} 条规则，{} 个字段，{} 个参数，{} 个参数配置，工作日历 {} 年",
@@ -142,20 +142,26 @@ pub fn test(pack: &RulePack, verbose: bool) -> Result<u8> {
 
 fn sql(a: crate::args::SqlArgs) -> Result<u8> {
     use caseaudit_rules::sql::{calendar_rows, cases_schema, pack_query, Dialect};
-    let pack = super::load_pack(a.pack.rules.as_deref())?;
+    let pack = super::pack_from(&a.pack)?;
     let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
     let as_of = super::as_of(a.as_of.as_deref())?;
     if !calendar.covers(as_of) {
-        return Err(anyhow!("评查日期不在规则包工作日历覆盖的年份内"));
+        // SQL has no "not evaluable": the as-of year must be in the calendar here.
+        let year = chrono::Datelike::year(&caseaudit_rules::calendar::from_day(as_of));
+        return Err(anyhow!(
+            "评查日期 {} 所在的 {year} 年不在工作日历内：请按《{}》写出 {year}.toml 并用 --calendar {year}.toml 加入",
+            caseaudit_rules::calendar::format_day(as_of),
+            caseaudit_engine::coverage::notice_title(year)
+        ));
     }
     let dialect = match a.dialect {
         crate::args::DialectArg::Duckdb => Dialect::DuckDb,
         crate::args::DialectArg::Spark => Dialect::Spark,
     };
     let q = pack_query(&pack, &params, &calendar, as_of, dialect).map_err(|e| anyhow!("{e}"))?;
-    if let Some(path) = &a.calendar {
+    if let Some(path) = &a.calendar_table {
         let mut text = String::from("day,ordinal\n");
         for (d, o) in calendar_rows(&calendar) {
             text.push_str(&format!("{d},{o}\n"));

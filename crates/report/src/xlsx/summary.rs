@@ -141,11 +141,11 @@ pub(super) fn summary_sheet(
     for i in &run.inputs {
         for n in &i.not_evaluated {
             lines.push(format!(
-                "未评查：{}{} 的 {}（缺少 {}）",
+                "未评查：{}{} 的 {}（{}）",
                 i.file,
                 sheet_part(&i.sheet),
                 n.rule_id,
-                n.missing_fields.join("、")
+                run.missing_text(&n.missing_fields)
             ));
         }
     }

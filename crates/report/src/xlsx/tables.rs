@@ -148,7 +148,12 @@ pub(super) fn rules_sheet(
             ws.write_number(r, 4, rule.deduction as f64)?;
         }
         put(ws, r, 5, if rule.evaluated { "是" } else { "否" })?;
-        put(ws, r, 6, &rule.missing_fields.join("、"))?;
+        let labels: Vec<&str> = rule
+            .missing_fields
+            .iter()
+            .map(|f| report.run.label(f))
+            .collect();
+        put(ws, r, 6, &labels.join("、"))?;
         ws.write_number(r, 7, rule.not_evaluable as f64)?;
         ws.write_number(r, 8, rule.findings as f64)?;
         put(ws, r, 9, &rule.basis)?;

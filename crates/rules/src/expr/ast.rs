@@ -233,6 +233,19 @@ impl Expr {
         });
     }
 
+    /// Whether a WORKDAYS in the expression counts to or from AS_OF.
+    pub fn workdays_use_as_of(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |n| {
+            if let ExprKind::Workdays(a, b) = &n.kind {
+                if matches!(a.kind, ExprKind::AsOf) || matches!(b.kind, ExprKind::AsOf) {
+                    found = true;
+                }
+            }
+        });
+        found
+    }
+
     /// Every WORKDAYS and DAYS call, in order, with its evidence name.
     pub fn day_counts(&self) -> Vec<(String, &Expr)> {
         let mut out: Vec<(String, &Expr)> = Vec::new();
