@@ -8,6 +8,7 @@ mod fixture;
 pub mod follow_up;
 pub mod html;
 pub mod notice;
+pub mod run;
 pub mod safe;
 pub(crate) mod tally;
 pub mod write;
