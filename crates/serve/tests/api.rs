@@ -188,7 +188,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = z.by_index(i).unwrap_or_else(|e| panic!("{e}"));
             let mut b = Vec::new();
             f.read_to_end(&mut b).unwrap_or_else(|e| panic!("{e}"));
-            (f.name().to_string(), b)
+            (f.name().map(|n| n.to_string()).unwrap_or_default(), b)
         })
         .collect()
 }
