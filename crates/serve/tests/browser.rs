@@ -98,8 +98,10 @@ impl Cdp {
 
     /// Polls until `expr` is true (gives up after a generous bound; asserts no time).
     fn wait_for(&mut self, expr: &str, what: &str) {
+        // A page being replaced may have no body yet: that is "not yet".
+        let guarded = format!("(() => {{ try {{ return ({expr}) === true; }} catch (e) {{ return false; }} }})()");
         for _ in 0..1200 {
-            if self.eval(expr) == json!(true) {
+            if self.eval(&guarded) == json!(true) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(250));
@@ -172,7 +174,9 @@ fn downloaded(dir: &Path, want: impl Fn(&str) -> bool) -> PathBuf {
 fn unzip_names(bytes: &[u8]) -> Vec<String> {
     let z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec()))
         .unwrap_or_else(|e| panic!("not a zip: {e}"));
-    z.file_names().map(String::from).collect()
+    z.file_names()
+        .map(|n| n.map(|c| c.to_string()).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -268,7 +272,11 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
 
     // New audit: every sample ledger through the file input.
     let ledgers: Vec<PathBuf> = {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ledgers");
+        // Chromium reads files chosen by absolute paths without `..`.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/ledgers")
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{e}"))
             .flatten()
