@@ -24,7 +24,10 @@ fn serve_refuses_a_public_address_without_a_token() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("--max-upload-mb") && help.contains("访问令牌"), "{help}");
+    assert!(
+        help.contains("--max-upload-mb") && help.contains("访问令牌"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -60,7 +63,10 @@ fn serve_binary_starts_on_loopback_and_answers_health() {
     });
     let _ = child.kill();
     let _ = child.wait();
-    assert!(line.contains("请在浏览器中打开 http://127.0.0.1:"), "{line}");
+    assert!(
+        line.contains("请在浏览器中打开 http://127.0.0.1:"),
+        "{line}"
+    );
     let reply = reply.unwrap_or_default();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("\"ok\":true"), "{reply}");
@@ -92,7 +98,8 @@ fn a_workbench_run_writes_the_cli_findings_json() {
         .to_string();
     let request = |head: String, body: &[u8]| -> (String, String) {
         let mut s = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
-        s.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(head.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
         s.write_all(body).unwrap_or_else(|e| panic!("{e}"));
         let mut r = Vec::new();
         let _ = s.read_to_end(&mut r);
@@ -190,6 +197,9 @@ fn a_workbench_run_writes_the_cli_findings_json() {
     assert!(matches!(o.status.code(), Some(0) | Some(2)));
     let cli = std::fs::read(out.join("findings.json")).unwrap_or_else(|e| panic!("{e}"));
     let served = std::fs::read(run.join("out/findings.json")).unwrap_or_else(|e| panic!("{e}"));
-    assert!(cli == served, "findings.json differs between serve and audit");
+    assert!(
+        cli == served,
+        "findings.json differs between serve and audit"
+    );
     assert!(Path::new(&run.join("out/findings.xlsx")).is_file());
 }

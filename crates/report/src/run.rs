@@ -56,9 +56,8 @@ pub fn parse_formats(list: &[String]) -> Result<Vec<String>, RunError> {
 /// missing and marked as caseaudit's own.
 pub fn write_outputs(audit: &Audit, out: &Path, formats: &[String]) -> Result<(), RunError> {
     let report = &audit.report;
-    std::fs::create_dir_all(out).map_err(|e| {
-        RunError::Output(format!("无法创建输出文件夹 `{}`：{e}", out.display()))
-    })?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| RunError::Output(format!("无法创建输出文件夹 `{}`：{e}", out.display())))?;
     // Marks the folder as caseaudit's own, so a later audit of a parent folder skips it.
     let _ = std::fs::write(out.join(".caseaudit-output"), b"");
     for f in formats {

@@ -159,7 +159,7 @@ async function pageRun() {
     const dl = document.getElementById("params");
     clear(dl);
     const rows = [["评查日期", run.as_of], ["参数配置", run.profile], ["执法单位（补充）", run.agency || "—"],
-      ["台账", (run.inputs || []).map((f) => f.name).join("、")], ["提交时间", run.created]];
+      ["台账", (run.inputs || []).map((f) => f.name + "（报告中为 " + f.stored + "）").join("、")], ["提交时间", run.created]];
     if (run.status === "done") rows.push(["案件", run.cases], ["问题", run.findings], ["平均分", run.mean_score ?? "—"]);
     for (const [k, v] of rows) { dl.appendChild(el("dt", k)); dl.appendChild(el("dd", v)); }
     document.getElementById("message").textContent = run.message || "";
@@ -178,6 +178,7 @@ async function pageRun() {
       frame.src = base + "/files/report.html";
       document.getElementById("issued").value = todayInChina();
       document.getElementById("results").hidden = false;
+      document.getElementById("mapping-box").open = false;
       document.body.dataset.ready = "1";
     }
     if (!mappingShown) loadMapping();

@@ -109,10 +109,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
          frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ));
+        ));
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     resp
@@ -209,7 +210,10 @@ async fn profiles(State(state): State<Shared>) -> Response {
 
 /// The run's JSON for `GET /api/runs/{id}` and the history.
 fn run_json(state: &AppState, id: &str, params: &Params) -> Value {
-    let status = state.store.status(id).unwrap_or_else(crate::store::Status::queued);
+    let status = state
+        .store
+        .status(id)
+        .unwrap_or_else(crate::store::Status::queued);
     let live = state.live.lock().ok().and_then(|m| m.get(id).cloned());
     let n = params.inputs.len() as u64;
     let (st, done, total) = match (&live, status.status.as_str()) {
@@ -227,7 +231,7 @@ fn run_json(state: &AppState, id: &str, params: &Params) -> Value {
     };
     let names = |l: &[StoredFile]| -> Vec<Value> {
         l.iter()
-            .map(|f| json!({"name": f.name, "bytes": f.bytes}))
+            .map(|f| json!({"name": f.name, "stored": f.stored, "bytes": f.bytes}))
             .collect()
     };
     json!({
@@ -549,20 +553,57 @@ async fn file(State(state): State<Shared>, Path((id, name)): Path<(String, Strin
     resp
 }
 
-fn read_report(state: &AppState, id: &str) -> Result<AuditReport, Response> {
-    let Some(dir) = state.store.dir(id) else {
-        return Err(not_found_json(&format!("没有这次评查：{id}")));
-    };
-    let bytes = std::fs::read(dir.join("out").join("findings.json"))
-        .map_err(|_| bad_request(&format!("评查 {id} 尚未完成，没有 findings.json")))?;
-    serde_json::from_slice(&bytes).map_err(|e| internal(&format!("findings.json 无法读取：{e}")))
+/// An API error kept small until it becomes a response.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
 }
 
-async fn notices(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+impl ApiError {
+    fn bad_request(message: String) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "bad_request",
+            message,
+        }
+    }
+
+    fn not_found(message: String) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found",
+            message,
+        }
+    }
+
+    fn internal(message: String) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(self.status, self.kind, &self.message)
+    }
+}
+
+fn read_report(state: &AppState, id: &str) -> Result<AuditReport, ApiError> {
+    let Some(dir) = state.store.dir(id) else {
+        return Err(ApiError::not_found(format!("没有这次评查：{id}")));
+    };
+    let bytes = std::fs::read(dir.join("out").join("findings.json"))
+        .map_err(|_| ApiError::bad_request(format!("评查 {id} 尚未完成，没有 findings.json")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("findings.json 无法读取：{e}")))
+}
+
+async fn notices(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let req: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => return bad_request("请求内容应为 JSON 对象：{\"issuer\", \"number_prefix\", \"issued\", \"deadline_days\"}"),
@@ -605,20 +646,19 @@ async fn notices(
     };
     let st = state.clone();
     let rid = id.clone();
-    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Response> {
+    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let report = read_report(&st, &rid)?;
-        let template = st
-            .pack
-            .templates
-            .get(TEMPLATE)
-            .ok_or_else(|| internal(&format!("规则包缺少通知书模板 templates/{TEMPLATE}")))?;
-        let (list, _unaddressed) =
-            build_notices(&report, template, &opts).map_err(|e| internal(&e.to_string()))?;
-        let tmp = tempfile::tempdir().map_err(|e| internal(&e.to_string()))?;
+        let template = st.pack.templates.get(TEMPLATE).ok_or_else(|| {
+            ApiError::internal(format!("规则包缺少通知书模板 templates/{TEMPLATE}"))
+        })?;
+        let (list, _unaddressed) = build_notices(&report, template, &opts)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let tmp = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
         let formats = vec!["docx".to_string(), "md".to_string()];
-        write_notices(&list, tmp.path(), &formats).map_err(|e| internal(&e.to_string()))?;
-        write_register(&list, &opts, tmp.path()).map_err(|e| internal(&e.to_string()))?;
-        zip_folder(tmp.path()).map_err(|e| internal(&format!("无法打包通知书：{e}")))
+        write_notices(&list, tmp.path(), &formats)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        write_register(&list, &opts, tmp.path()).map_err(|e| ApiError::internal(e.to_string()))?;
+        zip_folder(tmp.path()).map_err(|e| ApiError::internal(format!("无法打包通知书：{e}")))
     })
     .await;
     match job {
@@ -631,7 +671,7 @@ async fn notices(
             }
             resp
         }
-        Ok(Err(r)) => r,
+        Ok(Err(r)) => r.into_response(),
         Err(_) => internal("生成通知书时出现内部错误"),
     }
 }
@@ -664,18 +704,18 @@ async fn diff(State(state): State<Shared>, Query(q): Query<HashMap<String, Strin
     };
     let st = state.clone();
     let (old, new) = (old.clone(), new.clone());
-    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Response> {
+    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let o = read_report(&st, &old)?;
         let n = read_report(&st, &new)?;
         let f = caseaudit_engine::diff::follow_up(&o, &n);
         serde_json::to_string_pretty(&f)
             .map(String::into_bytes)
-            .map_err(|e| internal(&e.to_string()))
+            .map_err(|e| ApiError::internal(e.to_string()))
     })
     .await;
     match job {
         Ok(Ok(bytes)) => json_bytes(bytes),
-        Ok(Err(r)) => r,
+        Ok(Err(r)) => r.into_response(),
         Err(_) => internal("比较时出现内部错误"),
     }
 }

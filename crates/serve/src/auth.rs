@@ -105,7 +105,12 @@ pub(crate) async fn guard(
 
 fn login_page(error: Option<&str>) -> String {
     let msg = error
-        .map(|e| format!("<p class=\"error\">{}</p>", caseaudit_report::safe::html_escape(e)))
+        .map(|e| {
+            format!(
+                "<p class=\"error\">{}</p>",
+                caseaudit_report::safe::html_escape(e)
+            )
+        })
         .unwrap_or_default();
     html_page(
         "登录",

@@ -134,7 +134,9 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             .map_err(|e| ServeError::Io(e.to_string()))?;
         println!("caseaudit 工作台已启动，请在浏览器中打开 http://{addr}/");
         if config.token.is_some() {
-            println!("已启用访问令牌：打开页面后输入令牌登录；API 请求需带 Authorization: Bearer 令牌");
+            println!(
+                "已启用访问令牌：打开页面后输入令牌登录；API 请求需带 Authorization: Bearer 令牌"
+            );
         }
         println!("评查记录保存在 {}；按 Ctrl-C 停止", config.data.display());
         axum::serve(listener, router(state))

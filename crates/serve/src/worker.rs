@@ -115,7 +115,7 @@ fn run(state: &AppState, id: &str) -> Status {
                 message: format!("错误：{file}{sheet}：{}", e.reason),
                 file,
                 sheet: e.sheet.clone(),
-                kind: serde_json::to_value(&e.kind)
+                kind: serde_json::to_value(e.kind)
                     .ok()
                     .and_then(|v| v.as_str().map(String::from))
                     .unwrap_or_default(),

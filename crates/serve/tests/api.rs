@@ -301,14 +301,20 @@ async fn upload_runs_to_done_with_files_inspect_and_notices() {
     let entries = unzip(&r.body);
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"整改通知书清单.csv"), "{names:?}");
-    let docx: Vec<_> = entries.iter().filter(|(n, _)| n.ends_with(".docx")).collect();
+    let docx: Vec<_> = entries
+        .iter()
+        .filter(|(n, _)| n.ends_with(".docx"))
+        .collect();
     let md: Vec<_> = entries.iter().filter(|(n, _)| n.ends_with(".md")).collect();
     assert!(!docx.is_empty() && docx.len() == md.len(), "{names:?}");
     assert!(unzip(&docx[0].1)
         .iter()
         .any(|(n, _)| n == "word/document.xml"));
     let text = String::from_utf8_lossy(&md[0].1);
-    assert!(text.contains("某县司法局") && text.contains("某司函〔2023〕1号"), "{text}");
+    assert!(
+        text.contains("某县司法局") && text.contains("某司函〔2023〕1号"),
+        "{text}"
+    );
     let register = String::from_utf8_lossy(
         &entries
             .iter()
@@ -359,11 +365,9 @@ async fn diff_is_the_follow_up_json_of_two_runs() {
         serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{e}")))
             .unwrap_or_else(|e| panic!("{e}"))
     };
-    let want = serde_json::to_string_pretty(&caseaudit_engine::diff::follow_up(
-        &read(&old),
-        &read(&new),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let want =
+        serde_json::to_string_pretty(&caseaudit_engine::diff::follow_up(&read(&old), &read(&new)))
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(String::from_utf8_lossy(&r.body), want);
     // Missing or unknown ids.
     assert_eq!(
@@ -371,9 +375,12 @@ async fn diff_is_the_follow_up_json_of_two_runs() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        get(&state, &format!("/api/diff?old={old}&new=20990101-000000-00000000"))
-            .await
-            .status,
+        get(
+            &state,
+            &format!("/api/diff?old={old}&new=20990101-000000-00000000")
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -441,15 +448,21 @@ async fn a_token_is_required_for_api_and_pages() {
             .unwrap_or_else(|e| panic!("{e}"))
     };
     assert_eq!(
-        send(&state, with("/api/health", "Bearer wrong")).await.status,
+        send(&state, with("/api/health", "Bearer wrong"))
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        send(&state, with("/api/health", "Bearer s3cret")).await.status,
+        send(&state, with("/api/health", "Bearer s3cret"))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(
-        send(&state, with("/api/runs", "Bearer s3cret")).await.status,
+        send(&state, with("/api/runs", "Bearer s3cret"))
+            .await
+            .status,
         StatusCode::OK
     );
     // Pages send people to the login page, which sets a strict HttpOnly cookie.
@@ -476,7 +489,10 @@ async fn a_token_is_required_for_api_and_pages() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap_or("").to_string();
     let r = send(
         &state,
@@ -522,7 +538,8 @@ async fn no_request_reaches_outside_the_data_folder() {
     let state = open(&data);
     std::fs::write(dir.path().join("secret.txt"), "secret").unwrap_or_else(|e| panic!("{e}"));
     // A client file name is display text, never a path.
-    let csv = std::fs::read(fixtures().join("canonical-2022.csv")).unwrap_or_else(|e| panic!("{e}"));
+    let csv =
+        std::fs::read(fixtures().join("canonical-2022.csv")).unwrap_or_else(|e| panic!("{e}"));
     let id = upload(
         &state,
         &[("../../../escape\u{202E}.csv".to_string(), csv)],
@@ -599,11 +616,18 @@ async fn no_request_reaches_outside_the_data_folder() {
     ] {
         let r = send(&state, upload_request(multipart(&parts))).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{needle}");
-        let m = r.json()["error"]["message"].as_str().unwrap_or("").to_string();
+        let m = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         assert!(m.contains(needle), "{m}");
     }
     assert_eq!(
-        get(&state, "/api/runs").await.json().as_array().map(|a| a.len()),
+        get(&state, "/api/runs")
+            .await
+            .json()
+            .as_array()
+            .map(|a| a.len()),
         Some(1)
     );
 }
@@ -614,7 +638,10 @@ async fn a_file_error_fails_the_run_naming_the_file() {
     let state = open(dir.path());
     let id = upload(
         &state,
-        &[("坏台账.xlsx".to_string(), b"this is not a workbook".to_vec())],
+        &[(
+            "坏台账.xlsx".to_string(),
+            b"this is not a workbook".to_vec(),
+        )],
         "2022-12-31",
     )
     .await;

@@ -99,7 +99,9 @@ impl Cdp {
     /// Polls until `expr` is true (gives up after a generous bound; asserts no time).
     fn wait_for(&mut self, expr: &str, what: &str) {
         // A page being replaced may have no body yet: that is "not yet".
-        let guarded = format!("(() => {{ try {{ return ({expr}) === true; }} catch (e) {{ return false; }} }})()");
+        let guarded = format!(
+            "(() => {{ try {{ return ({expr}) === true; }} catch (e) {{ return false; }} }})()"
+        );
         for _ in 0..1200 {
             if self.eval(&guarded) == json!(true) {
                 return;
@@ -121,10 +123,14 @@ impl Cdp {
     }
 
     fn screenshot(&mut self, path: &Path) {
-        let r = self.call(
-            "Page.captureScreenshot",
+        self.screenshot_with(
+            path,
             json!({"format": "png", "captureBeyondViewport": false}),
         );
+    }
+
+    fn screenshot_with(&mut self, path: &Path, params: Value) {
+        let r = self.call("Page.captureScreenshot", params);
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().unwrap_or(""))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -320,7 +326,7 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
         "document.getElementById('mapping').textContent.includes('market-2022.xlsx')",
         "the header mapping",
     );
-    let mapping = cdp.eval("document.getElementById('mapping').innerText");
+    let mapping = cdp.eval("document.getElementById('mapping').textContent");
     assert!(
         mapping.as_str().is_some_and(|t| t.contains("标准字段")),
         "{mapping}"
@@ -330,6 +336,11 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
         "the report in its frame",
     );
     cdp.screenshot(&shots.join("run.png"));
+    // A smaller one of the top of the page, for the README (docs/workbench.png).
+    cdp.screenshot_with(
+        &shots.join("run-small.png"),
+        json!({"format": "png", "clip": {"x": 0, "y": 0, "width": 1280, "height": 1000, "scale": 0.6}}),
+    );
 
     // Downloads: the workbook is the run's own file.
     cdp.eval("document.getElementById('dl-xlsx').click()");
@@ -338,8 +349,8 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
     let want = std::fs::read(data.join("runs").join(&first).join("out/findings.xlsx"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got, want, "the downloaded workbook differs from the run's");
-    let book: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(got)).unwrap_or_else(|e| panic!("{e}"));
+    let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(got))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(calamine::Reader::sheet_names(&book).len() >= 3);
 
     // Notices: the form returns a zip of docx and md notices with the register.

@@ -24,8 +24,7 @@ pub fn fails(report: &AuditReport, level: Severity) -> bool {
 }
 
 pub fn run(a: AuditArgs) -> Result<u8> {
-    let formats =
-        caseaudit_report::run::parse_formats(&a.format).map_err(|e| anyhow!("{e}"))?;
+    let formats = caseaudit_report::run::parse_formats(&a.format).map_err(|e| anyhow!("{e}"))?;
     let pack = super::load_pack(a.pack.rules.as_deref())?;
     let as_of = super::as_of(a.as_of.as_deref())?;
     let opts = AuditOptions {
