@@ -86,9 +86,11 @@ fn a_workbench_run_writes_the_cli_findings_json() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
+    // The reader stays open for the whole test (the server keeps writing to it).
     let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    let mut stdout = child.stdout.take().map(std::io::BufReader::new);
+    if let Some(out) = stdout.as_mut() {
+        let _ = out.read_line(&mut line);
     }
     let addr = line
         .split("http://")
@@ -96,16 +98,20 @@ fn a_workbench_run_writes_the_cli_findings_json() {
         .and_then(|s| s.split('/').next())
         .unwrap_or("")
         .to_string();
+    assert!(!addr.is_empty(), "serve printed no address: {line}");
     let request = |head: String, body: &[u8]| -> (String, String) {
         let mut s = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
-        s.write_all(head.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        s.write_all(body).unwrap_or_else(|e| panic!("{e}"));
+        let sent = s.write_all(head.as_bytes()).and_then(|_| s.write_all(body));
         let mut r = Vec::new();
-        let _ = s.read_to_end(&mut r);
+        let read = s.read_to_end(&mut r);
         let r = String::from_utf8_lossy(&r).to_string();
-        let (h, b) = r.split_once("\r\n\r\n").unwrap_or((&r, ""));
-        (h.to_string(), b.to_string())
+        match r.split_once("\r\n\r\n") {
+            Some((h, b)) => (h.to_string(), b.to_string()),
+            None => (
+                format!("no answer (write: {sent:?}, read: {read:?}) {r}"),
+                String::new(),
+            ),
+        }
     };
     // Upload every sample ledger.
     let boundary = "----caseaudit-boundary";

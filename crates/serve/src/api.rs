@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 type Shared = Arc<AppState>;
@@ -49,7 +50,17 @@ pub fn router(state: Shared) -> Router {
         .layer(from_fn_with_state(state.clone(), too_large_in_chinese))
         .layer(from_fn_with_state(state.clone(), auth::guard))
         .layer(from_fn(security_headers))
+        .layer(CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// A handler that panicked still answers, in Chinese, without the panic's text.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "服务内部错误，请重试；如仍出错，请将操作步骤反馈给维护者",
+    )
 }
 
 /// `{"error": {"kind", "message"}}` with a status.

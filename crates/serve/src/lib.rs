@@ -132,13 +132,24 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         let addr = listener
             .local_addr()
             .map_err(|e| ServeError::Io(e.to_string()))?;
-        println!("caseaudit 工作台已启动，请在浏览器中打开 http://{addr}/");
+        // A closed stdout (a script that read the address and went away) must not stop
+        // the server: these lines are written without panicking on a broken pipe.
+        let mut text = format!("caseaudit 工作台已启动，请在浏览器中打开 http://{addr}/\n");
         if config.token.is_some() {
-            println!(
-                "已启用访问令牌：打开页面后输入令牌登录；API 请求需带 Authorization: Bearer 令牌"
+            text.push_str(
+                "已启用访问令牌：打开页面后输入令牌登录；API 请求需带 Authorization: Bearer 令牌\n",
             );
         }
-        println!("评查记录保存在 {}；按 Ctrl-C 停止", config.data.display());
+        text.push_str(&format!(
+            "评查记录保存在 {}；按 Ctrl-C 停止\n",
+            config.data.display()
+        ));
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
