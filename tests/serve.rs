@@ -209,3 +209,44 @@ fn a_workbench_run_writes_the_cli_findings_json() {
     );
     assert!(Path::new(&run.join("out/findings.xlsx")).is_file());
 }
+
+#[test]
+fn serve_keeps_running_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = format!("127.0.0.1:{port}");
+    let bin = assert_cmd::cargo::cargo_bin("caseaudit");
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--bind", &addr, "--data"])
+        .arg(dir.path().join("data"))
+        .env_remove("CASEAUDIT_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The reader goes away before the server prints its address.
+    drop(child.stdout.take());
+    let mut reply = String::new();
+    for _ in 0..400 {
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            let _ = write!(
+                s,
+                "GET /api/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.read_to_string(&mut reply);
+            break;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let exited = child.try_wait().ok().flatten();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(exited.is_none(), "serve exited: {exited:?}");
+    assert!(reply.contains("\"ok\":true"), "{reply}");
+}
