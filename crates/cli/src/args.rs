@@ -33,10 +33,20 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
+/// `ADDR:PORT`, a host name allowed (`localhost:8787`).
+fn parse_bind(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let bad = |e: String| format!("`{s}` 不是有效的“地址:端口”（如 127.0.0.1:8787）{e}");
+    s.to_socket_addrs()
+        .map_err(|e| bad(format!("：{e}")))?
+        .next()
+        .ok_or_else(|| bad(String::new()))
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// 监听地址和端口；非本机地址必须设置访问令牌
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8787")]
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8787", value_parser = parse_bind)]
     pub bind: std::net::SocketAddr,
     /// 保存每次评查（上传的台账、输出、参数）的文件夹
     #[arg(long, value_name = "DIR", default_value = "caseaudit-data")]
