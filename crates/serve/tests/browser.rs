@@ -368,14 +368,24 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
     assert!(names.iter().any(|n| n.ends_with(".docx")), "{names:?}");
     assert!(names.iter().any(|n| n.ends_with(".md")), "{names:?}");
 
-    // A second run (one ledger, a later date) for the follow-up.
+    // A second run (one ledger and a hostile one, a later date) for the follow-up.
+    let hostile = tmp
+        .path()
+        .join("<img src=x onerror=document.title='pwned'>.csv");
+    std::fs::write(
+        &hostile,
+        "案件编号,执法单位,当事人,执法类别,文字记录\n\
+         X-1,\"<img src=x onerror=document.title='pwned'>局\",张三,行政检查,否\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     cdp.navigate(&format!("{base}/"), "new");
-    let market: Vec<PathBuf> = ledgers
+    let mut second: Vec<PathBuf> = ledgers
         .iter()
         .filter(|p| p.to_string_lossy().contains("market"))
         .cloned()
         .collect();
-    cdp.set_files("#files", &market);
+    second.push(hostile);
+    cdp.set_files("#files", &second);
     cdp.eval("document.getElementById('as_of').value = '2023-06-30'");
     cdp.eval("document.getElementById('submit').click()");
     cdp.wait_for(
@@ -385,11 +395,29 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
         "the second run to finish",
     );
 
+    // Names and values from the client stay text.
+    cdp.wait_for(
+        "document.getElementById('mapping').textContent.includes('onerror')",
+        "the hostile ledger in the mapping",
+    );
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('img').length"),
+        json!(0)
+    );
+    assert!(cdp
+        .eval("document.getElementById('params').textContent.includes(\"<img src=x\")")
+        .as_bool()
+        .unwrap_or(false));
+
     // History: both runs; pick them for the follow-up.
     cdp.navigate(&format!("{base}/history"), "history");
     cdp.wait_for(
         "document.querySelectorAll('#runs input[type=checkbox]:not([disabled])').length === 2",
         "two finished runs in the history",
+    );
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('img').length"),
+        json!(0)
     );
     cdp.screenshot(&shots.join("history.png"));
     cdp.eval("document.querySelectorAll('#runs input[type=checkbox]').forEach((b) => b.click())");
@@ -407,6 +435,15 @@ fn workbench_uploads_reports_downloads_and_follows_up() {
     );
     let rows = cdp.eval("document.querySelectorAll('#diff tr').length");
     assert!(rows.as_u64().unwrap_or(0) >= 2, "{rows}");
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('img').length"),
+        json!(0)
+    );
+    assert!(!cdp
+        .eval("document.title")
+        .as_str()
+        .unwrap_or("")
+        .contains("pwned"));
     cdp.screenshot(&shots.join("follow-up.png"));
 
     assert!(
