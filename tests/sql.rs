@@ -1,17 +1,51 @@
-//! `caseaudit rules sql` run by DuckDB gives the same (case, rule) findings as the
-//! audit, on the fixtures and on a generated batch. `.ci/run` installs pip's duckdb;
-//! set CASEAUDIT_SKIP_DUCKDB=1 to skip on a machine without it.
+//! `caseaudit rules sql` run by DuckDB and by a real Spark (pyspark, local mode) gives
+//! the same (case, rule) findings as the audit, on the fixtures and on generated
+//! batches. `.ci/run` installs pip's duckdb and pyspark (Java 17 is on the image); set
+//! CASEAUDIT_SKIP_DUCKDB=1 / CASEAUDIT_SKIP_SPARK=1 to skip on a machine without them.
 
 use super::{caseaudit, diff, multiset, read_json, root, RunOk};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Command as Process;
 
-fn skip() -> bool {
-    std::env::var("CASEAUDIT_SKIP_DUCKDB").is_ok_and(|v| v == "1")
+fn skip(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1")
 }
 
-fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
+/// A SQL engine the compiled pack runs on.
+#[derive(Clone, Copy)]
+enum Sql {
+    DuckDb,
+    Spark,
+}
+
+impl Sql {
+    fn dialect(self) -> &'static str {
+        match self {
+            Sql::DuckDb => "duckdb",
+            Sql::Spark => "spark",
+        }
+    }
+    fn script(self) -> &'static str {
+        match self {
+            Sql::DuckDb => "scripts/run_duckdb.py",
+            Sql::Spark => "scripts/run_spark.py",
+        }
+    }
+}
+
+/// One audit and its compiled query, ready for a SQL engine.
+struct Job {
+    _dir: tempfile::TempDir,
+    report: serde_json::Value,
+    query: std::path::PathBuf,
+    cases: std::path::PathBuf,
+    cal: std::path::PathBuf,
+    profile: String,
+    as_of: String,
+}
+
+fn job(sql_engine: Sql, inputs: &[&Path], profile: &str, as_of: &str) -> Job {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("out");
     caseaudit()
@@ -37,7 +71,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
             "rules",
             "sql",
             "--dialect",
-            "duckdb",
+            sql_engine.dialect(),
             "--profile",
             profile,
             "--as-of",
@@ -49,19 +83,52 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.status.code(), Some(0));
     std::fs::write(&query, &o.stdout).unwrap_or_else(|e| panic!("{e}"));
-    let o = Process::new("python3")
-        .arg(root().join("scripts/run_duckdb.py"))
-        .arg(&query)
-        .arg(out.join("cases.parquet"))
-        .arg(&cal)
-        .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
+    Job {
+        report,
+        query,
+        cases: out.join("cases.parquet"),
+        cal,
+        profile: profile.into(),
+        as_of: as_of.into(),
+        _dir: dir,
+    }
+}
+
+/// Runs every job's query on the engine (one process for all: a Spark session takes
+/// long to start); each job's output lines.
+fn run_jobs(sql_engine: Sql, jobs: &[Job]) -> Vec<String> {
+    let mut cmd = Process::new("python3");
+    cmd.arg(root().join(sql_engine.script()));
+    for j in jobs {
+        cmd.arg(&j.query).arg(&j.cases).arg(&j.cal);
+    }
+    let o = cmd.output().unwrap_or_else(|e| panic!("python3: {e}"));
     assert!(
         o.status.success(),
-        "duckdb failed (pip install duckdb): {}",
+        "{} failed (pip install duckdb pyspark): {}",
+        sql_engine.dialect(),
         String::from_utf8_lossy(&o.stderr)
     );
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("#job") {
+            out.push(String::new());
+        } else if let Some(last) = out.last_mut() {
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    if jobs.len() == 1 && out.is_empty() {
+        out.push(text.clone());
+    }
+    assert_eq!(out.len(), jobs.len(), "{text}");
+    out
+}
 
+/// The findings of one job's query against its audit's: equal as multisets.
+fn check(sql_engine: Sql, job: &Job, stdout: &str) -> usize {
+    let (report, profile, as_of) = (&job.report, &job.profile, &job.as_of);
     // Where each case came from, and which rules did not run on each input.
     let mut input_of: HashMap<(String, String), String> = HashMap::new();
     for c in report["scores"]["cases"].as_array().into_iter().flatten() {
@@ -89,7 +156,7 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
             skipped.insert((at.clone(), n["rule_id"].as_str().unwrap_or("").to_string()));
         }
     }
-    let sql = multiset(String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| {
+    let sql = multiset(stdout.lines().filter_map(|l| {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         let key = (
             v[1].as_str().unwrap_or("").to_string(),
@@ -119,7 +186,8 @@ fn compare(inputs: &[&Path], profile: &str, as_of: &str) -> usize {
     let diff = diff(&engine, &sql);
     assert!(
         diff.is_empty(),
-        "audit and SQL disagree ({profile}, {as_of}):\n{diff}"
+        "audit and {} disagree ({profile}, {as_of}):\n{diff}",
+        sql_engine.dialect()
     );
     engine.values().sum()
 }
@@ -186,18 +254,14 @@ fn generated_batch(path: &Path, n: usize, seed: u64) {
     w.flush().unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn duckdb_runs_the_same_rules() {
-    if skip() {
-        eprintln!("CASEAUDIT_SKIP_DUCKDB=1: DuckDB differential test skipped");
-        return;
-    }
+/// The fixtures (two profiles) and three generated batches, on one SQL engine.
+fn runs_the_same_rules(sql_engine: Sql) {
     let fixtures = root().join("fixtures/ledgers");
-    for profile in ["national", "jiangxi"] {
-        let n = compare(&[&fixtures], profile, "2022-12-31");
-        assert!(n > 30, "{n}");
-    }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut jobs = Vec::new();
+    for profile in ["national", "jiangxi"] {
+        jobs.push((job(sql_engine, &[&fixtures], profile, "2022-12-31"), 30));
+    }
     for (seed, profile, as_of) in [
         (1, "national", "2022-12-31"),
         (2, "jiangxi", "2021-06-30"),
@@ -205,7 +269,29 @@ fn duckdb_runs_the_same_rules() {
     ] {
         let batch = dir.path().join(format!("batch{seed}.csv"));
         generated_batch(&batch, 2000, seed);
-        let n = compare(&[&batch], profile, as_of);
-        assert!(n > 2000, "only {n} findings");
+        jobs.push((job(sql_engine, &[&batch], profile, as_of), 2000));
     }
+    let (jobs, least): (Vec<Job>, Vec<usize>) = jobs.into_iter().unzip();
+    for ((j, out), least) in jobs.iter().zip(run_jobs(sql_engine, &jobs)).zip(least) {
+        let n = check(sql_engine, j, &out);
+        assert!(n > least, "only {n} findings ({}, {})", j.profile, j.as_of);
+    }
+}
+
+#[test]
+fn duckdb_runs_the_same_rules() {
+    if skip("CASEAUDIT_SKIP_DUCKDB") {
+        eprintln!("CASEAUDIT_SKIP_DUCKDB=1: DuckDB differential test skipped");
+        return;
+    }
+    runs_the_same_rules(Sql::DuckDb);
+}
+
+#[test]
+fn spark_runs_the_same_rules() {
+    if skip("CASEAUDIT_SKIP_SPARK") {
+        eprintln!("CASEAUDIT_SKIP_SPARK=1: Spark differential test skipped");
+        return;
+    }
+    runs_the_same_rules(Sql::Spark);
 }

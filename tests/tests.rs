@@ -2,6 +2,7 @@
 
 mod broken;
 mod browser;
+mod columns;
 pub mod fuzz_replay;
 mod serve;
 mod sql;

@@ -1,19 +1,19 @@
 //! The audit: read every input, map and normalise, evaluate the pack, and gather
 //! findings, accounting and scores.
 
-use crate::cell::{column_letter, Cell, RawSheet};
+use crate::cell::{column_letter, Cell};
 use crate::evaluate::Compiler;
-use crate::header::{detect, AliasIndex, Header};
-use crate::load::{expand_inputs, read_file, InputFile};
+use crate::header::{detect, AliasIndex};
+use crate::load::{self, expand_inputs, read_file, InputFile, LoadError};
 use crate::model::*;
-use crate::normalize::{normalize, Typed};
+use crate::prepare::{csv_ledger, parquet_ledger, sheet_ledger, Ledger};
 use crate::score::score;
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::expr::{EvalContext, Val};
-use caseaudit_rules::fields::fold;
+use caseaudit_rules::fields::{case_key, fold};
 use caseaudit_rules::message::MessageRenderer;
-use caseaudit_rules::{Day, Rule, RuleKind, RulePack};
+use caseaudit_rules::{Builtin, Day, Rule, RulePack};
 use chrono::Datelike;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -40,34 +40,13 @@ pub enum AuditError {
     Evaluate { rule: String, reason: String },
 }
 
-/// A cell that could not be read.
-#[derive(Debug, Clone)]
-struct CellProblem {
-    row_index: usize,
-    field: String,
-    column: usize,
-    header: String,
-    raw: String,
-    problem: String,
-}
-
 /// One rule's findings (with their table rows), its status, and the years outside the
 /// calendar that kept it from deciding some cases.
 type RuleOutcome = (Vec<(usize, Finding)>, RuleStatus, BTreeSet<i32>);
 
-/// One ledger sheet, mapped and normalised.
-struct SheetCases {
-    summary: InputSummary,
-    table: CaseTable,
-    problems: Vec<CellProblem>,
-    /// Field → column letter, for the cells a finding points at.
-    columns: HashMap<String, String>,
-    has_agency: bool,
-}
-
 /// Reads one file into its ledger sheets, or a file error.
 enum FileResult {
-    Sheets(Vec<SheetCases>, Vec<InputError>),
+    Sheets(Vec<Ledger>, Vec<InputError>),
     Error(InputError),
 }
 
@@ -75,194 +54,32 @@ fn display_path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Maps and normalises one sheet whose header was found.
-fn sheet_cases(
-    sheet: &RawSheet,
-    header: &Header,
-    pack: &RulePack,
-    agency: Option<&str>,
-) -> SheetCases {
-    let fields = &pack.fields;
-    let data = &sheet.rows[header.data_start.min(sheet.rows.len())..];
-    let mut table = CaseTable::empty(fields);
-    let mut problems = Vec::new();
-    let mut empty = 0u64;
-    let mut rejected = 0u64;
-    let mut notes = Vec::new();
-    let header_texts: Vec<String> = header.columns.iter().map(|c| fold(&c.header)).collect();
-    let col_of: Vec<Option<usize>> = fields
-        .iter()
-        .map(|f| header.fields.get(&f.name).copied())
-        .collect();
-    let mut kept: Vec<&(u32, Vec<Cell>)> = Vec::with_capacity(data.len());
-    for r in data {
-        if r.1.iter().all(Cell::is_empty) {
-            empty += 1;
-            continue;
-        }
-        // A header repeated inside the data (multi-page exports) is not a case. The
-        // first column is compared first so that ordinary rows cost one comparison.
-        let first_matches = header.columns.first().is_some_and(|c| {
-            let i = crate::header_col_index(&c.column);
-            r.1.get(i)
-                .is_some_and(|x| fold(&x.display()) == header_texts[0])
-        });
-        if !first_matches {
-            kept.push(r);
-            continue;
-        }
-        let texts: Vec<String> = header
-            .columns
-            .iter()
-            .map(|c| {
-                let i = crate::header_col_index(&c.column);
-                r.1.get(i).map(|x| fold(&x.display())).unwrap_or_default()
-            })
-            .collect();
-        if texts == header_texts {
-            rejected += 1;
-            notes.push(format!("第 {} 行是重复的表头，未作为案件", r.0));
-            continue;
-        }
-        kept.push(r);
-    }
-    // Fields are normalised in parallel; within a column, repeated texts (the same
-    // dates, words and options recur all over a ledger) are read once.
-    let columns: Vec<(ColumnData, Vec<CellProblem>)> = fields
-        .iter()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .enumerate()
-        .map(|(fi, f)| normalize_column(sheet, header, f, col_of[fi], &kept, &fields.words, agency))
-        .collect();
-    for (fi, (data, ps)) in columns.into_iter().enumerate() {
-        table.columns[fi].1 = data;
-        problems.extend(ps);
-    }
-    problems.sort_by_key(|p| (p.row_index, p.column));
-    table.row = kept.iter().map(|r| r.0).collect();
-    table.input = vec![0; kept.len()];
-    let missing: Vec<String> = fields
-        .iter()
-        .filter(|f| !header.fields.contains_key(&f.name))
-        .map(|f| f.name.clone())
-        .collect();
-    let mut not_evaluated = Vec::new();
-    for r in &pack.rules {
-        if r.kind != RuleKind::Condition || r.status != "active" {
-            continue;
-        }
-        let absent: Vec<String> = r
-            .requires
-            .iter()
-            .filter(|f| missing.contains(f))
-            .cloned()
-            .collect();
-        if !absent.is_empty() {
-            not_evaluated.push(NotEvaluated {
-                rule_id: r.id.clone(),
-                missing_fields: absent,
-            });
-        }
-    }
-    let has_agency = header.fields.contains_key("agency");
-    if !has_agency && agency.is_none() {
-        notes.push(
-            "台账没有执法单位列，案件的执法单位记为「未注明执法单位」（可用 --agency 指定）".into(),
-        );
-    }
-    let columns = header
-        .fields
-        .iter()
-        .map(|(f, c)| (f.clone(), column_letter(*c)))
-        .collect();
-    let cases = kept.len() as u64;
-    SheetCases {
-        summary: InputSummary {
-            file: sheet.file.clone(),
-            sheet: sheet.sheet.clone(),
-            rows: cases + rejected,
-            cases,
-            rejected,
-            empty_rows_skipped: empty,
-            header_rows: header.rows.clone(),
-            columns: header.columns.clone(),
-            missing_fields: missing,
-            not_evaluated,
-            notes,
-        },
-        table,
-        problems,
-        columns,
-        has_agency,
-    }
-}
-
-/// Normalises one field's column of a sheet.
-fn normalize_column(
-    sheet: &RawSheet,
-    header: &Header,
-    f: &caseaudit_rules::Field,
-    col: Option<usize>,
-    kept: &[&(u32, Vec<Cell>)],
-    words: &caseaudit_rules::fields::ValueWords,
-    agency: Option<&str>,
-) -> (ColumnData, Vec<CellProblem>) {
-    let mut data = ColumnData::new(f.ty, kept.len());
-    let mut problems = Vec::new();
-    let Some(c) = col else {
-        let fill = if f.name == "agency" { agency } else { None };
-        for _ in kept {
-            data.push(
-                fill.map(|a| Typed::Text(a.to_string()))
-                    .unwrap_or(Typed::Null),
-            );
-        }
-        return (data, problems);
-    };
-    let scale = header.scale.get(&c).copied().unwrap_or(1.0);
-    let shown = header
-        .columns
-        .iter()
-        .find(|m| m.field.as_deref() == Some(f.name.as_str()))
-        .map(|m| m.header.replace(['\r', '\n'], " "))
-        .unwrap_or_default();
-    const MEMO_LIMIT: usize = 200_000;
-    let mut memo: HashMap<&str, (Typed, Option<String>)> = HashMap::new();
-    let empty = Cell::Empty;
-    for (ri, r) in kept.iter().enumerate() {
-        let cell = r.1.get(c).unwrap_or(&empty);
-        let (v, problem) = match cell {
-            Cell::Text(t) if f.ty != caseaudit_rules::FieldType::Text => match memo.get(t.as_str())
-            {
-                Some(hit) => hit.clone(),
-                None => {
-                    let out = normalize(cell, f, words, scale, sheet.date1904);
-                    if memo.len() < MEMO_LIMIT {
-                        memo.insert(t.as_str(), out.clone());
-                    }
-                    out
-                }
-            },
-            _ => normalize(cell, f, words, scale, sheet.date1904),
-        };
-        if let Some(p) = problem {
-            problems.push(CellProblem {
-                row_index: ri,
-                field: f.name.clone(),
-                column: c,
-                header: shown.clone(),
-                raw: cell.display(),
-                problem: p,
-            });
-        }
-        data.push(v);
-    }
-    (data, problems)
-}
-
 fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&str>) -> FileResult {
     let display = display_path(path);
+    let file_error = |e: LoadError| {
+        FileResult::Error(InputError {
+            file: display.clone(),
+            sheet: None,
+            kind: e.kind,
+            reason: e.reason,
+        })
+    };
+    match load::kind_of(path) {
+        Err(e) => return file_error(e),
+        Ok(load::FileKind::Csv) => {
+            return match csv_ledger(path, &display, pack, index, agency) {
+                Ok(l) => FileResult::Sheets(vec![l], Vec::new()),
+                Err(e) => file_error(e),
+            }
+        }
+        Ok(load::FileKind::Parquet) => {
+            return match parquet_ledger(path, &display, pack, index, agency) {
+                Ok(l) => FileResult::Sheets(vec![l], Vec::new()),
+                Err(e) => file_error(e),
+            }
+        }
+        Ok(load::FileKind::Workbook) => {}
+    }
     let sheets = match read_file(path, &display) {
         Ok(s) => s,
         Err(e) => {
@@ -278,7 +95,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
     let mut skipped = Vec::new();
     for s in &sheets {
         match detect(s, &pack.fields, index) {
-            Some(h) => out.push(sheet_cases(s, &h, pack, agency)),
+            Some(h) => out.push(sheet_ledger(s, &h, pack, agency)),
             None => skipped.push(s.sheet.clone()),
         }
     }
@@ -334,6 +151,55 @@ pub enum Progress {
     Evaluating,
 }
 
+/// The prepare stage of a run: every input read, mapped and normalised (what
+/// `inspect` shows), and the inputs that could not be read.
+pub struct Prepared {
+    pub ledgers: Vec<Ledger>,
+    pub errors: Vec<InputError>,
+}
+
+/// Reads, maps and normalises every input (folders walked), in parallel.
+pub fn prepare_inputs(
+    pack: &RulePack,
+    inputs: &[PathBuf],
+    agency: Option<&str>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Prepared {
+    let index = AliasIndex::new(&pack.fields);
+    let files = expand_inputs(inputs);
+    progress(Progress::Files(files.len()));
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|f| {
+            let r = match f {
+                InputFile::File(p) => read_one(p, pack, &index, agency),
+                InputFile::Error(p, e) => FileResult::Error(InputError {
+                    file: display_path(p),
+                    sheet: None,
+                    kind: e.kind,
+                    reason: e.reason.clone(),
+                }),
+            };
+            progress(Progress::FileRead);
+            r
+        })
+        .collect();
+    let mut prepared = Prepared {
+        ledgers: Vec::new(),
+        errors: Vec::new(),
+    };
+    for r in results {
+        match r {
+            FileResult::Sheets(s, e) => {
+                prepared.ledgers.extend(s);
+                prepared.errors.extend(e);
+            }
+            FileResult::Error(e) => prepared.errors.push(e),
+        }
+    }
+    prepared
+}
+
 /// Runs an audit over input paths.
 pub fn audit(
     pack: &RulePack,
@@ -360,40 +226,17 @@ pub fn audit_with_progress(
         });
     }
     let started = std::time::Instant::now();
-    let index = AliasIndex::new(&pack.fields);
-    let files = expand_inputs(inputs);
-    progress(Progress::Files(files.len()));
-    let results: Vec<FileResult> = files
-        .par_iter()
-        .map(|f| {
-            let r = match f {
-                InputFile::File(p) => read_one(p, pack, &index, opts.agency.as_deref()),
-                InputFile::Error(p, e) => FileResult::Error(InputError {
-                    file: display_path(p),
-                    sheet: None,
-                    kind: e.kind,
-                    reason: e.reason.clone(),
-                }),
-            };
-            progress(Progress::FileRead);
-            r
-        })
-        .collect();
+    let prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
     progress(Progress::Evaluating);
-
-    let mut errors = Vec::new();
-    let mut sheets: Vec<SheetCases> = Vec::new();
-    for r in results {
-        match r {
-            FileResult::Sheets(s, e) => {
-                sheets.extend(s);
-                errors.extend(e);
-            }
-            FileResult::Error(e) => errors.push(e),
-        }
-    }
     let read = started.elapsed();
-    let mut audit = evaluate_sheets(pack, &params, &calendar, opts, sheets, errors)?;
+    let mut audit = evaluate_sheets(
+        pack,
+        &params,
+        &calendar,
+        opts,
+        prepared.ledgers,
+        prepared.errors,
+    )?;
     audit.timings.insert(0, ("read and normalise", read));
     Ok(audit)
 }
@@ -403,7 +246,7 @@ fn evaluate_sheets(
     params: &caseaudit_rules::ParamValues,
     calendar: &caseaudit_rules::Calendar,
     opts: &AuditOptions,
-    sheets: Vec<SheetCases>,
+    sheets: Vec<Ledger>,
     errors: Vec<InputError>,
 ) -> Result<Audit, AuditError> {
     // One table for the run; problems and columns stay per input.
@@ -444,9 +287,9 @@ fn evaluate_sheets(
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
     let hits = compiler
         .run(&table, &rules)
-        .map_err(|reason| AuditError::Evaluate {
-            rule: "*".into(),
-            reason,
+        .map_err(|e| AuditError::Evaluate {
+            rule: e.rule.unwrap_or_else(|| "全部规则".into()),
+            reason: e.reason,
         })?;
 
     lap("evaluate (polars)");
@@ -518,6 +361,9 @@ fn evaluate_sheets(
                 .chain(rule.violation.iter())
                 .flat_map(|e| e.day_counts().into_iter().map(|(n, x)| (n, x.clone())))
                 .collect();
+            // The fields the day counts read (through derived fields too): a case of
+            // those alone is enough to evaluate them.
+            let day_fields = fields_read(pack, day_counts.iter().map(|(_, x)| x));
             let mut found = Vec::new();
             for &i in &h.fired {
                 let k = table.input[i] as usize;
@@ -529,7 +375,11 @@ fn evaluate_sheets(
                     evidence.insert(f.clone(), table.val(f, i).to_json());
                 }
                 if !day_counts.is_empty() {
-                    let case = table.case(i);
+                    let case: caseaudit_rules::expr::Case = day_fields
+                        .iter()
+                        .map(|f| (f.clone(), table.val(f, i)))
+                        .filter(|(_, v)| !v.is_null())
+                        .collect();
                     for (name, x) in &day_counts {
                         let v = ctx.eval(x, &case).to_json();
                         evidence.entry(name.clone()).or_insert(v);
@@ -556,9 +406,9 @@ fn evaluate_sheets(
                     continue;
                 }
                 not_evaluable += 1;
-                for (name, _) in table.columns.iter() {
-                    if let Val::Date(d) = table.val(name, i) {
-                        if !calendar.covers(d) {
+                for (_, c) in &table.columns {
+                    if let ColumnData::Date(v) = c {
+                        if let Some(d) = v[i].filter(|d| !calendar.covers(*d)) {
                             years.insert(from_day(d).year());
                         }
                     }
@@ -578,10 +428,10 @@ fn evaluate_sheets(
     }
 
     // Engine-computed rules.
-    if let Some(rule) = pack.rule("DQ-002").filter(|r| r.kind == RuleKind::Builtin) {
+    if let Some(rule) = pack.builtin_rule(Builtin::DuplicateCaseNumbers) {
         let found = duplicates(&table);
         let n = found.len() as u64;
-        for (i, others) in found {
+        for (i, named, total) in found {
             let id = text_of("case_id", i).unwrap_or_default();
             let k = table.input[i] as usize;
             let mut evidence = Map::new();
@@ -590,14 +440,23 @@ fn evaluate_sheets(
                 "agency".into(),
                 text_of("agency", i).map(Value::from).unwrap_or(Value::Null),
             );
-            evidence.insert("rows".into(), Value::from(others.clone()));
-            let message = format!("案件编号「{id}」重复，另见：{}", others.join("；"));
+            // Named at most DUPLICATES_NAMED others: the message must not grow with
+            // the square of a group's size.
+            let rest = total.saturating_sub(named.len());
+            evidence.insert("rows".into(), Value::from(named.clone()));
+            evidence.insert("other_rows".into(), Value::from(total));
+            let more = if rest > 0 {
+                format!("，另有 {rest} 行")
+            } else {
+                String::new()
+            };
+            let message = format!("案件编号「{id}」重复，另见：{}{more}", named.join("；"));
             let cells = columns[k].get("case_id").cloned().into_iter().collect();
             findings.push((i, finding(rule, i, message, evidence, cells)));
         }
         statuses.push(builtin_status(rule, n));
     }
-    if let Some(rule) = pack.rule("DQ-003").filter(|r| r.kind == RuleKind::Builtin) {
+    if let Some(rule) = pack.builtin_rule(Builtin::UnreadableCells) {
         let mut n = 0u64;
         for (k, ps) in problems.iter().enumerate() {
             for p in ps {
@@ -750,32 +609,62 @@ fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
     }
 }
 
+/// How many other rows a DQ-002 finding names (the rest are counted).
+const DUPLICATES_NAMED: usize = 10;
+
+/// Every field an expression reads, directly or through derived fields.
+fn fields_read<'e>(
+    pack: &RulePack,
+    exprs: impl Iterator<Item = &'e caseaudit_rules::expr::Expr>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending: Vec<&caseaudit_rules::expr::Expr> = exprs.collect();
+    let mut seen_derived: HashSet<String> = HashSet::new();
+    while let Some(x) = pending.pop() {
+        x.direct_fields(false, &mut out);
+        let mut refs = Vec::new();
+        x.derived_refs(&mut refs);
+        for r in refs {
+            if seen_derived.insert(r.clone()) {
+                if let Some(d) = pack.derived_exprs.get(&r) {
+                    pending.push(d);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Rows whose (agency, case number) occurs more than once in the run, each with the
-/// places of the others. Case numbers are compared after trimming and NFKC folding;
+/// places of the others. Case numbers are compared by their key ([`case_key`]);
 /// a NULL agency is one group.
-fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>)> {
+fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
     let mut groups: HashMap<(Option<String>, String), Vec<usize>> = HashMap::new();
+    let (Some(ids), agencies) = (table.column("case_id"), table.column("agency")) else {
+        return Vec::new();
+    };
     for i in 0..table.len() {
-        let Val::Text(id) = table.val("case_id", i) else {
+        let Some(id) = ids.text(i) else {
             continue;
         };
-        let agency = match table.val("agency", i) {
-            Val::Text(a) => Some(fold(&a)),
-            _ => None,
-        };
-        groups.entry((agency, fold(&id))).or_default().push(i);
+        let agency = agencies.and_then(|a| a.text(i)).map(fold);
+        groups.entry((agency, case_key(id))).or_default().push(i);
     }
     let mut out = Vec::new();
     for rows in groups.values().filter(|r| r.len() > 1) {
         for &i in rows {
-            let others = rows
+            // The first DUPLICATES_NAMED others are named; the rest only counted.
+            let named = rows
                 .iter()
                 .filter(|&&j| j != i)
+                .take(DUPLICATES_NAMED)
                 .map(|&j| format!("第 {} 行（输入 {}）", table.row[j], table.input[j] + 1))
                 .collect();
-            out.push((i, others));
+            out.push((i, named, rows.len() - 1));
         }
     }
-    out.sort_by_key(|(i, _)| *i);
+    out.sort_by_key(|(i, _, _)| *i);
     out
 }

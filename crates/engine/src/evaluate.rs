@@ -2,7 +2,7 @@
 //! case table in one lazy query.
 
 use crate::table::{
-    CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX,
+    list_items, CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX,
 };
 use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
@@ -78,9 +78,13 @@ impl<'a> Compiler<'a> {
                     let col = format!("__pred__{}", preds.len());
                     preds.insert(key, col.clone());
                     let f: ListTest = if any {
-                        Box::new(move |l| l.is_some_and(|l| l.iter().any(|i| values.contains(i))))
+                        Box::new(move |l| {
+                            l.is_some_and(|l| list_items(l).any(|i| values.iter().any(|v| v == i)))
+                        })
                     } else {
-                        Box::new(move |l| l.is_none_or(|l| l.iter().all(|i| values.contains(i))))
+                        Box::new(move |l| {
+                            l.is_none_or(|l| list_items(l).all(|i| values.iter().any(|v| v == i)))
+                        })
                     };
                     out.push((col, field.clone(), f));
                 });
@@ -277,22 +281,25 @@ impl<'a> Compiler<'a> {
 
     /// Builds the whole query and runs it: for every rule, the rows where
     /// `applies AND violation` is TRUE, and the rows it applied to but could not decide.
-    pub fn run(&mut self, table: &CaseTable, rules: &[&Rule]) -> Result<Vec<RuleHits>, String> {
+    /// The table is evaluated in slices of [`EVAL_ROWS`] cases, so that the frame the
+    /// query runs on stays small however many cases the run holds.
+    pub fn run(&mut self, table: &CaseTable, rules: &[&Rule]) -> Result<Vec<RuleHits>, EvalError> {
         let preds = self.list_predicates(rules);
-        let df = table
-            .to_dataframe(self.calendar, &preds)
-            .map_err(|e| e.to_string())?;
         let mut exprs = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if r.kind != RuleKind::Condition {
                 continue;
             }
             let Some(v) = &r.violation else { continue };
+            let in_rule = |reason: String| EvalError {
+                rule: Some(r.id.clone()),
+                reason,
+            };
             let applies = match &r.applies {
-                Some(a) => self.compile(a)?,
+                Some(a) => self.compile(a).map_err(in_rule)?,
                 None => lit(true),
             };
-            let violation = self.compile(v)?;
+            let violation = self.compile(v).map_err(in_rule)?;
             let fire = applies.clone().and(violation).fill_null(lit(false));
             exprs.push(fire.clone().alias(format!("fire{i}")));
             if let Some(outside) = self.outside(r) {
@@ -304,44 +311,79 @@ impl<'a> Compiler<'a> {
         if exprs.is_empty() || table.is_empty() {
             return Ok(hits);
         }
-        let out = df
-            .lazy()
-            .select(exprs)
-            .collect()
-            .map_err(|e| e.to_string())?;
-        for c in out.columns() {
-            let name = c.name().to_string();
-            let (kind, idx) = if let Some(i) = name.strip_prefix("fire") {
-                (true, i)
-            } else if let Some(i) = name.strip_prefix("ne") {
-                (false, i)
-            } else {
-                continue;
+        let mut from = 0;
+        while from < table.len() {
+            let to = (from + EVAL_ROWS).min(table.len());
+            let whole = |e: String| EvalError {
+                rule: None,
+                reason: e,
             };
-            let Ok(i) = idx.parse::<usize>() else {
-                continue;
-            };
-            let b = c.bool().map_err(|e| e.to_string())?;
-            // A condition that is constant comes back as one value: broadcast it.
-            let rows: Vec<usize> = if b.len() == 1 && table.len() != 1 {
-                if b.get(0) == Some(true) {
-                    (0..table.len()).collect()
-                } else {
-                    Vec::new()
-                }
-            } else {
-                b.downcast_iter()
-                    .flat_map(|arr| arr.iter())
-                    .enumerate()
-                    .filter_map(|(r, v)| (v == Some(true)).then_some(r))
-                    .collect()
-            };
-            if kind {
-                hits[i].fired = rows;
-            } else {
-                hits[i].not_evaluable = rows;
-            }
+            let df = table
+                .to_dataframe(self.calendar, &preds, from..to)
+                .map_err(|e| whole(e.to_string()))?;
+            let out = df
+                .lazy()
+                .select(exprs.clone())
+                .collect()
+                .map_err(|e| whole(e.to_string()))?;
+            collect_hits(&out, from, to - from, &mut hits).map_err(whole)?;
+            from = to;
         }
         Ok(hits)
     }
+}
+
+/// Why the pack could not be evaluated: the rule whose condition failed to compile,
+/// or the query as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{reason}", rule.as_ref().map(|r| format!("{r}：")).unwrap_or_default())]
+pub struct EvalError {
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// Cases evaluated together in one frame.
+pub const EVAL_ROWS: usize = 262_144;
+
+/// Adds the TRUE rows of each `fire<i>` / `ne<i>` column of `out` (a slice of `len`
+/// cases starting at `offset`) to the rules' hits.
+fn collect_hits(
+    out: &DataFrame,
+    offset: usize,
+    len: usize,
+    hits: &mut [RuleHits],
+) -> Result<(), String> {
+    for c in out.columns() {
+        let name = c.name().to_string();
+        let (kind, idx) = if let Some(i) = name.strip_prefix("fire") {
+            (true, i)
+        } else if let Some(i) = name.strip_prefix("ne") {
+            (false, i)
+        } else {
+            continue;
+        };
+        let Some(hit) = idx.parse::<usize>().ok().and_then(|i| hits.get_mut(i)) else {
+            continue;
+        };
+        let b = c.bool().map_err(|e| e.to_string())?;
+        let target = if kind {
+            &mut hit.fired
+        } else {
+            &mut hit.not_evaluable
+        };
+        // A condition that is constant comes back as one value: broadcast it.
+        if b.len() == 1 && len != 1 {
+            if b.get(0) == Some(true) {
+                target.extend(offset..offset + len);
+            }
+        } else {
+            target.extend(
+                b.downcast_iter()
+                    .flat_map(|arr| arr.iter())
+                    .enumerate()
+                    .filter_map(|(r, v)| (v == Some(true)).then_some(offset + r)),
+            );
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use caseaudit_rules::{FieldSet, FieldType};
 use std::collections::HashMap;
 
 /// How many rows from the top are searched for the header.
-const HEADER_SEARCH_ROWS: usize = 30;
+pub(crate) const HEADER_SEARCH_ROWS: usize = 30;
 
 /// Header text → (field index, priority): the canonical name first, then the aliases in
 /// pack order, so that "the alias listed first wins".

@@ -18,12 +18,16 @@ pub mod load;
 pub mod model;
 pub mod normalize;
 #[cfg(feature = "evaluate")]
+pub mod prepare;
+#[cfg(feature = "evaluate")]
 pub mod score;
 #[cfg(feature = "evaluate")]
 pub mod table;
 
 #[cfg(feature = "evaluate")]
-pub use audit::{audit, audit_with_progress, Audit, AuditError, AuditOptions, Progress};
+pub use audit::{
+    audit, audit_with_progress, prepare_inputs, Audit, AuditError, AuditOptions, Prepared, Progress,
+};
 pub use model::*;
 
 /// Column index of a column letter (A → 0, AA → 26).

@@ -132,8 +132,16 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<InputFile> {
     out
 }
 
-/// Reads every sheet of a file.
-pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+/// How a ledger file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Csv,
+    Parquet,
+    Workbook,
+}
+
+/// What kind of ledger a path is, or why it cannot be one.
+pub fn kind_of(path: &Path) -> Result<FileKind, LoadError> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
@@ -146,15 +154,23 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
         return Err(err(ErrorKind::EmptyFile, "文件为空（0 字节）"));
     }
     match ext.as_str() {
-        "csv" | "txt" => read_csv(path, display).map(|s| vec![s]),
-        "parquet" => {
-            guarded(ErrorKind::InvalidParquet, || read_parquet(path, display)).map(|s| vec![s])
-        }
-        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, display),
+        "csv" | "txt" => Ok(FileKind::Csv),
+        "parquet" => Ok(FileKind::Parquet),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Ok(FileKind::Workbook),
         other => Err(err(
             ErrorKind::UnsupportedType,
             format!("不支持的文件类型 `.{other}`（支持 xlsx、xlsm、xls、ods、csv、parquet）"),
         )),
+    }
+}
+
+/// Reads every sheet of a file as rows of cells (the audit itself reads CSV and
+/// parquet straight into columns; this is for the annotated copies and the tools).
+pub fn read_file(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    match kind_of(path)? {
+        FileKind::Csv => read_csv(path, display).map(|s| vec![s]),
+        FileKind::Parquet => read_parquet(path, display).map(|s| vec![s]),
+        FileKind::Workbook => read_workbook(path, display),
     }
 }
 
@@ -178,7 +194,7 @@ fn convert(d: Data) -> Cell {
 /// Runs a third-party parser so that a panic inside it (a bug in the library on a
 /// damaged file) becomes an error about the file instead of ending the whole run. The
 /// panic message is not printed: the caller reports the file.
-fn guarded<T>(
+pub(crate) fn guarded<T>(
     on_panic: ErrorKind,
     f: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {
@@ -532,6 +548,17 @@ fn finish_sheet(
     })
 }
 
+/// Decodes CSV bytes, taking them: UTF-8 text is kept as it is, not copied.
+pub fn decode_text_owned(mut bytes: Vec<u8>) -> Result<String, LoadError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => decode_text(e.as_bytes()),
+    }
+}
+
 /// Decodes CSV bytes: UTF-8 (BOM stripped) or else GB18030 (which covers GBK).
 pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
     // Excel's "Unicode text" export is UTF-16 with a byte-order mark.
@@ -571,21 +598,15 @@ struct LineCount {
     feeds: u32,
 }
 
-/// The line a record's first field is on, as a text editor numbers it. The csv crate's
-/// own line count lags by one after a CRLF line end (the LF is consumed with the next
-/// record) and does not count lone CRs, so lines are counted here from the record's
-/// byte offset, skipping the line ends in front of it.
-fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount) -> u32 {
-    let bytes = text.as_bytes();
-    let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
-    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
-        at += 1;
-    }
+/// The text line a byte offset is on, as a text editor numbers it (lines end with LF,
+/// CRLF or a lone CR, as the csv crate reads them). Counting resumes from the previous
+/// call, so a pass over a file's records in order is linear.
+fn line_at(bytes: &[u8], at: usize, counted: &mut LineCount) -> u32 {
+    let at = at.min(bytes.len());
     if at < counted.byte {
         counted.byte = 0;
         counted.feeds = 0;
     }
-    // A line ends with LF, CRLF or a lone CR (old Mac files), as the csv crate reads it.
     let span = &bytes[counted.byte..at];
     let feeds = span
         .iter()
@@ -601,40 +622,185 @@ fn record_line(text: &str, pos: Option<&csv::Position>, counted: &mut LineCount)
     counted.feeds.saturating_add(1)
 }
 
-/// Reads a CSV whose bytes are already in memory.
-pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
-    // The delimiter is the one of `,` tab `;` that the first lines use most.
-    let first = text.lines().take(5).collect::<Vec<_>>().join("\n");
-    let delimiter = [b',', b'\t', b';']
+/// The text line a record's first field is on. The csv crate's own line count lags by
+/// one after a CRLF line end (the LF is consumed with the next record) and does not
+/// count lone CRs, so lines are counted here from the record's byte offset, skipping
+/// the line ends in front of it.
+fn record_line(bytes: &[u8], pos: Option<&csv::Position>, counted: &mut LineCount) -> u32 {
+    let mut at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+        at += 1;
+    }
+    line_at(bytes, at, counted)
+}
+
+/// Line breaks inside a record's fields (quoted cells holding several lines).
+fn inner_breaks(record: &csv::StringRecord) -> u32 {
+    record
+        .iter()
+        .map(|f| {
+            let b = f.as_bytes();
+            b.iter()
+                .enumerate()
+                .filter(|(i, c)| match c {
+                    b'\n' => true,
+                    b'\r' => b.get(i + 1) != Some(&b'\n'),
+                    _ => false,
+                })
+                .count() as u32
+        })
+        .sum()
+}
+
+/// Where a quote opened that is still open at the end of the text, scanning from
+/// `start` (the last record's first byte) with the csv crate's quoting rules: a quote
+/// opens a field only at its start, and `""` inside a quoted field is a quote.
+fn unclosed_quote(bytes: &[u8], start: usize, delimiter: u8) -> Option<usize> {
+    let mut field_start = true;
+    let mut open: Option<usize> = None;
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if open.is_some() {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                open = None;
+            }
+        } else if b == delimiter || b == b'\n' || b == b'\r' {
+            field_start = true;
+            i += 1;
+            continue;
+        } else if field_start && b == b'"' {
+            open = Some(i);
+        }
+        field_start = false;
+        i += 1;
+    }
+    open
+}
+
+/// The widest record read (Excel's column limit): a wider one is a hostile or broken file.
+pub const MAX_CSV_FIELDS: usize = 16_384;
+
+/// The delimiter of a CSV: the one of `,` tab `;` that its first lines use most.
+fn csv_delimiter(text: &str) -> u8 {
+    let first: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    [b',', b'\t', b';']
         .into_iter()
         .max_by_key(|d| (first.matches(*d as char).count(), *d == b','))
-        .unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    let mut counted = LineCount::default();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
+        .unwrap_or(b',')
+}
+
+/// The records of a CSV in order, each with the row number a spreadsheet program shows
+/// for it: every record is one row (a quoted cell holding line breaks does not shift
+/// later rows) and a blank line is an empty row.
+pub struct CsvRecords<'t> {
+    text: &'t str,
+    reader: csv::Reader<&'t [u8]>,
+    delimiter: u8,
+    counted: LineCount,
+    /// Line breaks inside the records read so far.
+    shift: u32,
+    last_start: usize,
+    cells: u64,
+    done: bool,
+}
+
+impl<'t> CsvRecords<'t> {
+    pub fn new(text: &'t str) -> CsvRecords<'t> {
+        let delimiter = csv_delimiter(text);
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(text.as_bytes());
+        CsvRecords {
+            text,
+            reader,
+            delimiter,
+            counted: LineCount::default(),
+            shift: 0,
+            last_start: 0,
+            cells: 0,
+            done: false,
+        }
+    }
+
+    /// Reads the next record into `record` and returns its row number; `None` at the
+    /// end. A quote still open at the end of the file, a record wider than Excel's
+    /// columns, or more cells than a sheet may hold is an error about the whole file.
+    pub fn next_into(&mut self, record: &mut csv::StringRecord) -> Option<Result<u32, LoadError>> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        match self.reader.read_record(record) {
+            Ok(false) => {
+                self.done = true;
+                let open = unclosed_quote(bytes, self.last_start, self.delimiter)?;
+                let line = line_at(bytes, open, &mut LineCount::default());
+                Some(Err(err(
+                    ErrorKind::MalformedCsv,
+                    format!(
+                        "第 {line} 行的引号（\"）直到文件末尾都没有闭合，此后的内容无法按行分开；请检查该行后另存再试"
+                    ),
+                )))
+            }
             Ok(true) => {
-                let line = record_line(text, record.position(), &mut counted);
-                rows.push((
-                    line,
-                    record.iter().map(|s| Cell::Text(s.to_string())).collect(),
-                ));
+                let start = record.position().map_or(0, |p| p.byte() as usize);
+                self.last_start = start;
+                let line = record_line(bytes, record.position(), &mut self.counted);
+                let row = line.saturating_sub(self.shift);
+                self.shift = self.shift.saturating_add(inner_breaks(record));
+                self.cells = self.cells.saturating_add(record.len() as u64);
+                if record.len() > MAX_CSV_FIELDS {
+                    self.done = true;
+                    return Some(Err(err(
+                        ErrorKind::TooLarge,
+                        format!(
+                            "第 {row} 行有 {} 列，超过上限 {MAX_CSV_FIELDS} 列",
+                            record.len()
+                        ),
+                    )));
+                }
+                if self.cells > MAX_SHEET_CELLS {
+                    self.done = true;
+                    return Some(Err(err(
+                        ErrorKind::TooLarge,
+                        format!(
+                            "单元格数量过多（超过 {} 万个），疑似异常文件，已拒绝读取",
+                            MAX_SHEET_CELLS / 10_000
+                        ),
+                    )));
+                }
+                Some(Ok(row))
             }
             Err(e) => {
+                self.done = true;
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(err(
+                Some(Err(err(
                     ErrorKind::MalformedCsv,
                     format!("第 {line} 行无法解析：{e}"),
-                ));
+                )))
             }
         }
+    }
+}
+
+/// Reads a CSV whose bytes are already in memory into rows of cells (for the fuzz
+/// targets and tests; the audit reads CSV records straight into columns).
+pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
+    let mut records = CsvRecords::new(text);
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while let Some(row) = records.next_into(&mut record) {
+        rows.push((
+            row?,
+            record.iter().map(|s| Cell::Text(s.to_string())).collect(),
+        ));
     }
     Ok(RawSheet {
         file: file.to_string(),
@@ -644,11 +810,12 @@ pub fn parse_csv(text: &str, file: &str) -> Result<RawSheet, LoadError> {
     })
 }
 
-/// The largest CSV read (it is decoded in memory, and a case takes about ten times its
-/// bytes while it is audited): larger ones are refused, to be split or given as parquet.
+/// The largest CSV read (it is decoded in memory): larger ones are refused, to be split
+/// or given as parquet.
 pub const MAX_CSV_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
+/// A CSV file's text, decoded, within the size limit.
+pub fn read_csv_text(path: &Path) -> Result<String, LoadError> {
     let size = std::fs::metadata(path).map_err(|e| io_error(&e))?.len();
     if size > MAX_CSV_BYTES {
         return Err(err(
@@ -661,8 +828,26 @@ fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| io_error(&e))?;
-    let text = decode_text(&bytes)?;
-    parse_csv(&text, display)
+    decode_text_owned(bytes)
+}
+
+fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
+    parse_csv(&read_csv_text(path)?, display)
+}
+
+/// Reads a parquet file into a DataFrame (a panic inside the reader is a file error).
+#[cfg(feature = "evaluate")]
+pub fn read_parquet_frame(path: &Path) -> Result<polars::prelude::DataFrame, LoadError> {
+    use polars::prelude::*;
+    guarded(ErrorKind::InvalidParquet, || {
+        let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
+        ParquetReader::new(file).finish().map_err(|e| {
+            err(
+                ErrorKind::InvalidParquet,
+                format!("不是有效的 parquet 文件。技术信息：{e}"),
+            )
+        })
+    })
 }
 
 #[cfg(not(feature = "evaluate"))]
@@ -673,49 +858,51 @@ fn read_parquet(_path: &Path, _display: &str) -> Result<RawSheet, LoadError> {
     ))
 }
 
+/// A parquet file as rows of cells (row 1 its column names).
 #[cfg(feature = "evaluate")]
 fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
     use polars::prelude::*;
-    let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| {
-        err(
-            ErrorKind::InvalidParquet,
-            format!("不是有效的 parquet 文件。技术信息：{e}"),
-        )
-    })?;
-    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
-    rows.push((
-        1,
-        df.get_column_names()
+    let df = read_parquet_frame(path)?;
+    guarded(ErrorKind::InvalidParquet, || {
+        let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(df.height() + 1);
+        rows.push((
+            1,
+            df.get_column_names()
+                .iter()
+                .map(|n| Cell::Text(n.to_string()))
+                .collect(),
+        ));
+        let columns: Vec<Series> = df
+            .columns()
             .iter()
-            .map(|n| Cell::Text(n.to_string()))
-            .collect(),
-    ));
-    for i in 0..df.height() {
-        let mut cells = Vec::with_capacity(df.width());
-        for c in df.columns() {
-            let v = c
-                .get(i)
-                .map_err(|e| err(ErrorKind::InvalidParquet, e.to_string()))?;
-            cells.push(match v {
-                AnyValue::Null => Cell::Empty,
-                AnyValue::Boolean(b) => Cell::Bool(b),
-                AnyValue::String(s) => Cell::Text(s.to_string()),
-                AnyValue::StringOwned(s) => Cell::Text(s.to_string()),
-                AnyValue::Date(d) => Cell::Date(d),
-                other => match other.extract::<f64>() {
-                    Some(f) if other.is_primitive_numeric() => Cell::Number(f),
-                    _ => Cell::Text(other.to_string()),
-                },
-            });
+            .map(|c| c.as_materialized_series().rechunk())
+            .collect();
+        for i in 0..df.height() {
+            let mut cells = Vec::with_capacity(columns.len());
+            for c in &columns {
+                let v = c
+                    .get(i)
+                    .map_err(|e| err(ErrorKind::InvalidParquet, e.to_string()))?;
+                cells.push(match v {
+                    AnyValue::Null => Cell::Empty,
+                    AnyValue::Boolean(b) => Cell::Bool(b),
+                    AnyValue::String(s) => Cell::Text(s.to_string()),
+                    AnyValue::StringOwned(s) => Cell::Text(s.to_string()),
+                    AnyValue::Date(d) => Cell::Date(d),
+                    other => match other.extract::<f64>() {
+                        Some(f) if other.is_primitive_numeric() => Cell::Number(f),
+                        _ => Cell::Text(other.to_string()),
+                    },
+                });
+            }
+            rows.push((u32::try_from(i + 2).unwrap_or(u32::MAX), cells));
         }
-        rows.push((i as u32 + 2, cells));
-    }
-    Ok(RawSheet {
-        file: display.to_string(),
-        sheet: String::new(),
-        rows,
-        date1904: false,
+        Ok(RawSheet {
+            file: display.to_string(),
+            sheet: String::new(),
+            rows,
+            date1904: false,
+        })
     })
 }
 
@@ -738,12 +925,34 @@ mod tests {
         assert_eq!(lines("a,b\nc,d\ne,f"), [1, 2, 3]);
         // Blank lines are skipped but still counted.
         assert_eq!(lines("a,b\r\n\r\n\r\nc,d\r\n"), [1, 4]);
-        // A quoted cell with a line break: the next record starts two lines down.
-        assert_eq!(lines("a,b\n\"x\ny\",z\nq,r\n"), [1, 2, 4]);
+        // A quoted cell with a line break is one row, as a spreadsheet shows it.
+        assert_eq!(lines("a,b\n\"x\ny\",z\nq,r\n"), [1, 2, 3]);
+        assert_eq!(lines("a,b\r\n\"x\r\ny\r\nz\",w\r\n\r\nq,r\r\n"), [1, 2, 4]);
         assert_eq!(lines("\n\na,b\n"), [3]);
         // Lone CRs end lines too (found by the fuzz target: two records on "line 12").
         assert_eq!(lines("a,b\rc,d\r\re,f"), [1, 2, 4]);
         assert_eq!(lines("a,b\r\nc,d\re,f\n"), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_quote_open_at_the_end_is_a_file_error() {
+        let e = parse_csv("a,b\n1,2\n3,\"x\n4,5\n6,7\n", "t.csv").map(|_| ());
+        match e {
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::MalformedCsv);
+                assert!(e.reason.contains("第 3 行"), "{}", e.reason);
+            }
+            Ok(()) => panic!("an unclosed quote was accepted"),
+        }
+        // Closed quotes, escaped quotes and quotes inside a field are fine.
+        assert_eq!(lines("a,b\n\"x\"\"y\",z\nq,r\"\n"), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_record_wider_than_excel_is_too_large() {
+        let wide = format!("a,b\n{}\n", ",".repeat(MAX_CSV_FIELDS + 1));
+        let e = parse_csv(&wide, "t.csv").map(|_| ());
+        assert_eq!(e.map_err(|e| e.kind), Err(ErrorKind::TooLarge));
     }
 
     #[test]

@@ -159,10 +159,6 @@ fn join_name_dots(t: &str) -> String {
     out
 }
 
-fn cell_text(cell: &Cell) -> String {
-    cell.display().trim().to_string()
-}
-
 /// Reads one cell as a field's type. Returns the value and, when the cell could not be
 /// read (or holds a value outside the vocabulary), the problem.
 pub fn normalize(
@@ -173,78 +169,97 @@ pub fn normalize(
     date1904: bool,
 ) -> (Typed, Option<Problem>) {
     use caseaudit_rules::FieldType as F;
-    if cell.is_empty() {
-        return (Typed::Null, None);
+    let unreadable = |what: &str| (Typed::Null, Some(format!("无法识别为{what}")));
+    match cell {
+        Cell::Text(t) => normalize_str(t, field, words, header_scale, date1904),
+        Cell::Empty => (Typed::Null, None),
+        Cell::Error(e) => (Typed::Null, Some(format!("单元格为错误值 {e}"))),
+        // Typed cells (numbers, booleans, dates) read as text where the field is text.
+        _ if matches!(field.ty, F::Text | F::Enum | F::List) => {
+            normalize_str(&cell.display(), field, words, header_scale, date1904)
+        }
+        _ => match field.ty {
+            F::Date => {
+                let d = match cell {
+                    // A date cell beyond the years a date can be written in (a damaged
+                    // file, a parquet column of nonsense) is unreadable.
+                    Cell::Date(d) => caseaudit_rules::calendar::checked_from_day(*d)
+                        .filter(|x| (1..=9999).contains(&chrono::Datelike::year(x)))
+                        .map(|_| *d),
+                    Cell::Number(n) => number_to_day(*n, date1904),
+                    _ => None,
+                };
+                match d {
+                    Some(d) => (Typed::Date(d), None),
+                    None => unreadable("日期"),
+                }
+            }
+            F::Bool => match cell {
+                Cell::Bool(b) => (Typed::Bool(*b), None),
+                Cell::Number(n) if *n == 1.0 => (Typed::Bool(true), None),
+                Cell::Number(n) if *n == 0.0 => (Typed::Bool(false), None),
+                _ => unreadable("是/否"),
+            },
+            F::Money => match cell {
+                Cell::Number(n) if (n * header_scale).is_finite() => {
+                    (Typed::Money(n * header_scale), None)
+                }
+                _ => unreadable("金额"),
+            },
+            F::Text | F::Enum | F::List => (Typed::Null, None),
+        },
     }
-    if let Cell::Error(e) = cell {
-        return (Typed::Null, Some(format!("单元格为错误值 {e}")));
+}
+
+/// Reads one text cell as a field's type (what [`normalize`] does for `Cell::Text`,
+/// without needing an owned cell: the CSV reader hands over its record's text).
+pub fn normalize_str(
+    t: &str,
+    field: &Field,
+    words: &ValueWords,
+    header_scale: f64,
+    date1904: bool,
+) -> (Typed, Option<Problem>) {
+    use caseaudit_rules::FieldType as F;
+    if t.trim().is_empty() {
+        return (Typed::Null, None);
     }
     let unreadable = |what: &str| (Typed::Null, Some(format!("无法识别为{what}")));
     // "Nothing recorded" placeholders read as NULL, except where they are a boolean word
     // (无 is "no" in a 是否 column).
-    if let Cell::Text(t) = cell {
-        let is_bool_word = field.ty == F::Bool && words.boolean(t).is_some();
-        if !is_bool_word && words.is_empty_word(t) {
-            return (Typed::Null, None);
-        }
+    let is_bool_word = field.ty == F::Bool && words.boolean(t).is_some();
+    if !is_bool_word && words.is_empty_word(t) {
+        return (Typed::Null, None);
     }
     match field.ty {
-        F::Text => (Typed::Text(cell_text(cell)), None),
-        F::Date => {
-            let d = match cell {
-                // A date cell beyond the years a date can be written in (a damaged
-                // file, a parquet column of nonsense) is unreadable.
-                Cell::Date(d) => caseaudit_rules::calendar::checked_from_day(*d)
-                    .filter(|x| (1..=9999).contains(&chrono::Datelike::year(x)))
-                    .map(|_| *d),
-                Cell::Number(n) => number_to_day(*n, date1904),
-                Cell::Text(t) => parse_date_text(t, date1904),
-                _ => None,
-            };
-            match d {
-                Some(d) => (Typed::Date(d), None),
-                None => unreadable("日期"),
-            }
-        }
-        F::Bool => {
-            let b = match cell {
-                Cell::Bool(b) => Some(*b),
-                Cell::Number(n) if *n == 1.0 => Some(true),
-                Cell::Number(n) if *n == 0.0 => Some(false),
-                Cell::Text(t) => words.boolean(t).or_else(|| words.boolean(strip_remark(t))),
-                _ => None,
-            };
-            match b {
-                Some(b) => (Typed::Bool(b), None),
-                None => unreadable("是/否"),
-            }
-        }
-        F::Money => {
-            let v = match cell {
-                Cell::Number(n) => Some(n * header_scale),
-                Cell::Text(t) => parse_money(t, words, header_scale),
-                _ => None,
-            };
-            match v.filter(|v| v.is_finite()) {
-                Some(v) => (Typed::Money(v), None),
-                None => unreadable("金额"),
-            }
-        }
+        F::Text => (Typed::Text(t.trim().to_string()), None),
+        F::Date => match parse_date_text(t, date1904) {
+            Some(d) => (Typed::Date(d), None),
+            None => unreadable("日期"),
+        },
+        F::Bool => match words.boolean(t).or_else(|| words.boolean(strip_remark(t))) {
+            Some(b) => (Typed::Bool(b), None),
+            None => unreadable("是/否"),
+        },
+        F::Money => match parse_money(t, words, header_scale).filter(|v| v.is_finite()) {
+            Some(v) => (Typed::Money(v), None),
+            None => unreadable("金额"),
+        },
         F::Enum => {
-            let t = cell_text(cell);
+            let t = t.trim();
             match field
-                .canonical(&t)
-                .or_else(|| field.canonical(strip_remark(&t)))
+                .canonical(t)
+                .or_else(|| field.canonical(strip_remark(t)))
             {
                 Some([c]) => (Typed::Text(c.clone()), None),
                 _ => {
                     let problem = format!("「{t}」不在「{}」的可选值中", field.label);
-                    (Typed::Text(t), Some(problem))
+                    (Typed::Text(t.to_string()), Some(problem))
                 }
             }
         }
         F::List => {
-            let t = join_name_dots(&cell_text(cell));
+            let t = join_name_dots(t.trim());
             let mut items: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
             for raw in t.split(|c: char| {

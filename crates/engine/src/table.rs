@@ -6,50 +6,136 @@ use caseaudit_rules::expr::Val;
 use caseaudit_rules::{Calendar, FieldSet, FieldType};
 use polars::prelude::*;
 
+/// Texts of one column stored end to end: one buffer and an end offset per value, so
+/// that a million cells are three allocations, not a million.
+#[derive(Debug, Clone, Default)]
+pub struct TextColumn {
+    bytes: String,
+    /// End of each value in `bytes` (its start is the previous end).
+    ends: Vec<u64>,
+    valid: Vec<bool>,
+}
+
+/// Separates a list's items inside a [`TextColumn`] (never inside an item: it is a
+/// control character, and list items are trimmed text).
+const ITEM_SEP: char = '\u{1f}';
+
+impl TextColumn {
+    pub fn with_capacity(n: usize) -> TextColumn {
+        TextColumn {
+            bytes: String::with_capacity(n * 8),
+            ends: Vec::with_capacity(n),
+            valid: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn push(&mut self, v: Option<&str>) {
+        if let Some(t) = v {
+            self.bytes.push_str(t);
+        }
+        self.ends.push(self.bytes.len() as u64);
+        self.valid.push(v.is_some());
+    }
+
+    fn push_items(&mut self, items: Option<&[String]>) {
+        if let Some(items) = items {
+            for (k, it) in items.iter().enumerate() {
+                if k > 0 {
+                    self.bytes.push(ITEM_SEP);
+                }
+                // An item holding the separator (impossible from the normaliser) keeps
+                // the list well formed.
+                self.bytes.push_str(&it.replace(ITEM_SEP, " "));
+            }
+        }
+        self.ends.push(self.bytes.len() as u64);
+        self.valid.push(items.is_some());
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if !*self.valid.get(i)? {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.bytes.get(start..self.ends[i] as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn append(&mut self, other: TextColumn) {
+        let base = self.bytes.len() as u64;
+        if self.bytes.is_empty() {
+            self.bytes = other.bytes;
+        } else {
+            self.bytes.push_str(&other.bytes);
+        }
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.valid.extend(other.valid);
+    }
+
+    /// Values `range` as a polars column.
+    fn series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
+        let ca: StringChunked = range.map(|i| self.get(i)).collect();
+        Column::new(name, ca.into_series())
+    }
+}
+
+/// The items of a list value as stored.
+pub fn list_items(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(ITEM_SEP)
+}
+
 /// The values of one canonical field over all cases.
 #[derive(Debug, Clone)]
 pub enum ColumnData {
-    Text(Vec<Option<String>>),
+    Text(TextColumn),
     Date(Vec<Option<i32>>),
     Bool(Vec<Option<bool>>),
     Money(Vec<Option<f64>>),
-    List(Vec<Option<Vec<String>>>),
+    /// Each list's items, in one text per case.
+    List(TextColumn),
 }
 
 impl ColumnData {
     pub fn new(ty: FieldType, cap: usize) -> ColumnData {
         match ty {
-            FieldType::Text | FieldType::Enum => ColumnData::Text(Vec::with_capacity(cap)),
+            FieldType::Text | FieldType::Enum => ColumnData::Text(TextColumn::with_capacity(cap)),
             FieldType::Date => ColumnData::Date(Vec::with_capacity(cap)),
             FieldType::Bool => ColumnData::Bool(Vec::with_capacity(cap)),
             FieldType::Money => ColumnData::Money(Vec::with_capacity(cap)),
-            FieldType::List => ColumnData::List(Vec::with_capacity(cap)),
+            FieldType::List => ColumnData::List(TextColumn::with_capacity(cap)),
         }
     }
 
     /// Appends a value (NULL when its type does not fit, which normalisation prevents).
     pub fn push(&mut self, v: Typed) {
         match (self, v) {
-            (ColumnData::Text(c), Typed::Text(s)) => c.push(Some(s)),
+            (ColumnData::Text(c), Typed::Text(s)) => c.push(Some(&s)),
             (ColumnData::Date(c), Typed::Date(d)) => c.push(Some(d)),
             (ColumnData::Bool(c), Typed::Bool(b)) => c.push(Some(b)),
             (ColumnData::Money(c), Typed::Money(m)) => c.push(Some(m)),
-            (ColumnData::List(c), Typed::List(l)) => c.push(Some(l)),
+            (ColumnData::List(c), Typed::List(l)) => c.push_items(Some(&l)),
             (ColumnData::Text(c), _) => c.push(None),
             (ColumnData::Date(c), _) => c.push(None),
             (ColumnData::Bool(c), _) => c.push(None),
             (ColumnData::Money(c), _) => c.push(None),
-            (ColumnData::List(c), _) => c.push(None),
+            (ColumnData::List(c), _) => c.push_items(None),
         }
     }
 
     pub fn append(&mut self, other: ColumnData) {
         match (self, other) {
-            (ColumnData::Text(a), ColumnData::Text(b)) => a.extend(b),
+            (ColumnData::Text(a), ColumnData::Text(b)) => a.append(b),
             (ColumnData::Date(a), ColumnData::Date(b)) => a.extend(b),
             (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
             (ColumnData::Money(a), ColumnData::Money(b)) => a.extend(b),
-            (ColumnData::List(a), ColumnData::List(b)) => a.extend(b),
+            (ColumnData::List(a), ColumnData::List(b)) => a.append(b),
             _ => {}
         }
     }
@@ -57,13 +143,23 @@ impl ColumnData {
     /// The value of row `i` for the reference evaluator and evidence.
     pub fn val(&self, i: usize) -> Val {
         match self {
-            ColumnData::Text(c) => c[i].clone().map(Val::Text),
+            ColumnData::Text(c) => c.get(i).map(|s| Val::Text(s.to_string())),
             ColumnData::Date(c) => c[i].map(Val::Date),
             ColumnData::Bool(c) => c[i].map(Val::Bool),
             ColumnData::Money(c) => c[i].map(Val::Num),
-            ColumnData::List(c) => c[i].clone().map(Val::List),
+            ColumnData::List(c) => c
+                .get(i)
+                .map(|s| Val::List(list_items(s).map(str::to_string).collect())),
         }
         .unwrap_or(Val::Null)
+    }
+
+    /// The text of row `i` of a text column, borrowed (None for other types and NULL).
+    pub fn text(&self, i: usize) -> Option<&str> {
+        match self {
+            ColumnData::Text(c) => c.get(i),
+            _ => None,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -82,7 +178,8 @@ impl ColumnData {
 }
 
 /// A test on a list cell, materialised as a boolean column (HAS_ANY, ALL_IN).
-pub type ListTest = Box<dyn Fn(Option<&Vec<String>>) -> bool + Sync>;
+/// It is given the list's items (see [`list_items`]), or None for NULL.
+pub type ListTest = Box<dyn Fn(Option<&str>) -> bool + Sync>;
 
 /// A list predicate column: (column name, list field, test).
 pub type ListPredicate = (String, String, ListTest);
@@ -102,6 +199,8 @@ pub struct CaseTable {
 pub const WORKDAY_PREFIX: &str = "__wd__";
 pub const OUTSIDE_PREFIX: &str = "__oc__";
 pub const LEN_PREFIX: &str = "__len__";
+/// The column of cases.parquet holding each case number's key (`rules sql`'s DQ-002).
+pub const CASE_KEY: &str = "case_key";
 
 impl CaseTable {
     pub fn empty(fields: &FieldSet) -> CaseTable {
@@ -149,32 +248,30 @@ impl CaseTable {
             .collect()
     }
 
-    /// Builds the DataFrame the evaluator runs on: one column per field, plus for each
-    /// date field its work-day ordinal and an "outside the calendar" flag, and for each
-    /// list its length. `list_predicates` adds one boolean column per list predicate.
+    /// Builds the DataFrame the evaluator runs on, for the rows in `range`: one column
+    /// per field, plus for each date field its work-day ordinal and an "outside the
+    /// calendar" flag, and for each list its length. `list_predicates` adds one boolean
+    /// column per list predicate.
     pub fn to_dataframe(
         &self,
         calendar: &Calendar,
         list_predicates: &[ListPredicate],
+        range: std::ops::Range<usize>,
     ) -> PolarsResult<DataFrame> {
-        let (start, table) = calendar.ordinal_table();
-        let ordinal = |d: i32| -> Option<i32> {
-            let i = d.checked_sub(start)?;
-            if i < 0 {
-                return None;
-            }
-            table.get(i as usize).copied().filter(|v| *v >= 0)
-        };
         let mut cols: Vec<Column> = Vec::new();
         for (name, data) in &self.columns {
             let n: PlSmallStr = name.as_str().into();
             match data {
-                ColumnData::Text(v) => cols.push(Column::new(n, v)),
-                ColumnData::Bool(v) => cols.push(Column::new(n, v)),
-                ColumnData::Money(v) => cols.push(Column::new(n, v)),
+                ColumnData::Text(v) => cols.push(v.series(n, range.clone())),
+                ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
+                ColumnData::Money(v) => cols.push(Column::new(n, &v[range.clone()])),
                 ColumnData::Date(v) => {
+                    let v = &v[range.clone()];
                     cols.push(Column::new(n, v).cast(&DataType::Date)?);
-                    let ords: Vec<Option<i32>> = v.iter().map(|d| d.and_then(ordinal)).collect();
+                    let ords: Vec<Option<i32>> = v
+                        .iter()
+                        .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
+                        .collect();
                     let outside: Vec<bool> = v
                         .iter()
                         .zip(&ords)
@@ -187,24 +284,29 @@ impl CaseTable {
                     ));
                 }
                 ColumnData::List(v) => {
-                    let joined: Vec<Option<String>> =
-                        v.iter().map(|l| l.as_ref().map(|l| l.join("、"))).collect();
-                    let lens: Vec<Option<i32>> = v
-                        .iter()
-                        .map(|l| l.as_ref().map(|l| l.len() as i32))
+                    let joined: StringChunked = range
+                        .clone()
+                        .map(|i| {
+                            v.get(i)
+                                .map(|l| list_items(l).collect::<Vec<_>>().join("、"))
+                        })
                         .collect();
-                    cols.push(Column::new(n, joined));
+                    let lens: Vec<Option<i32>> = range
+                        .clone()
+                        .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
+                        .collect();
+                    cols.push(Column::new(n, joined.into_series()));
                     cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
                     for (col, field, pred) in list_predicates {
                         if field == name {
-                            let vals: Vec<bool> = v.iter().map(|l| pred(l.as_ref())).collect();
+                            let vals: Vec<bool> = range.clone().map(|i| pred(v.get(i))).collect();
                             cols.push(Column::new(col.as_str().into(), vals));
                         }
                     }
                 }
             }
         }
-        DataFrame::new(self.len(), cols)
+        DataFrame::new(range.len(), cols)
     }
 }
 
@@ -215,34 +317,50 @@ impl CaseTable {
         &self,
         inputs: &[crate::model::InputSummary],
     ) -> PolarsResult<DataFrame> {
+        let all = 0..self.len();
         let mut cols: Vec<Column> = Vec::new();
         for (name, data) in &self.columns {
             let n: PlSmallStr = name.as_str().into();
             cols.push(match data {
-                ColumnData::Text(v) => Column::new(n, v),
+                ColumnData::Text(v) => v.series(n, all.clone()),
                 ColumnData::Bool(v) => Column::new(n, v),
                 ColumnData::Money(v) => Column::new(n, v),
                 ColumnData::Date(v) => Column::new(n, v).cast(&DataType::Date)?,
                 ColumnData::List(v) => {
-                    let joined: Vec<Option<String>> =
-                        v.iter().map(|l| l.as_ref().map(|l| l.join("、"))).collect();
-                    Column::new(n, joined)
+                    let joined: StringChunked = all
+                        .clone()
+                        .map(|i| {
+                            v.get(i)
+                                .map(|l| list_items(l).collect::<Vec<_>>().join("、"))
+                        })
+                        .collect();
+                    Column::new(n, joined.into_series())
                 }
             });
         }
         let at = |i: &u32| inputs.get(*i as usize);
-        let files: Vec<String> = self
+        let files: StringChunked = self
             .input
             .iter()
-            .map(|i| at(i).map(|x| x.file.clone()).unwrap_or_default())
+            .map(|i| Some(at(i).map(|x| x.file.as_str()).unwrap_or_default()))
             .collect();
-        let sheets: Vec<String> = self
+        let sheets: StringChunked = self
             .input
             .iter()
-            .map(|i| at(i).map(|x| x.sheet.clone()).unwrap_or_default())
+            .map(|i| Some(at(i).map(|x| x.sheet.as_str()).unwrap_or_default()))
             .collect();
-        cols.push(Column::new("__file".into(), files));
-        cols.push(Column::new("__sheet".into(), sheets));
+        // The key DQ-002 compares (trimmed, NFKC, brackets around the year folded): SQL
+        // engines have no NFKC, so `rules sql` reads it from here.
+        let keys: StringChunked = match self.column("case_id") {
+            Some(ids) => all
+                .clone()
+                .map(|i| ids.text(i).map(caseaudit_rules::fields::case_key))
+                .collect(),
+            None => all.clone().map(|_| None::<String>).collect(),
+        };
+        cols.push(Column::new(CASE_KEY.into(), keys.into_series()));
+        cols.push(Column::new("__file".into(), files.into_series()));
+        cols.push(Column::new("__sheet".into(), sheets.into_series()));
         cols.push(Column::new("__row".into(), self.row.clone()));
         DataFrame::new(self.len(), cols)
     }

@@ -19,13 +19,22 @@ pub use write::{write_atomic, ReportError};
 use caseaudit_engine::AuditReport;
 use std::path::Path;
 
-/// Writes findings.json.
+/// Cases up to which findings.json is pretty-printed; larger runs are written compact
+/// (the same JSON, without indentation, which would add a third to its size).
+pub const PRETTY_JSON_CASES: usize = 100_000;
+
+/// Writes findings.json, streamed to disk as it is serialised.
 pub fn write_json(report: &AuditReport, out_dir: &Path) -> Result<std::path::PathBuf, ReportError> {
     let path = out_dir.join("findings.json");
-    let bytes = serde_json::to_vec_pretty(report).map_err(|e| ReportError::Render {
-        file: path.display().to_string(),
-        reason: e.to_string(),
+    let pretty = report.scores.cases.len() <= PRETTY_JSON_CASES;
+    write::write_atomic_with(&path, |w| {
+        let r = if pretty {
+            serde_json::to_writer_pretty(&mut *w, report)
+        } else {
+            serde_json::to_writer(&mut *w, report)
+        };
+        r.map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
     })?;
-    write_atomic(&path, &bytes)?;
     Ok(path)
 }

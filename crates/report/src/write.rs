@@ -14,6 +14,15 @@ pub enum ReportError {
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so an
 /// interrupted run never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Streams a file through `write` into a temporary file beside `path` (buffered), then
+/// renames it over `path`: nothing of the file needs to be in memory at once.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
+) -> Result<(), ReportError> {
     let io = |e: std::io::Error| ReportError::Io {
         file: path.display().to_string(),
         reason: e.to_string(),
@@ -28,7 +37,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w).map_err(io)?;
+        w.flush().map_err(io)?;
+    }
     tmp.as_file().sync_all().map_err(io)?;
     // Outputs are documents for people: readable like any file the user creates.
     #[cfg(unix)]

@@ -12,7 +12,7 @@ mod tables;
 
 use crate::safe::neutralise_formula;
 use crate::tally::Tally;
-use crate::write::{write_atomic, ReportError};
+use crate::write::ReportError;
 use caseaudit_engine::{AuditReport, Finding};
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 use std::collections::HashSet;
@@ -184,11 +184,20 @@ fn continued(base: &str, k: usize) -> String {
 
 /// Renders the workbook.
 pub fn render_xlsx(report: &AuditReport) -> Result<Vec<u8>, XlsxError> {
-    render(report, FINDINGS_PER_SHEET)
+    let mut out = Vec::new();
+    render(report, FINDINGS_PER_SHEET, &mut out, None)?;
+    Ok(out)
 }
 
-/// Renders with `per_sheet` rows a list sheet (tests use a small one).
-fn render(report: &AuditReport, per_sheet: usize) -> Result<Vec<u8>, XlsxError> {
+/// Renders with `per_sheet` rows a list sheet (tests use a small one) into `out`. The
+/// long sheets (findings, scores, annotated copies) are constant-memory sheets: their
+/// rows go to temporary files (in `tempdir`, else the system's) as they are written.
+fn render<W: std::io::Write + Send>(
+    report: &AuditReport,
+    per_sheet: usize,
+    out: W,
+    tempdir: Option<&Path>,
+) -> Result<(), XlsxError> {
     let sheets_needed = |rows: usize| rows.div_ceil(per_sheet).max(1);
     let st = Styles::new();
     let tally = Tally::new(report);
@@ -204,34 +213,24 @@ fn render(report: &AuditReport, per_sheet: usize) -> Result<Vec<u8>, XlsxError> 
     let rules_name = sheet_name("规则", &mut used);
     let agencies_name = sheet_name("单位评分", &mut used);
 
-    let mut notes: Vec<String> = Vec::new();
-    let copies = if report.findings.len() > per_sheet {
-        notes.push(format!(
-            "问题超过 {per_sheet} 个，未生成台账批注副本；请按问题清单逐项处理。"
-        ));
-        Vec::new()
-    } else {
-        annotate::annotated_sheets(report, &st, &mut used, &mut notes)?
-    };
-
     let mut wb = Workbook::new();
-    if report.findings.len() > per_sheet {
+    if let Some(dir) = tempdir {
+        wb.set_tempdir(dir)?;
+    }
+    if report.findings.len() > per_sheet || report.scores.cases.len() > per_sheet {
         wb.use_zip_large_file(true);
     }
-    wb.push_worksheet(summary::summary_sheet(
-        &summary_name,
-        report,
-        &tally,
-        &st,
-        &notes,
-    )?);
+    // 汇总 comes first but is filled last: it lists what the copies could not hold.
+    wb.add_worksheet().set_name(&summary_name)?;
     let chunks: Vec<&[Finding]> = if report.findings.is_empty() {
         vec![&[]]
     } else {
         report.findings.chunks(per_sheet).collect()
     };
     for (name, chunk) in finding_names.iter().zip(chunks) {
-        wb.push_worksheet(tables::findings_sheet(name, report, chunk, &st)?);
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        tables::findings_sheet(ws, report, chunk, &st)?;
     }
     let cases: Vec<_> = if report.scores.cases.is_empty() {
         vec![&[][..]]
@@ -239,24 +238,44 @@ fn render(report: &AuditReport, per_sheet: usize) -> Result<Vec<u8>, XlsxError> 
         report.scores.cases.chunks(per_sheet).collect()
     };
     for (name, chunk) in score_names.iter().zip(cases) {
-        wb.push_worksheet(tables::scores_sheet(name, chunk, &st)?);
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        tables::scores_sheet(ws, chunk, &st)?;
     }
     wb.push_worksheet(tables::rules_sheet(&rules_name, report, &st)?);
     wb.push_worksheet(tables::agencies_sheet(&agencies_name, &tally, &st)?);
-    for ws in copies {
-        wb.push_worksheet(ws);
+    let mut notes: Vec<String> = Vec::new();
+    if report.findings.len() > per_sheet {
+        notes.push(format!(
+            "问题超过 {per_sheet} 个，未生成台账批注副本；请按问题清单逐项处理。"
+        ));
+    } else {
+        let names = annotate::copy_names(report, &mut used);
+        annotate::annotated_sheets(&mut wb, report, &st, &names, &mut notes)?;
     }
-    wb.save_to_buffer()
+    *wb.worksheet_from_index(0)? =
+        summary::summary_sheet(&summary_name, report, &tally, &st, &notes)?;
+    wb.save_to_writer(out)
 }
 
-/// Writes findings.xlsx into `out_dir`.
+/// Writes findings.xlsx into `out_dir`, streamed to disk.
 pub fn write_xlsx(report: &AuditReport, out_dir: &Path) -> Result<PathBuf, ReportError> {
     let path = out_dir.join("findings.xlsx");
-    let bytes = render_xlsx(report).map_err(|e| ReportError::Render {
-        file: path.display().to_string(),
-        reason: e.to_string(),
+    let mut failed = None;
+    crate::write::write_atomic_with(&path, |w| {
+        render(report, FINDINGS_PER_SHEET, w, Some(out_dir)).map_err(|e| {
+            let reason = e.to_string();
+            failed = Some(reason.clone());
+            std::io::Error::other(reason)
+        })
+    })
+    .map_err(|e| match failed.take() {
+        Some(reason) => ReportError::Render {
+            file: path.display().to_string(),
+            reason,
+        },
+        None => e,
     })?;
-    write_atomic(&path, &bytes)?;
     Ok(path)
 }
 
@@ -507,7 +526,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let report = fixture::report(&fixture::ledger(dir.path()));
         let path = dir.path().join("small.xlsx");
-        std::fs::write(&path, render(&report, 3).expect("render")).expect("write");
+        let mut bytes = Vec::new();
+        render(&report, 3, &mut bytes, None).expect("render");
+        std::fs::write(&path, bytes).expect("write");
         let mut wb = open_workbook_auto(&path).expect("open");
         assert_eq!(
             wb.sheet_names(),

@@ -170,6 +170,36 @@ pub fn fold(s: &str) -> String {
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The key a case number is matched by (duplicates across rows, publication records):
+/// trimmed, NFKC-folded, without whitespace, and with the bracket variants around the
+/// year (〔〕［］[]【】()（）) written as 〔〕, so 巴市监罚[2022]21号 and 巴市监罚〔2022〕21号
+/// are one key. Outputs show the case number as read, never the key.
+pub fn case_key(s: &str) -> String {
+    const OPEN: [char; 4] = ['〔', '[', '【', '('];
+    const CLOSE: [char; 4] = ['〕', ']', '】', ')'];
+    // After NFKC, ［］ and （） are [] and ().
+    let chars: Vec<char> = fold(s).chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let year = chars.get(i + 1..i + 5);
+        if OPEN.contains(&c)
+            && year.is_some_and(|y| y.iter().all(char::is_ascii_digit))
+            && chars.get(i + 5).is_some_and(|e| CLOSE.contains(e))
+        {
+            out.push('〔');
+            out.extend(&chars[i + 1..i + 5]);
+            out.push('〕');
+            i += 6;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// All canonical fields of a pack.
 #[derive(Debug, Clone)]
 pub struct FieldSet {
@@ -297,5 +327,22 @@ impl FieldSet {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    #[test]
+    fn case_keys_fold_brackets_around_the_year_and_spaces() {
+        use super::case_key;
+        let k = case_key("巴市监罚〔2022〕21号");
+        assert_eq!(case_key(" 巴市监罚[2022]21号 "), k);
+        assert_eq!(case_key("巴市监罚［2022］21号"), k);
+        assert_eq!(case_key("巴市监罚（2022）21 号"), k);
+        assert_eq!(case_key("巴市监罚【2022】２１号"), k);
+        assert_ne!(case_key("巴市监罚〔2022〕22号"), k);
+        // Brackets around anything but a year stay as written.
+        assert_eq!(case_key("罚(食)21号"), "罚(食)21号");
+        assert_eq!(case_key("[2022"), "[2022");
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{did_you_mean, nearest, PackError, PackIssue};
 use crate::expr::{parse_condition, Case, CheckError, Expr, Scope, Ty, Val};
 use crate::fields::{FieldSet, FieldType, RawFields};
 use crate::params::{Param, ParamValues, Profile, RawParams};
-use crate::rule::{Example, Expect, Rule, RuleKind, Scoring, Severity, System};
+use crate::rule::{Builtin, Example, Expect, Rule, RuleKind, Scoring, Severity, System};
 use chrono::NaiveDate;
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
@@ -113,6 +113,8 @@ struct RawRule {
     veto: bool,
     #[serde(default = "default_kind")]
     kind: RuleKind,
+    #[serde(default)]
+    builtin: Option<Builtin>,
     #[serde(default = "default_status")]
     status: String,
     #[serde(default)]
@@ -695,6 +697,14 @@ impl RulePack {
                             "a builtin rule has no `applies` or `violation`".into(),
                         );
                     }
+                    if raw.builtin.is_none() {
+                        issues.push(
+                            path,
+                            None,
+                            item,
+                            "a builtin rule names its mechanism: `builtin = \"duplicate_case_numbers\"` or `\"unreadable_cells\"`".into(),
+                        );
+                    }
                 }
             }
             for r in &raw.requires {
@@ -775,6 +785,7 @@ impl RulePack {
                 deduction: raw.deduction,
                 veto: raw.veto,
                 kind: raw.kind,
+                builtin: raw.builtin,
                 status: raw.status,
                 requires: raw.requires,
                 partial: raw.partial,
@@ -900,6 +911,13 @@ impl RulePack {
     /// A rule by id.
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The active rule the engine computes with `mechanism`, if the pack has one.
+    pub fn builtin_rule(&self, mechanism: Builtin) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.kind == RuleKind::Builtin && r.builtin == Some(mechanism) && r.status == "active"
+        })
     }
 
     /// Rule ids close to `id`, for "did you mean".

@@ -92,6 +92,17 @@ pub enum RuleKind {
     Builtin,
 }
 
+/// The checks the engine computes itself (a `kind = "builtin"` rule names one with
+/// `builtin = "…"`): the engine finds a builtin rule by its mechanism, never by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Builtin {
+    /// One case number on several rows of an agency (DQ-002).
+    DuplicateCaseNumbers,
+    /// Cells that cannot be read as their field's type (DQ-003).
+    UnreadableCells,
+}
+
 /// What an example expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +132,8 @@ pub struct Rule {
     pub deduction: u32,
     pub veto: bool,
     pub kind: RuleKind,
+    /// The engine's mechanism, for a builtin rule.
+    pub builtin: Option<Builtin>,
     pub status: String,
     /// Fields a ledger must have for the rule to run.
     pub requires: Vec<String>,

@@ -9,7 +9,7 @@ use crate::calendar::{format_day, Calendar, Day};
 use crate::expr::{ArithOp, Expr, ExprKind, Ty};
 use crate::fields::FieldType;
 use crate::params::ParamValues;
-use crate::rule::RuleKind;
+use crate::rule::{Builtin, RuleKind};
 use crate::RulePack;
 use std::fmt::Write;
 
@@ -238,8 +238,11 @@ impl Printer<'_> {
                     self.values(v),
                     self.list(x)?
                 ),
+                // Spark's size(NULL) is -1 (spark.sql.legacy.sizeOfNull), not NULL: a
+                // NULL list is caught before it (ALL_IN of an empty list is TRUE).
                 Dialect::Spark => format!(
-                    "COALESCE(size(array_except({}, {})) = 0, TRUE)",
+                    "COALESCE(CASE WHEN {} IS NULL THEN NULL ELSE size(array_except({}, {})) = 0 END, TRUE)",
+                    self.expr(x)?,
                     self.list(x)?,
                     self.values(v)
                 ),
@@ -304,9 +307,9 @@ pub fn pack_query(
                     p.expr(v)?
                 ));
             }
-            (RuleKind::Builtin, _) if r.id == "DQ-002" => {
+            (RuleKind::Builtin, _) if r.builtin == Some(Builtin::DuplicateCaseNumbers) => {
                 parts.push(format!(
-                    "SELECT case_id, agency, {} AS rule_id FROM (\n  SELECT case_id, agency, COUNT(*) OVER (PARTITION BY agency, TRIM(case_id)) AS n\n  FROM cases WHERE case_id IS NOT NULL\n) d WHERE n > 1",
+                    "SELECT case_id, agency, {} AS rule_id FROM (\n  SELECT case_id, agency, COUNT(*) OVER (PARTITION BY agency, case_key) AS n\n  FROM cases WHERE case_id IS NOT NULL\n) d WHERE n > 1",
                     quote(&r.id)
                 ));
             }

@@ -4,10 +4,10 @@
 
 use super::{cell_text, note_text, sheet_name, utf16_prefix, Styles, MAX_COL, MAX_ROW};
 use crate::tally::{severity_index, severity_label, SEVERITIES};
-use caseaudit_engine::cell::{Cell, RawSheet};
-use caseaudit_engine::load::read_file;
+use caseaudit_engine::cell::Cell;
+use caseaudit_engine::load::{self, read_file};
 use caseaudit_engine::{header_col_index, AuditReport, Finding, InputSummary};
-use rust_xlsxwriter::{Color, Format, Note, Worksheet, XlsxError};
+use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -20,14 +20,18 @@ const LAST_SERIAL: f64 = 2_958_465.0;
 /// Rows looked at when sizing columns.
 const WIDTH_SAMPLE: usize = 200;
 
-/// One annotated copy per input sheet, in the order of `run.inputs`. What could not be
-/// copied is said in `notes` (shown on 汇总).
+/// One annotated copy per input sheet, in the order of `run.inputs`, each added to
+/// `wb` as a constant-memory sheet written row by row: a CSV ledger is streamed from
+/// disk, record by record, so a copy of a million cases costs no more memory than one of
+/// a hundred. What could not be copied is said in `notes` (shown on 汇总, which is
+/// rendered after the copies are known).
 pub(super) fn annotated_sheets(
+    wb: &mut Workbook,
     report: &AuditReport,
     st: &Styles,
-    used: &mut HashSet<String>,
+    names: &[String],
     notes: &mut Vec<String>,
-) -> Result<Vec<Worksheet>, XlsxError> {
+) -> Result<(), XlsxError> {
     let mut by_input: HashMap<(&str, &str), Vec<&Finding>> = HashMap::new();
     for f in &report.findings {
         by_input
@@ -35,48 +39,82 @@ pub(super) fn annotated_sheets(
             .or_default()
             .push(f);
     }
-    // Each file is read once, however many of its sheets were audited.
-    let mut files: Vec<&str> = Vec::new();
-    for i in &report.run.inputs {
-        if !files.contains(&i.file.as_str()) {
-            files.push(&i.file);
-        }
-    }
-    let mut out = Vec::new();
-    for file in files {
-        let inputs: Vec<&InputSummary> = report
-            .run
-            .inputs
-            .iter()
-            .filter(|i| i.file == file)
-            .collect();
-        let sheets = match read_file(Path::new(file), file) {
-            Ok(s) => s,
-            Err(e) => {
-                notes.push(format!(
-                    "未生成批注副本：{file} 无法重新读取（{}）",
-                    e.reason
-                ));
-                continue;
-            }
-        };
-        for input in inputs {
-            let Some(raw) = sheets.iter().find(|s| s.sheet == input.sheet) else {
-                notes.push(format!(
-                    "未生成批注副本：{file} 中找不到工作表「{}」",
-                    input.sheet
-                ));
-                continue;
+    let mut cached: Option<(String, Vec<caseaudit_engine::cell::RawSheet>)> = None;
+    for (input, name) in report.run.inputs.iter().zip(names) {
+        let findings = by_input
+            .get(&(input.file.as_str(), input.sheet.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let file = input.file.as_str();
+        let path = Path::new(file);
+        // CSV: streamed record by record. Workbooks: their sheet read whole (calamine
+        // reads a sheet at once; the reader's cell limits bound it).
+        if matches!(load::kind_of(path), Ok(load::FileKind::Csv)) {
+            let text = match load::read_csv_text(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    notes.push(format!(
+                        "未生成批注副本：{file} 无法重新读取（{}）",
+                        e.reason
+                    ));
+                    continue;
+                }
             };
-            let findings = by_input
-                .get(&(input.file.as_str(), input.sheet.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let name = sheet_name(&copy_name(input), used);
-            out.push(annotated_sheet(&name, input, raw, findings, st, notes)?);
+            let mut records = load::CsvRecords::new(&text);
+            let mut record = csv::StringRecord::new();
+            let rows = std::iter::from_fn(|| {
+                let row = records.next_into(&mut record)?.ok()?;
+                Some((
+                    row,
+                    record.iter().map(|t| Cell::Text(t.to_string())).collect(),
+                ))
+            });
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name(name)?;
+            annotated_sheet(ws, name, input, rows, findings, st, notes)?;
+            continue;
         }
+        // Each file is read once, however many of its sheets were audited (a file's
+        // inputs are next to each other in `run.inputs`).
+        if cached.as_ref().is_none_or(|(f, _)| f != file) {
+            match read_file(path, file) {
+                Ok(s) => cached = Some((file.to_string(), s)),
+                Err(e) => {
+                    cached = None;
+                    notes.push(format!(
+                        "未生成批注副本：{file} 无法重新读取（{}）",
+                        e.reason
+                    ));
+                    continue;
+                }
+            }
+        }
+        let Some(raw) = cached
+            .as_mut()
+            .and_then(|(_, sheets)| sheets.iter_mut().find(|s| s.sheet == input.sheet))
+            .map(|s| std::mem::take(&mut s.rows))
+        else {
+            notes.push(format!(
+                "未生成批注副本：{file} 中找不到工作表「{}」",
+                input.sheet
+            ));
+            continue;
+        };
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        annotated_sheet(ws, name, input, raw.into_iter(), findings, st, notes)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The names of the annotated copies, one per input, unique among `used`.
+pub(super) fn copy_names(report: &AuditReport, used: &mut HashSet<String>) -> Vec<String> {
+    report
+        .run
+        .inputs
+        .iter()
+        .map(|i| sheet_name(&copy_name(i), used))
+        .collect()
 }
 
 /// `批注-` and a short name from the file stem and the sheet.
@@ -102,18 +140,21 @@ fn display_width(s: &str) -> usize {
 }
 
 fn annotated_sheet(
+    ws: &mut Worksheet,
     name: &str,
     input: &InputSummary,
-    raw: &RawSheet,
+    rows: impl Iterator<Item = (u32, Vec<Cell>)>,
     findings: &[&Finding],
     st: &Styles,
     notes: &mut Vec<String>,
-) -> Result<Worksheet, XlsxError> {
-    let mut sheet = Worksheet::new();
-    sheet.set_name(name)?;
-    sheet.set_tab_color(Color::RGB(0xF4B183));
-    let ws = &mut sheet;
-    // (0-based row, column) → the findings pointing at that cell.
+) -> Result<(), XlsxError> {
+    ws.set_tab_color(Color::RGB(0xF4B183));
+    if let Some(last) = input.header_rows.iter().max() {
+        if *last > 0 && *last <= MAX_ROW {
+            ws.set_freeze_panes(*last, 0)?;
+        }
+    }
+    // (0-based row, column) → the findings pointing at that cell, in row order.
     let mut marks: BTreeMap<(u32, u16), Vec<&Finding>> = BTreeMap::new();
     let mut outside = 0usize;
     for f in findings {
@@ -130,16 +171,37 @@ fn annotated_sheet(
             }
         }
     }
+    let mut marks = marks.into_iter().peekable();
     let mut widths: Vec<usize> = Vec::new();
     let mut skipped = 0usize;
-    for (k, (row, cells)) in raw.rows.iter().enumerate() {
+    // Rows are written in order (a constant-memory sheet cannot go back): the marks on
+    // rows the ledger left empty are written where they fall.
+    let mut last_row: Option<u32> = None;
+    for (k, (row, cells)) in rows.enumerate() {
         let r = row.saturating_sub(1);
+        if row == 0 || r > MAX_ROW || last_row.is_some_and(|l| r <= l) {
+            skipped += cells.iter().filter(|c| !matches!(c, Cell::Empty)).count();
+            continue;
+        }
+        while let Some(((mr, mc), fs)) = marks.next_if(|((mr, _), _)| *mr < r) {
+            mark(ws, mr, mc, &Cell::Empty, &fs, st)?;
+        }
+        let mut here: Vec<(u16, Vec<&Finding>)> = Vec::new();
+        while let Some(((_, mc), fs)) = marks.next_if(|((mr, _), _)| *mr == r) {
+            here.push((mc, fs));
+        }
         for (c, cell) in cells.iter().enumerate() {
-            if matches!(cell, Cell::Empty) {
+            if c > MAX_COL as usize {
+                if !matches!(cell, Cell::Empty) {
+                    skipped += 1;
+                }
                 continue;
             }
-            if *row == 0 || r > MAX_ROW || c > MAX_COL as usize {
-                skipped += 1;
+            if let Some((_, fs)) = here.iter().find(|(mc, _)| *mc as usize == c) {
+                mark(ws, r, c as u16, cell, fs, st)?;
+                continue;
+            }
+            if matches!(cell, Cell::Empty) {
                 continue;
             }
             if k < WIDTH_SAMPLE {
@@ -148,61 +210,71 @@ fn annotated_sheet(
                 }
                 widths[c] = widths[c].max(display_width(&cell.display()));
             }
-            if !marks.contains_key(&(r, c as u16)) {
-                write_cell(ws, r, c as u16, cell, None, &st.date)?;
-            }
+            write_cell(ws, r, c as u16, cell, None, &st.date)?;
         }
+        // Marks past the row's last cell.
+        for (mc, fs) in here.iter().filter(|(mc, _)| *mc as usize >= cells.len()) {
+            mark(ws, r, *mc, &Cell::Empty, fs, st)?;
+        }
+        last_row = Some(r);
+    }
+    for ((mr, mc), fs) in marks {
+        if last_row.is_some_and(|l| mr <= l) {
+            outside += fs.len();
+            continue;
+        }
+        mark(ws, mr, mc, &Cell::Empty, &fs, st)?;
     }
     for (c, w) in widths.iter().enumerate() {
         ws.set_column_width(c as u16, (*w as f64 + 2.0).clamp(6.0, 50.0))?;
-    }
-    if let Some(last) = input.header_rows.iter().max() {
-        if *last > 0 && *last <= MAX_ROW {
-            ws.set_freeze_panes(*last, 0)?;
-        }
-    }
-    // The marked cells: the original value with the fill of the most serious finding.
-    let cells: HashMap<u32, &Vec<Cell>> = raw.rows.iter().map(|(r, c)| (*r, c)).collect();
-    for ((r, c), fs) in &marks {
-        let sev = fs
-            .iter()
-            .filter_map(|f| severity_index(&f.severity))
-            .min()
-            .unwrap_or(SEVERITIES.len() - 1);
-        let cell = cells
-            .get(&(r + 1))
-            .and_then(|row| row.get(*c as usize))
-            .unwrap_or(&Cell::Empty);
-        let fill = if matches!(cell, Cell::Date(_)) {
-            &st.fill_date[sev]
-        } else {
-            &st.fill[sev]
-        };
-        write_cell(ws, *r, *c, cell, Some(fill), &st.date)?;
-        let lines: Vec<String> = fs
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}【{}】{}：{}",
-                    f.rule_id,
-                    severity_label(&f.severity),
-                    f.title,
-                    f.message
-                )
-            })
-            .collect();
-        let note = Note::new(note_text(&lines.join("\n")))
-            .set_author("caseaudit")
-            .set_width(420)
-            .set_height((60 + 50 * fs.len() as u32).min(360));
-        ws.insert_note(*r, *c, &note)?;
     }
     if skipped > 0 || outside > 0 {
         notes.push(format!(
             "批注副本「{name}」：超出 Excel 行列上限的 {skipped} 个单元格未复制，{outside} 处问题未标注"
         ));
     }
-    Ok(sheet)
+    Ok(())
+}
+
+/// A marked cell: the original value with the fill of the most serious finding, and a
+/// note naming every finding on it.
+fn mark(
+    ws: &mut Worksheet,
+    r: u32,
+    c: u16,
+    cell: &Cell,
+    fs: &[&Finding],
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    let sev = fs
+        .iter()
+        .filter_map(|f| severity_index(&f.severity))
+        .min()
+        .unwrap_or(SEVERITIES.len() - 1);
+    let fill = if matches!(cell, Cell::Date(_)) {
+        &st.fill_date[sev]
+    } else {
+        &st.fill[sev]
+    };
+    write_cell(ws, r, c, cell, Some(fill), &st.date)?;
+    let lines: Vec<String> = fs
+        .iter()
+        .map(|f| {
+            format!(
+                "{}【{}】{}：{}",
+                f.rule_id,
+                severity_label(&f.severity),
+                f.title,
+                f.message
+            )
+        })
+        .collect();
+    let note = Note::new(note_text(&lines.join("\n")))
+        .set_author("caseaudit")
+        .set_width(420)
+        .set_height((60 + 50 * fs.len() as u32).min(360));
+    ws.insert_note(r, c, &note)?;
+    Ok(())
 }
 
 /// Writes one ledger cell as it was: text as text (made safe), numbers as numbers,

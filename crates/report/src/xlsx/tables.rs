@@ -29,21 +29,20 @@ fn new_sheet(name: &str) -> Result<Worksheet, XlsxError> {
     Ok(ws)
 }
 
-/// One sheet of findings (a slice of at most `FINDINGS_PER_SHEET`).
+/// One sheet of findings (a slice of at most `FINDINGS_PER_SHEET`), written row by row
+/// into `ws` (a constant-memory sheet).
 pub(super) fn findings_sheet(
-    name: &str,
+    ws: &mut Worksheet,
     report: &AuditReport,
     findings: &[Finding],
     st: &Styles,
-) -> Result<Worksheet, XlsxError> {
+) -> Result<(), XlsxError> {
     let rules: HashMap<&str, (&str, &str)> = report
         .run
         .rules
         .iter()
         .map(|r| (r.id.as_str(), (r.basis.as_str(), r.rectification.as_str())))
         .collect();
-    let mut sheet = new_sheet(name)?;
-    let ws = &mut sheet;
     header_row(ws, st, 0, &FINDING_COLUMNS)?;
     for (i, f) in findings.iter().enumerate() {
         let r = i as u32 + 1;
@@ -76,15 +75,15 @@ pub(super) fn findings_sheet(
         findings.len() as u32,
         FINDING_COLUMNS.len() as u16 - 1,
     )?;
-    Ok(sheet)
+    Ok(())
 }
 
-/// One sheet of case scores.
+/// One sheet of case scores, written row by row into `ws`.
 pub(super) fn scores_sheet(
-    name: &str,
+    ws: &mut Worksheet,
     cases: &[CaseScore],
     st: &Styles,
-) -> Result<Worksheet, XlsxError> {
+) -> Result<(), XlsxError> {
     let cols = [
         ("案件编号", 26.0),
         ("执法单位", 26.0),
@@ -97,8 +96,6 @@ pub(super) fn scores_sheet(
         ("工作表", 14.0),
         ("行号", 7.0),
     ];
-    let mut sheet = new_sheet(name)?;
-    let ws = &mut sheet;
     header_row(ws, st, 0, &cols)?;
     for (i, c) in cases.iter().enumerate() {
         let r = i as u32 + 1;
@@ -114,7 +111,7 @@ pub(super) fn scores_sheet(
         ws.write_number(r, 9, c.source.row as f64)?;
     }
     ws.autofilter(0, 0, cases.len() as u32, cols.len() as u16 - 1)?;
-    Ok(sheet)
+    Ok(())
 }
 
 /// The rules of the run.

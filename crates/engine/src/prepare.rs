@@ -1,0 +1,725 @@
+//! The prepare stage: one input read, its header mapped onto the pack's fields and its
+//! cells normalised into typed columns: a [`Ledger`].
+//!
+//! Rows go into columns in chunks, normalised in parallel. CSV records stream from a
+//! parser thread straight into chunks (no grid of owned cells is ever built); parquet
+//! columns are read where they lie; workbook sheets, which calamine hands over as rows
+//! of cells, are cut into the same chunks.
+
+use crate::cell::{column_letter, Cell, RawSheet};
+use crate::header::{detect, AliasIndex, Header, HEADER_SEARCH_ROWS};
+use crate::load::{self, CsvRecords, ErrorKind, LoadError};
+use crate::model::{InputSummary, NotEvaluated};
+use crate::normalize::{normalize, normalize_str, Problem, Typed};
+use crate::table::{CaseTable, ColumnData};
+use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{Day, Field, FieldType, RuleKind, RulePack};
+use rayon::prelude::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Rows normalised together: small enough to spread over cores and keep few records
+/// in flight, large enough that a chunk's bookkeeping is negligible.
+const CHUNK_ROWS: usize = 16_384;
+
+/// A cell that could not be read (a DQ-003 finding to be).
+#[derive(Debug, Clone)]
+pub(crate) struct CellProblem {
+    /// Index of the case in its ledger's table.
+    pub row_index: usize,
+    pub field: String,
+    pub column: usize,
+    pub header: String,
+    pub raw: String,
+    pub problem: String,
+}
+
+/// One input sheet, mapped and normalised: what the evaluate stage takes.
+pub struct Ledger {
+    pub summary: InputSummary,
+    pub table: CaseTable,
+    pub(crate) problems: Vec<CellProblem>,
+    /// Field → column letter, for the cells a finding points at.
+    pub columns: HashMap<String, String>,
+    pub has_agency: bool,
+}
+
+/// One cell as a reader holds it, borrowed where it can be.
+#[derive(Debug, Clone, Copy)]
+enum CellView<'a> {
+    Cell(&'a Cell),
+    Str(&'a str),
+    Number(f64),
+    Bool(bool),
+    Date(Day),
+}
+
+impl<'a> CellView<'a> {
+    fn is_empty(self) -> bool {
+        match self {
+            CellView::Cell(c) => c.is_empty(),
+            CellView::Str(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Its text, for cells that are text.
+    fn text(self) -> Option<&'a str> {
+        match self {
+            CellView::Cell(Cell::Text(t)) => Some(t),
+            CellView::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn owned(self) -> Cow<'a, Cell> {
+        match self {
+            CellView::Cell(c) => Cow::Borrowed(c),
+            CellView::Str(s) => Cow::Owned(Cell::Text(s.to_string())),
+            CellView::Number(n) => Cow::Owned(Cell::Number(n)),
+            CellView::Bool(b) => Cow::Owned(Cell::Bool(b)),
+            CellView::Date(d) => Cow::Owned(Cell::Date(d)),
+        }
+    }
+
+    /// The cell as a person reads it.
+    fn display(self) -> Cow<'a, str> {
+        match self {
+            CellView::Str(s) => Cow::Borrowed(s),
+            CellView::Cell(Cell::Text(t)) => Cow::Borrowed(t),
+            other => Cow::Owned(other.owned().display()),
+        }
+    }
+
+    fn normalize(self, f: &Field, words: &ValueWords, scale: f64, d1904: bool) -> Norm {
+        match self.text() {
+            Some(t) => normalize_str(t, f, words, scale, d1904),
+            None => normalize(&self.owned(), f, words, scale, d1904),
+        }
+    }
+}
+
+type Norm = (Typed, Option<Problem>);
+
+/// Rows below a header, however a reader holds them.
+trait Rows: Sync {
+    fn len(&self) -> usize;
+    /// The row number a person sees.
+    fn number(&self, i: usize) -> u32;
+    fn width(&self, i: usize) -> usize;
+    fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>>;
+}
+
+/// Rows of cells (workbooks).
+impl Rows for [(u32, Vec<Cell>)] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn number(&self, i: usize) -> u32 {
+        self[i].0
+    }
+    fn width(&self, i: usize) -> usize {
+        self[i].1.len()
+    }
+    fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>> {
+        self[i].1.get(c).map(CellView::Cell)
+    }
+}
+
+/// CSV records with their row numbers.
+#[derive(Default)]
+struct Records {
+    rows: Vec<u32>,
+    records: Vec<csv::StringRecord>,
+}
+
+impl Rows for Records {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn number(&self, i: usize) -> u32 {
+        self.rows[i]
+    }
+    fn width(&self, i: usize) -> usize {
+        self.records[i].len()
+    }
+    fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>> {
+        self.records[i].get(c).map(CellView::Str)
+    }
+}
+
+/// How one sheet's columns become fields: fixed once its header is known.
+struct Plan<'a> {
+    fields: Vec<&'a Field>,
+    words: &'a ValueWords,
+    /// Per field: the column it is read from.
+    col_of: Vec<Option<usize>>,
+    /// Per field: the money scale of its header (万元), else 1.
+    scale: Vec<f64>,
+    /// Per field: its header as shown in messages.
+    shown: Vec<String>,
+    /// The header's columns and folded texts (to recognise a header repeated below).
+    header_cols: Vec<usize>,
+    header_texts: Vec<String>,
+    agency: Option<&'a str>,
+    date1904: bool,
+}
+
+/// One chunk of rows, normalised.
+struct Chunk {
+    columns: Vec<ColumnData>,
+    rows: Vec<u32>,
+    problems: Vec<CellProblem>,
+    empty: u64,
+    rejected: u64,
+    notes: Vec<String>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(pack: &'a RulePack, header: &Header, agency: Option<&'a str>, date1904: bool) -> Self {
+        let fields: Vec<&Field> = pack.fields.iter().collect();
+        let col_of: Vec<Option<usize>> = fields
+            .iter()
+            .map(|f| header.fields.get(&f.name).copied())
+            .collect();
+        let scale = col_of
+            .iter()
+            .map(|c| c.and_then(|c| header.scale.get(&c).copied()).unwrap_or(1.0))
+            .collect();
+        let shown = fields
+            .iter()
+            .map(|f| {
+                header
+                    .columns
+                    .iter()
+                    .find(|m| m.field.as_deref() == Some(f.name.as_str()))
+                    .map(|m| m.header.replace(['\r', '\n'], " "))
+                    .unwrap_or_default()
+            })
+            .collect();
+        Plan {
+            fields,
+            words: &pack.fields.words,
+            col_of,
+            scale,
+            shown,
+            header_cols: header
+                .columns
+                .iter()
+                .map(|c| crate::header_col_index(&c.column))
+                .collect(),
+            header_texts: header.columns.iter().map(|c| fold(&c.header)).collect(),
+            agency,
+            date1904,
+        }
+    }
+
+    /// A header repeated inside the data (multi-page exports) is not a case. The first
+    /// column is compared first so that ordinary rows cost one comparison.
+    fn repeats_header<R: Rows + ?Sized>(&self, rows: &R, i: usize) -> bool {
+        let text = |c: usize| {
+            rows.cell(i, c)
+                .map(|x| fold(&x.display()))
+                .unwrap_or_default()
+        };
+        match (self.header_cols.first(), self.header_texts.first()) {
+            (Some(&c), Some(t)) if text(c) == *t => self
+                .header_cols
+                .iter()
+                .zip(&self.header_texts)
+                .all(|(&c, t)| text(c) == *t),
+            _ => false,
+        }
+    }
+
+    fn chunk<R: Rows + ?Sized>(&self, rows: &R) -> Chunk {
+        let mut kept = Vec::with_capacity(rows.len());
+        let mut empty = 0u64;
+        let mut rejected = 0u64;
+        let mut notes = Vec::new();
+        for i in 0..rows.len() {
+            if (0..rows.width(i)).all(|c| rows.cell(i, c).is_none_or(CellView::is_empty)) {
+                empty += 1;
+                continue;
+            }
+            if self.repeats_header(rows, i) {
+                rejected += 1;
+                notes.push(format!("第 {} 行是重复的表头，未作为案件", rows.number(i)));
+                continue;
+            }
+            kept.push(i);
+        }
+        let mut columns = Vec::with_capacity(self.fields.len());
+        let mut problems = Vec::new();
+        for (fi, f) in self.fields.iter().enumerate() {
+            let mut data = ColumnData::new(f.ty, kept.len());
+            let Some(c) = self.col_of[fi] else {
+                let fill = if f.name == "agency" {
+                    self.agency
+                } else {
+                    None
+                };
+                for _ in &kept {
+                    data.push(fill.map_or(Typed::Null, |a| Typed::Text(a.to_string())));
+                }
+                columns.push(data);
+                continue;
+            };
+            // Repeated texts (the same dates, words and options recur all over a
+            // ledger) are read once per chunk.
+            let mut memo: HashMap<&str, Norm> = HashMap::new();
+            for (k, &i) in kept.iter().enumerate() {
+                let cell = rows.cell(i, c);
+                let (v, problem) = match cell {
+                    None => (Typed::Null, None),
+                    Some(view) => match view.text() {
+                        Some(t) if f.ty != FieldType::Text => match memo.get(t) {
+                            Some(hit) => hit.clone(),
+                            None => {
+                                let out =
+                                    view.normalize(f, self.words, self.scale[fi], self.date1904);
+                                memo.insert(t, out.clone());
+                                out
+                            }
+                        },
+                        _ => view.normalize(f, self.words, self.scale[fi], self.date1904),
+                    },
+                };
+                if let Some(p) = problem {
+                    problems.push(CellProblem {
+                        row_index: k,
+                        field: f.name.clone(),
+                        column: c,
+                        header: self.shown[fi].clone(),
+                        raw: cell.map(|v| v.display().into_owned()).unwrap_or_default(),
+                        problem: p,
+                    });
+                }
+                data.push(v);
+            }
+            columns.push(data);
+        }
+        problems.sort_by_key(|p| (p.row_index, p.column));
+        Chunk {
+            columns,
+            rows: kept.iter().map(|&i| rows.number(i)).collect(),
+            problems,
+            empty,
+            rejected,
+            notes,
+        }
+    }
+}
+
+/// Chunks gathered in order into one ledger.
+struct Gather {
+    table: CaseTable,
+    problems: Vec<CellProblem>,
+    empty: u64,
+    rejected: u64,
+    notes: Vec<String>,
+}
+
+impl Gather {
+    fn new(pack: &RulePack) -> Gather {
+        Gather {
+            table: CaseTable::empty(&pack.fields),
+            problems: Vec::new(),
+            empty: 0,
+            rejected: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, c: Chunk) {
+        let offset = self.table.len();
+        self.problems.extend(c.problems.into_iter().map(|mut p| {
+            p.row_index += offset;
+            p
+        }));
+        for ((_, a), b) in self.table.columns.iter_mut().zip(c.columns) {
+            a.append(b);
+        }
+        self.table
+            .input
+            .extend(std::iter::repeat_n(0, c.rows.len()));
+        self.table.row.extend(c.rows);
+        self.empty += c.empty;
+        self.rejected += c.rejected;
+        self.notes.extend(c.notes);
+    }
+
+    fn finish(
+        self,
+        pack: &RulePack,
+        header: &Header,
+        file: &str,
+        sheet: &str,
+        agency: Option<&str>,
+    ) -> Ledger {
+        let fields = &pack.fields;
+        let mut notes = self.notes;
+        let missing: Vec<String> = fields
+            .iter()
+            .filter(|f| !header.fields.contains_key(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        let mut not_evaluated = Vec::new();
+        for r in &pack.rules {
+            if r.kind != RuleKind::Condition || r.status != "active" {
+                continue;
+            }
+            let absent: Vec<String> = r
+                .requires
+                .iter()
+                .filter(|f| missing.contains(f))
+                .cloned()
+                .collect();
+            if !absent.is_empty() {
+                not_evaluated.push(NotEvaluated {
+                    rule_id: r.id.clone(),
+                    missing_fields: absent,
+                });
+            }
+        }
+        let has_agency = header.fields.contains_key("agency");
+        if !has_agency && agency.is_none() {
+            notes.push(
+                "台账没有执法单位列，案件的执法单位记为「未注明执法单位」（可用 --agency 指定）"
+                    .into(),
+            );
+        }
+        let columns = header
+            .fields
+            .iter()
+            .map(|(f, c)| (f.clone(), column_letter(*c)))
+            .collect();
+        let cases = self.table.len() as u64;
+        Ledger {
+            summary: InputSummary {
+                file: file.to_string(),
+                sheet: sheet.to_string(),
+                rows: cases + self.rejected,
+                cases,
+                rejected: self.rejected,
+                empty_rows_skipped: self.empty,
+                header_rows: header.rows.clone(),
+                columns: header.columns.clone(),
+                missing_fields: missing,
+                not_evaluated,
+                notes,
+            },
+            table: self.table,
+            problems: self.problems,
+            columns,
+            has_agency,
+        }
+    }
+}
+
+/// Maps and normalises one workbook sheet whose header was found.
+pub(crate) fn sheet_ledger(
+    sheet: &RawSheet,
+    header: &Header,
+    pack: &RulePack,
+    agency: Option<&str>,
+) -> Ledger {
+    let plan = Plan::new(pack, header, agency, sheet.date1904);
+    let data = &sheet.rows[header.data_start.min(sheet.rows.len())..];
+    let chunks: Vec<Chunk> = data
+        .par_chunks(CHUNK_ROWS)
+        .map(|rows| plan.chunk(rows))
+        .collect();
+    let mut all = Gather::new(pack);
+    for c in chunks {
+        all.add(c);
+    }
+    all.finish(pack, header, &sheet.file, &sheet.sheet, agency)
+}
+
+fn no_header(has_content: bool) -> LoadError {
+    if has_content {
+        LoadError {
+            kind: ErrorKind::NoHeader,
+            reason: "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".into(),
+        }
+    } else {
+        LoadError {
+            kind: ErrorKind::NoContent,
+            reason: "文件没有内容".into(),
+        }
+    }
+}
+
+/// Reads a CSV straight into a ledger: the header is found among the first records,
+/// then a parser thread cuts the rest into chunks that the thread pool normalises.
+pub(crate) fn csv_ledger(
+    path: &Path,
+    display: &str,
+    pack: &RulePack,
+    index: &AliasIndex,
+    agency: Option<&str>,
+) -> Result<Ledger, LoadError> {
+    let text = load::read_csv_text(path)?;
+    let mut records = CsvRecords::new(&text);
+    let mut head = Records::default();
+    let mut record = csv::StringRecord::new();
+    while head.len() < HEADER_SEARCH_ROWS {
+        match records.next_into(&mut record) {
+            None => break,
+            Some(row) => {
+                head.rows.push(row?);
+                head.records.push(record.clone());
+            }
+        }
+    }
+    let grid = RawSheet {
+        file: display.to_string(),
+        sheet: String::new(),
+        rows: head
+            .rows
+            .iter()
+            .zip(&head.records)
+            .map(|(r, rec)| (*r, rec.iter().map(|s| Cell::Text(s.to_string())).collect()))
+            .collect(),
+        date1904: false,
+    };
+    let Some(header) = detect(&grid, &pack.fields, index) else {
+        let mut has_content = grid.rows.iter().any(|r| !r.1.iter().all(Cell::is_empty));
+        while !has_content {
+            match records.next_into(&mut record) {
+                None => break,
+                Some(row) => {
+                    row?;
+                    has_content = record.iter().any(|s| !s.trim().is_empty());
+                }
+            }
+        }
+        return Err(no_header(has_content));
+    };
+    drop(grid);
+    let plan = Plan::new(pack, &header, agency, false);
+    let start = header.data_start.min(head.len());
+    let first = Records {
+        rows: head.rows.split_off(start),
+        records: head.records.split_off(start),
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Records)>(2);
+    let (mut chunks, parsed) = std::thread::scope(|s| {
+        let parser = s.spawn(move || -> Result<(), LoadError> {
+            let mut batch = first;
+            let mut n = 0usize;
+            let (mut bytes, mut width) = (64usize, 8usize);
+            loop {
+                let mut rec = csv::StringRecord::with_capacity(bytes, width);
+                match records.next_into(&mut rec) {
+                    None => break,
+                    Some(row) => batch.rows.push(row?),
+                }
+                bytes = rec.as_byte_record().as_slice().len().max(16);
+                width = rec.len().max(1);
+                batch.records.push(rec);
+                if batch.len() >= CHUNK_ROWS {
+                    let full = std::mem::take(&mut batch);
+                    if tx.send((n, full)).is_err() {
+                        return Ok(());
+                    }
+                    n += 1;
+                }
+            }
+            if batch.len() > 0 {
+                let _ = tx.send((n, batch));
+            }
+            Ok(())
+        });
+        let chunks: Vec<(usize, Chunk)> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|(n, b)| (n, plan.chunk(&b)))
+            .collect();
+        let parsed = parser.join().unwrap_or_else(|_| {
+            Err(LoadError {
+                kind: ErrorKind::MalformedCsv,
+                reason: "CSV 内容异常，无法解析".into(),
+            })
+        });
+        (chunks, parsed)
+    });
+    parsed?;
+    drop(text);
+    chunks.sort_by_key(|(n, _)| *n);
+    let mut all = Gather::new(pack);
+    for (_, c) in chunks {
+        all.add(c);
+    }
+    Ok(all.finish(pack, &header, display, "", agency))
+}
+
+/// A parquet column, as the normaliser reads it.
+enum ParquetColumn {
+    Text(polars::prelude::StringChunked),
+    Number(polars::prelude::Float64Chunked),
+    Bool(polars::prelude::BooleanChunked),
+    Date(polars::prelude::Int32Chunked),
+}
+
+impl ParquetColumn {
+    /// Reads a column of any type parquet writers use: DECIMAL and integers as numbers,
+    /// dates and timestamps (with or without a time zone) as dates, the rest as text.
+    fn new(c: &polars::prelude::Column) -> Result<ParquetColumn, String> {
+        use polars::prelude::DataType as D;
+        let s = c.as_materialized_series().rechunk();
+        let e = |e: polars::prelude::PolarsError| e.to_string();
+        Ok(match s.dtype() {
+            D::String => ParquetColumn::Text(s.str().map_err(e)?.clone()),
+            D::Boolean => ParquetColumn::Bool(s.bool().map_err(e)?.clone()),
+            D::Date => ParquetColumn::Date(s.date().map_err(e)?.physical().clone()),
+            D::Datetime(unit, tz) => {
+                // A timestamp with a time zone is stored as UTC (DuckDB, Spark and pandas
+                // write it so): its date is the date in China (UTC+8), as the ledger
+                // meant it. A timestamp without one is a local time already.
+                let per_second: i64 = match unit {
+                    polars::prelude::TimeUnit::Nanoseconds => 1_000_000_000,
+                    polars::prelude::TimeUnit::Microseconds => 1_000_000,
+                    polars::prelude::TimeUnit::Milliseconds => 1_000,
+                };
+                let shift = if tz.is_some() {
+                    8 * 3600 * per_second
+                } else {
+                    0
+                };
+                let per_day = 86_400 * per_second;
+                let raw = s.cast(&D::Int64).map_err(e)?;
+                let days: polars::prelude::Int32Chunked = raw
+                    .i64()
+                    .map_err(e)?
+                    .downcast_iter()
+                    .flat_map(|a| a.iter())
+                    .map(|v| {
+                        v.copied()
+                            .and_then(|t| t.checked_add(shift))
+                            .and_then(|t| i32::try_from(t.div_euclid(per_day)).ok())
+                    })
+                    .collect();
+                ParquetColumn::Date(days)
+            }
+            t if t.is_primitive_numeric() || t.is_decimal() => {
+                let f = s.cast(&D::Float64).map_err(e)?;
+                ParquetColumn::Number(f.f64().map_err(e)?.clone())
+            }
+            _ => {
+                let t = s.cast(&D::String).map_err(e)?;
+                ParquetColumn::Text(t.str().map_err(e)?.clone())
+            }
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<CellView<'_>> {
+        match self {
+            ParquetColumn::Text(c) => c.get(i).map(CellView::Str),
+            ParquetColumn::Number(c) => c.get(i).map(CellView::Number),
+            ParquetColumn::Bool(c) => c.get(i).map(CellView::Bool),
+            ParquetColumn::Date(c) => c.get(i).map(CellView::Date),
+        }
+    }
+}
+
+/// Rows `from..from + len` of a parquet file's columns.
+struct ParquetRows<'a> {
+    columns: &'a [ParquetColumn],
+    from: usize,
+    len: usize,
+}
+
+impl Rows for ParquetRows<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn number(&self, i: usize) -> u32 {
+        // Row 1 is the column names.
+        u32::try_from(self.from + i + 2).unwrap_or(u32::MAX)
+    }
+    fn width(&self, _i: usize) -> usize {
+        self.columns.len()
+    }
+    fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>> {
+        self.columns.get(c)?.get(self.from + i)
+    }
+}
+
+/// Reads a parquet file column by column into a ledger (its column names are the header).
+pub(crate) fn parquet_ledger(
+    path: &Path,
+    display: &str,
+    pack: &RulePack,
+    index: &AliasIndex,
+    agency: Option<&str>,
+) -> Result<Ledger, LoadError> {
+    let invalid = |e: String| LoadError {
+        kind: ErrorKind::InvalidParquet,
+        reason: format!("不是有效的 parquet 文件。技术信息：{e}"),
+    };
+    let df = load::read_parquet_frame(path)?;
+    let columns: Vec<ParquetColumn> = load::guarded(ErrorKind::InvalidParquet, || {
+        df.columns()
+            .iter()
+            .map(ParquetColumn::new)
+            .collect::<Result<_, _>>()
+            .map_err(invalid)
+    })?;
+    let height = df.height();
+    let names: Vec<Cell> = df
+        .get_column_names()
+        .iter()
+        .map(|n| Cell::Text(n.to_string()))
+        .collect();
+    drop(df);
+    let head_len = height.min(HEADER_SEARCH_ROWS - 1);
+    let head = ParquetRows {
+        columns: &columns,
+        from: 0,
+        len: head_len,
+    };
+    let mut rows = vec![(1u32, names)];
+    for i in 0..head_len {
+        let cells = (0..columns.len())
+            .map(|c| {
+                head.cell(i, c)
+                    .map_or(Cell::Empty, |v| v.owned().into_owned())
+            })
+            .collect();
+        rows.push((head.number(i), cells));
+    }
+    let grid = RawSheet {
+        file: display.to_string(),
+        sheet: String::new(),
+        rows,
+        date1904: false,
+    };
+    let Some(header) = detect(&grid, &pack.fields, index) else {
+        return Err(no_header(height > 0 || !columns.is_empty()));
+    };
+    drop(grid);
+    let plan = Plan::new(pack, &header, agency, false);
+    // Grid row 0 is the names, so data row k of the grid is parquet row k - 1.
+    let start = header.data_start.saturating_sub(1).min(height);
+    let starts: Vec<usize> = (start..height).step_by(CHUNK_ROWS).collect();
+    let chunks: Vec<Chunk> = load::guarded(ErrorKind::InvalidParquet, || {
+        Ok(starts
+            .par_iter()
+            .map(|&from| {
+                plan.chunk(&ParquetRows {
+                    columns: &columns,
+                    from,
+                    len: CHUNK_ROWS.min(height - from),
+                })
+            })
+            .collect())
+    })?;
+    let mut all = Gather::new(pack);
+    for c in chunks {
+        all.add(c);
+    }
+    Ok(all.finish(pack, &header, display, "", agency))
+}
