@@ -6,6 +6,7 @@ mod columns;
 pub mod fuzz_replay;
 mod hostile;
 mod inputs;
+mod serve;
 mod sql;
 mod truth;
 
@@ -37,6 +38,10 @@ impl RunOk for Command {
 
 fn caseaudit() -> Command {
     Command::cargo_bin("caseaudit").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn serde_json_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 fn read_json(p: &Path) -> serde_json::Value {

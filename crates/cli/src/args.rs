@@ -29,6 +29,37 @@ pub enum Command {
     Rules(RulesArgs),
     /// 生成模拟台账（含按构造植入的问题清单），用于大规模正确性验证和性能测试
     Generate(GenerateArgs),
+    /// 启动浏览器中的评查工作台（本机网页：上传台账、评查、下载报告和整改通知书、整改跟踪）
+    Serve(ServeArgs),
+}
+
+/// `ADDR:PORT`, a host name allowed (`localhost:8787`).
+fn parse_bind(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let bad = |e: String| format!("`{s}` 不是有效的“地址:端口”（如 127.0.0.1:8787）{e}");
+    s.to_socket_addrs()
+        .map_err(|e| bad(format!("：{e}")))?
+        .next()
+        .ok_or_else(|| bad(String::new()))
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 监听地址和端口；非本机地址必须设置访问令牌
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8787", value_parser = parse_bind)]
+    pub bind: std::net::SocketAddr,
+    /// 保存每次评查（上传的台账、输出、参数）的文件夹
+    #[arg(long, value_name = "DIR", default_value = "caseaudit-data")]
+    pub data: PathBuf,
+    /// 访问令牌（也可用环境变量 CASEAUDIT_TOKEN 设置）；设置后每个请求都需要它
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// 每个请求上传内容的大小上限（MB）
+    #[arg(long = "max-upload-mb", value_name = "N", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=102_400))]
+    pub max_upload_mb: u64,
+    #[command(flatten)]
+    pub pack: PackArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

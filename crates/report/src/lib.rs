@@ -9,6 +9,7 @@ pub mod follow_up;
 pub mod html;
 pub mod notice;
 pub mod outdir;
+pub mod run;
 pub mod safe;
 pub(crate) mod tally;
 pub mod write;

@@ -7,8 +7,6 @@ use caseaudit_engine::{AuditOptions, AuditReport};
 use caseaudit_rules::Severity;
 use std::io::IsTerminal;
 
-const FORMATS: &[&str] = &["json", "csv", "xlsx", "html", "cases"];
-
 fn severity(s: SeverityArg) -> Severity {
     match s {
         SeverityArg::Critical => Severity::Critical,
@@ -26,24 +24,7 @@ pub fn fails(report: &AuditReport, level: Severity) -> bool {
 }
 
 pub fn run(a: AuditArgs) -> Result<u8> {
-    let mut formats = Vec::new();
-    for f in &a.format {
-        let f = f.trim().to_lowercase();
-        if f.is_empty() {
-            continue;
-        }
-        if !FORMATS.contains(&f.as_str()) {
-            let hint = caseaudit_rules::error::nearest(&f, FORMATS.iter().copied())
-                .map(|s| format!("，是否想写 `{s}`？"))
-                .unwrap_or_default();
-            return Err(anyhow!(
-                "未知的输出格式 `{f}`{hint}（可选 json、csv、xlsx、html、cases）"
-            ));
-        }
-        if !formats.contains(&f) {
-            formats.push(f);
-        }
-    }
+    let formats = caseaudit_report::run::parse_formats(&a.format).map_err(|e| anyhow!("{e}"))?;
     let pack = super::pack_from(&a.pack)?;
     let as_of = super::as_of(a.as_of.as_deref())?;
     let opts = AuditOptions {
@@ -75,32 +56,7 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     let report = &audit.report;
 
     let write_started = std::time::Instant::now();
-    // The output folder: never a marker written through a link; the temporary files
-    // of interrupted runs removed.
-    caseaudit_report::outdir::prepare(&a.out).map_err(|e| anyhow!("{e}"))?;
-    let mut written_files = Vec::new();
-    for f in &formats {
-        let written = match f.as_str() {
-            "json" => caseaudit_report::write_json(report, &a.out),
-            "csv" => caseaudit_report::csv_out::write_csv(report, &a.out),
-            "xlsx" => caseaudit_report::xlsx::write_xlsx(report, &a.out),
-            "html" => caseaudit_report::html::write_html(report, &a.out),
-            "cases" => {
-                let mut buf = Vec::new();
-                audit
-                    .cases
-                    .write_parquet(&report.run.inputs, &mut buf)
-                    .map_err(|e| anyhow!("无法生成 cases.parquet：{e}"))?;
-                let path = a.out.join("cases.parquet");
-                caseaudit_report::write_atomic(&path, &buf).map(|()| path)
-            }
-            _ => continue,
-        };
-        written_files.push(written.map_err(|e| anyhow!("{e}"))?);
-    }
-    // Marks the folder as caseaudit's own and lists what it wrote, so that a later
-    // audit never reads these files as ledgers.
-    caseaudit_report::outdir::record(&a.out, &written_files).map_err(|e| anyhow!("{e}"))?;
+    caseaudit_report::run::write_outputs(&audit, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
     // CASEAUDIT_TIMINGS=1 prints where the time went (for profiling and BENCHMARKS.md).
     if std::env::var("CASEAUDIT_TIMINGS").is_ok_and(|v| v == "1") {
         for (phase, t) in &audit.timings {

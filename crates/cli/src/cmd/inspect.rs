@@ -5,29 +5,15 @@ use crate::args::InspectArgs;
 use crate::summary::table;
 use crate::EXIT_INPUT;
 use anyhow::{anyhow, Result};
-use caseaudit_engine::{AuditOptions, AuditReport};
+use caseaudit_engine::AuditReport;
 use caseaudit_report::safe::{json_for_terminal, terminal as term};
-use caseaudit_rules::calendar::to_day;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn run(a: InspectArgs) -> Result<u8> {
     let pack = super::pack_from(&a.pack)?;
-    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
-    let calendar = pack.calendar(profile);
-    // Inspection does not judge deadlines; any date the calendar covers will do.
-    let mut as_of = super::today_in_china();
-    if !calendar.covers(as_of) {
-        if let Some((y, _)) = calendar.years().last() {
-            as_of = to_day(chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or_default());
-        }
-    }
-    let opts = AuditOptions {
-        as_of,
-        profile: a.profile.clone(),
-        agency: None,
-    };
-    let audit = caseaudit_engine::audit(&pack, &a.inputs, &opts).map_err(|e| anyhow!("{e}"))?;
+    let audit =
+        caseaudit_report::run::inspect(&pack, &a.inputs, &a.profile).map_err(|e| anyhow!("{e}"))?;
     if a.json {
         crate::outln!(
             "{}",

@@ -6,10 +6,11 @@ pub mod generate;
 pub mod inspect;
 pub mod notices;
 pub mod rules;
+pub mod serve;
 
 use crate::args::{Cli, Command, PackArgs};
 use anyhow::{anyhow, Result};
-use caseaudit_rules::calendar::{parse_iso, to_day};
+use caseaudit_rules::calendar::parse_iso;
 use caseaudit_rules::{Day, RulePack};
 use std::path::Path;
 
@@ -21,6 +22,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Diff(a) => diff::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }
 
@@ -54,8 +56,7 @@ pub fn pack_from(p: &PackArgs) -> Result<RulePack> {
 
 /// Today's date in China (UTC+8).
 pub fn today_in_china() -> Day {
-    let now = chrono::Utc::now() + chrono::Duration::hours(8);
-    to_day(now.date_naive())
+    caseaudit_report::run::today_in_china()
 }
 
 /// The years a date given in an option may fall in: date arithmetic (deadlines, the
