@@ -31,7 +31,7 @@ peak() { # peak resident set of a command, in MB
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
 echo "generating $CASES cases…"
 gen=$(secs "$BIN" generate --cases "$CASES" --seed 1 --as-of $AS_OF --out "$WORK/cases.csv" --truth "$WORK/truth.json")
-"$BIN" rules sql --dialect duckdb --as-of $AS_OF --calendar "$WORK/calendar.csv" --schema "$WORK/schema.json" > "$WORK/rules.sql"
+"$BIN" rules sql --dialect duckdb --as-of $AS_OF --calendar-table "$WORK/calendar.csv" --schema "$WORK/schema.json" > "$WORK/rules.sql"
 size=$(du -m "$WORK/cases.csv" | cut -f1)
 
 cat > "$WORK/duck.py" <<'PY'

@@ -351,7 +351,10 @@ fn evaluate_sheets(
 
     // (table row, finding)
     // Each rule's findings are built on their own, in parallel.
-    let params_value = Value::Object(params_json);
+    let shared = MessageRenderer::shared(&serde_json::json!({
+        "as_of": as_of_text,
+        "params": Value::Object(params_json),
+    }));
     let per_rule: Vec<RuleOutcome> = rules
         .par_iter()
         .enumerate()
@@ -389,14 +392,7 @@ fn evaluate_sheets(
                         evidence.entry(name.clone()).or_insert(v);
                     }
                 }
-                let mut tctx: Map<String, Value> = evidence
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                tctx.insert("as_of".into(), as_of_text.clone().into());
-                tctx.insert("params".into(), params_value.clone());
-                let message = renderer.render(&rule.id, &Value::Object(tctx), &rule.title);
+                let message = renderer.render_evidence(&rule.id, &evidence, &shared, &rule.title);
                 let cells = pointed
                     .iter()
                     .filter_map(|f| columns[k].get(f).cloned())
@@ -655,12 +651,18 @@ fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
     let (Some(ids), agencies) = (table.column("case_id"), table.column("agency")) else {
         return Vec::new();
     };
-    for i in 0..table.len() {
-        let Some(id) = ids.text(i) else {
-            continue;
-        };
-        let agency = agencies.and_then(|a| a.text(i)).map(fold);
-        groups.entry((agency, case_key(id))).or_default().push(i);
+    // Keys are computed in parallel (folding is the costly part), grouped in order.
+    let keys: Vec<Option<(Option<String>, String)>> = (0..table.len())
+        .into_par_iter()
+        .map(|i| {
+            let id = ids.text(i)?;
+            Some((agencies.and_then(|a| a.text(i)).map(fold), case_key(id)))
+        })
+        .collect();
+    for (i, key) in keys.into_iter().enumerate() {
+        if let Some(key) = key {
+            groups.entry(key).or_default().push(i);
+        }
     }
     let mut out = Vec::new();
     for rows in groups.values().filter(|r| r.len() > 1) {

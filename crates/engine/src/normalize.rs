@@ -211,6 +211,13 @@ pub fn normalize(
     }
 }
 
+/// The value of a text cell in a text field: trimmed, or none when the cell is empty or
+/// holds a "nothing recorded" word. Borrowed: the column stores it without a copy.
+pub fn text_value<'t>(t: &'t str, words: &ValueWords) -> Option<&'t str> {
+    let v = t.trim();
+    (!v.is_empty() && !words.is_empty_word(t)).then_some(v)
+}
+
 /// Reads one text cell as a field's type (what [`normalize`] does for `Cell::Text`,
 /// without needing an owned cell: the CSV reader hands over its record's text).
 pub fn normalize_str(
@@ -232,7 +239,10 @@ pub fn normalize_str(
         return (Typed::Null, None);
     }
     match field.ty {
-        F::Text => (Typed::Text(t.trim().to_string()), None),
+        F::Text => (
+            text_value(t, words).map_or(Typed::Null, |v| Typed::Text(v.to_string())),
+            None,
+        ),
         F::Date => match parse_date_text(t, date1904) {
             Some(d) => (Typed::Date(d), None),
             None => unreadable("日期"),

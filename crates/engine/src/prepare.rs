@@ -10,7 +10,7 @@ use crate::cell::{column_letter, Cell, RawSheet};
 use crate::header::{detect, AliasIndex, Header, HEADER_SEARCH_ROWS};
 use crate::load::{self, ErrorKind, LoadError};
 use crate::model::{InputSummary, NotEvaluated, RejectedRow};
-use crate::normalize::{normalize, normalize_str, Problem, Typed};
+use crate::normalize::{normalize, normalize_str, text_value, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::fields::{fold, ValueWords};
 use caseaudit_rules::{Day, Field, FieldType, RuleKind, RulePack};
@@ -272,17 +272,23 @@ impl<'a> Plan<'a> {
     /// A header repeated inside the data (multi-page exports) is not a case. The first
     /// column is compared first so that ordinary rows cost one comparison.
     fn repeats_header<R: Rows + ?Sized>(&self, rows: &R, i: usize) -> bool {
-        let text = |c: usize| {
-            rows.cell(i, c)
-                .map(|x| fold(&x.display()))
-                .unwrap_or_default()
+        let same = |c: usize, folded: &str| {
+            let cell = rows.cell(i, c).map(CellView::display).unwrap_or_default();
+            // The folded text is never shorter than the cell's solid characters.
+            let solid = cell
+                .chars()
+                .filter(|c| {
+                    !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c)
+                })
+                .count();
+            solid <= folded.chars().count() && fold(&cell) == folded
         };
         match (self.header_cols.first(), self.header_texts.first()) {
-            (Some(&c), Some(t)) if text(c) == *t => self
+            (Some(&c), Some(t)) if same(c, t) => self
                 .header_cols
                 .iter()
                 .zip(&self.header_texts)
-                .all(|(&c, t)| text(c) == *t),
+                .all(|(&c, t)| same(c, t)),
             _ => false,
         }
     }
@@ -338,22 +344,32 @@ impl<'a> Plan<'a> {
             };
             // Repeated texts (the same dates, words and options recur all over a
             // ledger) are read once per chunk.
-            let mut memo: HashMap<&str, Norm> = HashMap::new();
+            let mut memo: polars::prelude::PlHashMap<&str, Norm> = Default::default();
             for (k, &i) in kept.iter().enumerate() {
                 let cell = rows.cell(i, c);
+                let fresh;
                 let (v, problem) = match cell {
-                    None => (Typed::Null, None),
+                    None => {
+                        data.push_ref(&Typed::Null);
+                        continue;
+                    }
                     Some(view) => match view.text() {
-                        Some(t) if f.ty != FieldType::Text => match memo.get(t) {
-                            Some(hit) => hit.clone(),
-                            None => {
-                                let out =
-                                    view.normalize(f, self.words, self.scale[fi], self.date1904);
-                                memo.insert(t, out.clone());
-                                out
+                        // Text: stored as it is (trimmed), without an owned copy.
+                        Some(t) if f.ty == FieldType::Text => {
+                            if let ColumnData::Text(col) = &mut data {
+                                col.push(text_value(t, self.words));
+                                continue;
                             }
-                        },
-                        _ => view.normalize(f, self.words, self.scale[fi], self.date1904),
+                            fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
+                            &fresh
+                        }
+                        Some(t) => memo.entry(t).or_insert_with(|| {
+                            view.normalize(f, self.words, self.scale[fi], self.date1904)
+                        }),
+                        _ => {
+                            fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
+                            &fresh
+                        }
                     },
                 };
                 if let Some(p) = problem {
@@ -363,10 +379,10 @@ impl<'a> Plan<'a> {
                         column: c,
                         header: self.shown[fi].clone(),
                         raw: cell.map(|v| v.display().into_owned()).unwrap_or_default(),
-                        problem: p,
+                        problem: p.clone(),
                     });
                 }
-                data.push(v);
+                data.push_ref(v);
             }
             columns.push(data);
         }

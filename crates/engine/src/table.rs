@@ -45,7 +45,11 @@ impl TextColumn {
                 }
                 // An item holding the separator (impossible from the normaliser) keeps
                 // the list well formed.
-                self.bytes.push_str(&it.replace(ITEM_SEP, " "));
+                if it.contains(ITEM_SEP) {
+                    self.bytes.push_str(&it.replace(ITEM_SEP, " "));
+                } else {
+                    self.bytes.push_str(it);
+                }
             }
         }
         self.ends.push(self.bytes.len() as u64);
@@ -115,12 +119,17 @@ impl ColumnData {
 
     /// Appends a value (NULL when its type does not fit, which normalisation prevents).
     pub fn push(&mut self, v: Typed) {
+        self.push_ref(&v);
+    }
+
+    /// Appends a value without taking it (see [`ColumnData::push`]).
+    pub fn push_ref(&mut self, v: &Typed) {
         match (self, v) {
-            (ColumnData::Text(c), Typed::Text(s)) => c.push(Some(&s)),
-            (ColumnData::Date(c), Typed::Date(d)) => c.push(Some(d)),
-            (ColumnData::Bool(c), Typed::Bool(b)) => c.push(Some(b)),
-            (ColumnData::Money(c), Typed::Money(m)) => c.push(Some(m)),
-            (ColumnData::List(c), Typed::List(l)) => c.push_items(Some(&l)),
+            (ColumnData::Text(c), Typed::Text(s)) => c.push(Some(s)),
+            (ColumnData::Date(c), Typed::Date(d)) => c.push(Some(*d)),
+            (ColumnData::Bool(c), Typed::Bool(b)) => c.push(Some(*b)),
+            (ColumnData::Money(c), Typed::Money(m)) => c.push(Some(*m)),
+            (ColumnData::List(c), Typed::List(l)) => c.push_items(Some(l)),
             (ColumnData::Text(c), _) => c.push(None),
             (ColumnData::Date(c), _) => c.push(None),
             (ColumnData::Bool(c), _) => c.push(None),

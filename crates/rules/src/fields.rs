@@ -166,6 +166,8 @@ pub struct ValueWords {
     true_words: HashMap<String, ()>,
     false_words: HashMap<String, ()>,
     empty_words: HashMap<String, ()>,
+    /// The most characters an empty word has.
+    empty_word_chars: usize,
     pub list_separators: Vec<char>,
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
@@ -191,7 +193,17 @@ impl ValueWords {
 
     /// Whether a cell's text means "nothing recorded".
     pub fn is_empty_word(&self, text: &str) -> bool {
-        self.empty_words.contains_key(&fold(text).to_lowercase())
+        // Folding removes whitespace and may compose combining marks, but never leaves
+        // fewer characters than the others: a longer text is no empty word, and is
+        // not folded (this runs on every text cell).
+        let solid = text
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c)
+            })
+            .take(self.empty_word_chars + 1)
+            .count();
+        solid <= self.empty_word_chars && self.empty_words.contains_key(&fold(text).to_lowercase())
     }
 
     /// The factor a header implies for its money column (万元 → 10000), if any.
@@ -205,6 +217,11 @@ impl ValueWords {
 
 /// Text folded for matching: NFKC, trimmed, inner white space removed.
 pub fn fold(s: &str) -> String {
+    // Most ledger text is NFKC already (a quick table check says so): then folding is
+    // only removing whitespace, without decomposing every character.
+    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.chars().filter(|c| !c.is_whitespace()).collect();
+    }
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
 
@@ -372,6 +389,12 @@ impl FieldSet {
                 true_words: set(&v.true_words),
                 false_words: set(&v.false_words),
                 empty_words: set(&v.empty_words),
+                empty_word_chars: v
+                    .empty_words
+                    .iter()
+                    .map(|w| fold(w).to_lowercase().chars().count())
+                    .max()
+                    .unwrap_or(0),
                 list_separators: seps,
                 money_units,
                 header_units: v

@@ -21,6 +21,33 @@ impl MessageRenderer {
         MessageRenderer { env }
     }
 
+    /// Renders the message of `rule_id` over a finding's `evidence` (NULL values left
+    /// out) merged with `shared` (what every finding of the run has: `as_of`, `params`,
+    /// converted once with [`MessageRenderer::shared`]).
+    pub fn render_evidence(
+        &self,
+        rule_id: &str,
+        evidence: &serde_json::Map<String, serde_json::Value>,
+        shared: &minijinja::Value,
+        fallback: &str,
+    ) -> String {
+        let Ok(t) = self.env.get_template(rule_id) else {
+            return fallback.to_string();
+        };
+        let present: minijinja::Value = evidence
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.as_str(), minijinja::Value::from_serialize(v)))
+            .collect();
+        let ctx = minijinja::context! { ..present, ..shared.clone() };
+        t.render(ctx).unwrap_or_else(|_| fallback.to_string())
+    }
+
+    /// The context every finding of a run shares, converted once.
+    pub fn shared(context: &serde_json::Value) -> minijinja::Value {
+        minijinja::Value::from_serialize(context)
+    }
+
     /// Renders the message of `rule_id` over `context` (an object of evidence values).
     /// Falls back to `fallback` when the rule has no message or rendering fails.
     pub fn render(&self, rule_id: &str, context: &serde_json::Value, fallback: &str) -> String {
