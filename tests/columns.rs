@@ -118,19 +118,19 @@ fn an_unclosed_quote_is_a_file_error_naming_its_line() {
 
 #[test]
 fn findings_across_chunks_keep_their_rows() {
-    // More rows than one chunk of the loader (16,384) and than one evaluation slice
-    // would need: problems and duplicates on both sides of the chunk boundaries.
+    // More rows than two chunks of the loader (65,536 rows each): problems and
+    // duplicates on both sides of the chunk boundaries.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let csv = dir.path().join("big.csv");
     let mut text = String::from("案件编号,执法单位,执法类别,立案日期\n");
-    let n = 40_000;
+    let n = 140_000;
     for i in 0..n {
-        let date = if i % 9_999 == 0 {
+        let date = if i % 33_333 == 0 {
             "坏日期"
         } else {
             "2022-01-05"
         };
-        let id = if i == 39_000 { 5 } else { i };
+        let id = if i == 139_000 { 5 } else { i };
         let _ = writeln!(text, "G-{id},某局,行政检查,{date}");
     }
     std::fs::write(&csv, text).unwrap_or_else(|e| panic!("{e}"));
@@ -143,13 +143,13 @@ fn findings_across_chunks_keep_their_rows() {
         .map(|(row, _)| *row)
         .collect();
     // Case i is on row i + 2.
-    assert_eq!(dq3, [2, 10_001, 20_000, 29_999, 39_998]);
+    assert_eq!(dq3, [2, 33_335, 66_668, 100_001, 133_334]);
     let dq2: Vec<u64> = found
         .iter()
         .filter(|(_, r)| r == "DQ-002")
         .map(|(row, _)| *row)
         .collect();
-    assert_eq!(dq2, [7, 39_002]);
+    assert_eq!(dq2, [7, 139_002]);
     let scores = report["scores"]["cases"].as_array().map_or(0, Vec::len);
     assert_eq!(scores, n);
 }

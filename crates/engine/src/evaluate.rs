@@ -15,6 +15,8 @@ pub struct Compiler<'a> {
     pub params: &'a ParamValues,
     pub calendar: &'a Calendar,
     pub as_of: Day,
+    /// Cases evaluated together in one frame ([`EVAL_ROWS`] unless changed).
+    pub slice: usize,
     predicates: HashMap<String, String>,
 }
 
@@ -52,6 +54,7 @@ impl<'a> Compiler<'a> {
             params,
             calendar,
             as_of,
+            slice: EVAL_ROWS,
             predicates: HashMap::new(),
         }
     }
@@ -71,12 +74,13 @@ impl<'a> Compiler<'a> {
                     let ExprKind::Field(field) = &list.kind else {
                         return;
                     };
+                    // One column per distinct predicate, named stably across runs.
                     let key = n.to_string();
-                    if preds.contains_key(&key) {
+                    let next = format!("__pred__{}", preds.len());
+                    let col = preds.entry(key).or_insert(next).clone();
+                    if out.iter().any(|(c, _, _)| *c == col) {
                         return;
                     }
-                    let col = format!("__pred__{}", preds.len());
-                    preds.insert(key, col.clone());
                     let f: ListTest = if any {
                         Box::new(move |l| {
                             l.is_some_and(|l| list_items(l).any(|i| values.iter().any(|v| v == i)))
@@ -326,7 +330,7 @@ impl<'a> Compiler<'a> {
         }
         let mut from = 0;
         while from < table.len() {
-            let to = (from + EVAL_ROWS).min(table.len());
+            let to = (from + self.slice.max(1)).min(table.len());
             let whole = |e: String| EvalError {
                 rule: None,
                 reason: e,

@@ -20,8 +20,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Rows normalised together: small enough to spread over cores and keep few records
-/// in flight, large enough that a chunk's bookkeeping is negligible.
-const CHUNK_ROWS: usize = 16_384;
+/// in flight, large enough that a chunk's bookkeeping (and its memo of repeated texts)
+/// is negligible.
+const CHUNK_ROWS: usize = 65_536;
+/// Bytes of CSV records gathered into one chunk at most (wide or long records make
+/// smaller chunks, so that records in flight stay a few chunks' worth of memory).
+const CHUNK_BYTES: usize = 32 << 20;
 
 /// A cell that could not be read (a DQ-003 finding to be).
 #[derive(Debug, Clone)]
@@ -324,28 +328,41 @@ impl<'a> Plan<'a> {
             }
             kept.push(i);
         }
-        let mut columns = Vec::with_capacity(self.fields.len());
+        let mut columns: Vec<ColumnData> = self
+            .fields
+            .iter()
+            .map(|f| ColumnData::new(f.ty, kept.len()))
+            .collect();
         let mut problems = Vec::new();
-        for (fi, f) in self.fields.iter().enumerate() {
-            let mut data = ColumnData::new(f.ty, kept.len());
-            let Some(c) = self.col_of[fi] else {
-                // An absent field is filled by --agency or by the value its header
-                // implies; otherwise NULL.
+        // An absent field is filled by --agency or by the value its header implies;
+        // otherwise NULL.
+        let fills: Vec<Typed> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(fi, f)| {
                 let fill = if f.name == "agency" {
                     self.agency
                 } else {
                     self.implied[fi].as_deref()
                 };
-                for _ in &kept {
-                    data.push(fill.map_or(Typed::Null, |a| Typed::Text(a.to_string())));
-                }
-                columns.push(data);
-                continue;
-            };
-            // Repeated texts (the same dates, words and options recur all over a
-            // ledger) are read once per chunk.
-            let mut memo: polars::prelude::PlHashMap<&str, Norm> = Default::default();
-            for (k, &i) in kept.iter().enumerate() {
+                fill.map_or(Typed::Null, |a| Typed::Text(a.to_string()))
+            })
+            .collect();
+        // Repeated texts (the same dates, words and options recur all over a ledger)
+        // are read once per chunk and field.
+        let mut memos: Vec<polars::prelude::PlHashMap<&str, Norm>> =
+            self.fields.iter().map(|_| Default::default()).collect();
+        // Row by row, each row's cells in turn: a record is read once while it is in
+        // the cache (records are separate allocations; column by column would walk
+        // all of them once per field).
+        for (k, &i) in kept.iter().enumerate() {
+            for (fi, f) in self.fields.iter().enumerate() {
+                let data = &mut columns[fi];
+                let Some(c) = self.col_of[fi] else {
+                    data.push_ref(&fills[fi]);
+                    continue;
+                };
                 let cell = rows.cell(i, c);
                 let fresh;
                 let (v, problem) = match cell {
@@ -356,14 +373,14 @@ impl<'a> Plan<'a> {
                     Some(view) => match view.text() {
                         // Text: stored as it is (trimmed), without an owned copy.
                         Some(t) if f.ty == FieldType::Text => {
-                            if let ColumnData::Text(col) = &mut data {
+                            if let ColumnData::Text(col) = data {
                                 col.push(text_value(t, self.words));
                                 continue;
                             }
                             fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
                             &fresh
                         }
-                        Some(t) => memo.entry(t).or_insert_with(|| {
+                        Some(t) => memos[fi].entry(t).or_insert_with(|| {
                             view.normalize(f, self.words, self.scale[fi], self.date1904)
                         }),
                         _ => {
@@ -384,7 +401,6 @@ impl<'a> Plan<'a> {
                 }
                 data.push_ref(v);
             }
-            columns.push(data);
         }
         problems.sort_by_key(|p| (p.row_index, p.column));
         Chunk {
@@ -605,6 +621,7 @@ pub(crate) fn csv_ledger(
             let mut batch = first;
             let mut n = 0usize;
             let (mut bytes, mut width) = (64usize, 8usize);
+            let mut batch_bytes = 0usize;
             loop {
                 let mut rec = csv::StringRecord::with_capacity(bytes, width);
                 match records.next_into(&mut rec) {
@@ -613,8 +630,10 @@ pub(crate) fn csv_ledger(
                 }
                 bytes = rec.as_byte_record().as_slice().len().max(16);
                 width = rec.len().max(1);
+                batch_bytes += bytes + 8 * width;
                 batch.records.push(rec);
-                if batch.len() >= CHUNK_ROWS {
+                if batch.len() >= CHUNK_ROWS || batch_bytes >= CHUNK_BYTES {
+                    batch_bytes = 0;
                     let full = std::mem::take(&mut batch);
                     if tx.send((n, full)).is_err() {
                         return Ok(());

@@ -198,9 +198,7 @@ impl ValueWords {
         // not folded (this runs on every text cell).
         let solid = text
             .chars()
-            .filter(|c| {
-                !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c)
-            })
+            .filter(|c| !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c))
             .take(self.empty_word_chars + 1)
             .count();
         solid <= self.empty_word_chars && self.empty_words.contains_key(&fold(text).to_lowercase())
