@@ -338,3 +338,26 @@ fn csv_rows_count_records_not_lines() {
         assert_eq!(got, want, "{file}");
     }
 }
+
+#[test]
+fn inspect_marks_a_hidden_column_of_an_xls() {
+    // A real BIFF file (xlwt) with column D hidden: its cells are data, and inspect
+    // says the column is hidden.
+    let o = caseaudit()
+        .current_dir(root())
+        .args(["inspect", "--json", "tests/data/hidden-column.xls"])
+        .run_ok();
+    let run: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let columns = run["inputs"][0]["columns"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let hidden: Vec<&str> = columns
+        .iter()
+        .filter(|c| c["hidden"] == true)
+        .filter_map(|c| c["column"].as_str())
+        .collect();
+    assert_eq!(hidden, ["D"], "{columns:?}");
+    assert_eq!(run["inputs"][0]["cases"], 2);
+}

@@ -110,18 +110,18 @@ impl BoundingBox {
     }
 }
 
-fn u16_at(d: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn u16_at(d: &[u8], at: usize) -> Option<u64> {
     d.get(at..at + 2)
         .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
 }
 
-fn u32_at(d: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn u32_at(d: &[u8], at: usize) -> Option<u64> {
     d.get(at..at + 4)
         .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
 }
 
 /// BIFF records from `pos`: (type, data).
-fn records(stream: &[u8], mut pos: usize) -> impl Iterator<Item = (u16, &[u8])> {
+pub(crate) fn records(stream: &[u8], mut pos: usize) -> impl Iterator<Item = (u16, &[u8])> {
     std::iter::from_fn(move || {
         let head = stream.get(pos..pos + 4)?;
         let typ = u16::from_le_bytes([head[0], head[1]]);

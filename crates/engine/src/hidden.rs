@@ -194,8 +194,96 @@ pub fn hidden_columns_ods<R: Read + Seek>(reader: R) -> HashMap<String, Vec<usiz
     out
 }
 
-/// The hidden columns of a file, by its extension: xlsx and xlsm ([`hidden_columns`]) or
-/// ods ([`hidden_columns_ods`]); empty for other files.
+/// The hidden columns of each sheet of a BIFF (.xls) workbook: the COLINFO records
+/// whose hidden flag is set, by sheet name (BOUNDSHEET). Read within the stream's own
+/// length; a file that is not a readable workbook has none.
+pub fn hidden_columns_xls<R: Read + Seek>(reader: R, file_len: u64) -> HashMap<String, Vec<usize>> {
+    use crate::budget::{records, u16_at, u32_at};
+    let mut out = HashMap::new();
+    let Ok(mut cf) = cfb::CompoundFile::open(reader) else {
+        return out;
+    };
+    let Some(name) = ["/Workbook", "/Book", "/WORKBOOK", "/BOOK"]
+        .into_iter()
+        .find(|n| cf.is_stream(n))
+    else {
+        return out;
+    };
+    let Ok(s) = cf.open_stream(name) else {
+        return out;
+    };
+    let mut stream = Vec::new();
+    if s.take(file_len.saturating_add(4096))
+        .read_to_end(&mut stream)
+        .is_err()
+    {
+        return out;
+    }
+    // BOUNDSHEET (BIFF8): substream offset, visibility, type, then the name as a short
+    // Unicode string (length, flags: bit 0 = two bytes a character).
+    let mut sheets: Vec<(usize, String)> = Vec::new();
+    for (typ, d) in records(&stream, 0) {
+        match typ {
+            0x0085 => {
+                let (Some(pos), Some(&len), Some(&flags)) = (u32_at(d, 0), d.get(6), d.get(7))
+                else {
+                    continue;
+                };
+                let len = usize::from(len);
+                let name = if flags & 1 == 1 {
+                    let units: Vec<u16> = d
+                        .get(8..8 + 2 * len)
+                        .unwrap_or_default()
+                        .chunks_exact(2)
+                        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                        .collect();
+                    String::from_utf16_lossy(&units)
+                } else {
+                    // Latin-1 (the compressed form).
+                    d.get(8..8 + len)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&b| char::from(b))
+                        .collect()
+                };
+                sheets.push((pos as usize, name));
+            }
+            0x000A => break,
+            _ => {}
+        }
+    }
+    for (pos, name) in sheets {
+        let Some(sub) = stream.get(pos..) else {
+            continue;
+        };
+        let mut hidden = Vec::new();
+        for (typ, d) in records(sub, 0).skip(1) {
+            match typ {
+                // COLINFO: first and last column, width, format, options (bit 0 hidden).
+                0x007D => {
+                    if let (Some(first), Some(last), Some(opts)) =
+                        (u16_at(d, 0), u16_at(d, 2), u16_at(d, 8))
+                    {
+                        if opts & 1 == 1 {
+                            // BIFF8 has 256 columns.
+                            hidden.extend(first as usize..=(last.min(255) as usize));
+                        }
+                    }
+                }
+                // The next substream's BOF or this one's EOF.
+                0x0809 | 0x000A => break,
+                _ => {}
+            }
+        }
+        if !hidden.is_empty() {
+            out.insert(name, hidden);
+        }
+    }
+    out
+}
+
+/// The hidden columns of a file, by its extension: xlsx and xlsm ([`hidden_columns`]),
+/// xls ([`hidden_columns_xls`]) or ods ([`hidden_columns_ods`]); empty for other files.
 pub fn hidden_columns_of(path: &std::path::Path) -> HashMap<String, Vec<usize>> {
     let ext = path
         .extension()
@@ -204,9 +292,11 @@ pub fn hidden_columns_of(path: &std::path::Path) -> HashMap<String, Vec<usize>> 
     let Ok(f) = std::fs::File::open(path) else {
         return HashMap::new();
     };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let r = std::io::BufReader::new(f);
     match ext.as_str() {
         "xlsx" | "xlsm" => hidden_columns(r),
+        "xls" => hidden_columns_xls(r, len),
         "ods" => hidden_columns_ods(r),
         _ => HashMap::new(),
     }
