@@ -545,6 +545,23 @@ mod tests {
     }
 
     #[test]
+    fn a_ledger_too_long_for_a_copy_is_noted_not_copied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut report = fixture::report(&fixture::ledger(dir.path()));
+        report.run.inputs[0].rows = annotate::COPY_ROWS_LIMIT + 1;
+        let path = dir.path().join("long.xlsx");
+        let mut bytes = Vec::new();
+        render(&report, FINDINGS_PER_SHEET, &mut bytes, None).expect("render");
+        std::fs::write(&path, bytes).expect("write");
+        let mut wb = open_workbook_auto(&path).expect("open");
+        assert!(!wb.sheet_names().iter().any(|n| n.starts_with("批注-")));
+        let sum = wb.worksheet_range("汇总").expect("summary");
+        assert!(sum
+            .cells()
+            .any(|(_, _, d)| d.to_string().contains("超过 200000 行")));
+    }
+
+    #[test]
     fn long_text_is_cut_to_excels_limit_with_a_mark() {
         for long in ["字".repeat(40_000), "😀".repeat(20_000), "=".repeat(32_767)] {
             let t = cell_text(&long);

@@ -17,6 +17,8 @@ const EPOCH_SERIAL: f64 = 25_569.0;
 const FIRST_SAFE_SERIAL: f64 = 61.0;
 /// 9999-12-31, Excel's last date.
 const LAST_SERIAL: f64 = 2_958_465.0;
+/// The longest ledger sheet copied with annotations (rows read below its header).
+pub(super) const COPY_ROWS_LIMIT: u64 = 200_000;
 /// Rows looked at when sizing columns.
 const WIDTH_SAMPLE: usize = 200;
 
@@ -41,6 +43,16 @@ pub(super) fn annotated_sheets(
     }
     let mut cached: Option<(String, Vec<caseaudit_engine::cell::RawSheet>)> = None;
     for (input, name) in report.run.inputs.iter().zip(names) {
+        // A copy of a very long ledger is more than a person works through and more
+        // than the writer holds in memory when it packs the workbook: the findings
+        // sheet lists them instead.
+        if input.rows > COPY_ROWS_LIMIT {
+            notes.push(format!(
+                "未生成批注副本：{} 有 {} 行，超过 {} 行；请按问题清单逐项处理。",
+                input.file, input.rows, COPY_ROWS_LIMIT
+            ));
+            continue;
+        }
         let findings = by_input
             .get(&(input.file.as_str(), input.sheet.as_str()))
             .map(Vec::as_slice)
