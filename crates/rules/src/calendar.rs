@@ -1,6 +1,8 @@
 //! The work-day calendar: China's public holidays and make-up working days, year by year.
 
+use crate::pack::issues::{parse_toml, Issues};
 use chrono::{Datelike, NaiveDate, Weekday};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Days since 1970-01-01, the representation of dates throughout caseaudit.
@@ -183,4 +185,103 @@ impl Calendar {
     pub fn days(a: Day, b: Day) -> i32 {
         b - a
     }
+}
+
+/// A calendar file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawYear {
+    year: i32,
+    notice: String,
+    #[serde(default)]
+    off: Vec<String>,
+    #[serde(default)]
+    work: Vec<String>,
+}
+
+/// The days of `MM-DD` or `MM-DD..MM-DD` in `year`.
+fn parse_month_days(year: i32, spec: &str) -> Result<Vec<NaiveDate>, String> {
+    let one = |s: &str| -> Result<NaiveDate, String> {
+        let (m, d) = s
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` is not MM-DD"))?;
+        let (m, d): (u32, u32) = (
+            m.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
+            d.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
+        );
+        NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| format!("`{s}` is not a day of {year}"))
+    };
+    match spec.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if b < a {
+                return Err(format!("range `{spec}` ends before it starts"));
+            }
+            Ok(a.iter_days().take_while(|d| *d <= b).collect())
+        }
+        None => Ok(vec![one(spec)?]),
+    }
+}
+
+/// One calendar file (`calendar/YYYY.toml`, an overlay's year, or `--calendar FILE`).
+pub(crate) fn calendar_year(file: &str, text: &str, issues: &mut Issues) -> Option<CalendarYear> {
+    let raw: RawYear = parse_toml(file, text, issues)?;
+    let mut y = CalendarYear {
+        year: raw.year,
+        notice: raw.notice,
+        off: Vec::new(),
+        work: Vec::new(),
+    };
+    for (list, out) in [(&raw.off, &mut y.off), (&raw.work, &mut y.work)] {
+        for s in list {
+            match parse_month_days(raw.year, s) {
+                Ok(mut d) => out.append(&mut d),
+                Err(e) => issues.push(file, None, None, e),
+            }
+        }
+    }
+    Some(y)
+}
+
+/// The calendar years of a pack and its regional overlays (by overlay name), from the
+/// files under `calendar/`.
+pub(crate) fn load_calendar(
+    files: &BTreeMap<String, String>,
+    issues: &mut Issues,
+) -> (Vec<CalendarYear>, BTreeMap<String, Vec<CalendarYear>>) {
+    let mut years = Vec::new();
+    let mut overlays: BTreeMap<String, Vec<CalendarYear>> = BTreeMap::new();
+    for (path, text) in files {
+        if let Some(rest) = path.strip_prefix("calendar/overlays/") {
+            if let Some((name, _)) = rest.split_once('/') {
+                if let Some(y) = calendar_year(path, text, issues) {
+                    overlays.entry(name.to_string()).or_default().push(y);
+                }
+            }
+        } else if let Some(rest) = path.strip_prefix("calendar/") {
+            if !rest.contains('/') && rest.ends_with(".toml") {
+                if let Some(y) = calendar_year(path, text, issues) {
+                    if rest.trim_end_matches(".toml") != y.year.to_string() {
+                        issues.push(
+                            path,
+                            None,
+                            None,
+                            format!("file holds year {}, name it {}.toml", y.year, y.year),
+                        );
+                    }
+                    years.push(y);
+                }
+            }
+        }
+    }
+    if years.is_empty() {
+        issues.push(
+            "calendar/",
+            None,
+            None,
+            "the pack has no calendar year".into(),
+        );
+    }
+    (years, overlays)
 }
