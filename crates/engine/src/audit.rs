@@ -287,7 +287,7 @@ fn evaluate_sheets(
         clock = std::time::Instant::now();
     };
     lap("combine inputs");
-    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.status == "active").collect();
+    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.is_active()).collect();
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
     let hits = compiler
         .run(&table, &rules)

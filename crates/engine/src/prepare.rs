@@ -444,7 +444,7 @@ impl Gather {
             .collect();
         let mut not_evaluated = Vec::new();
         for r in &pack.rules {
-            if r.kind != RuleKind::Condition || r.status != "active" {
+            if r.kind != RuleKind::Condition || !r.is_active() {
                 continue;
             }
             let absent: Vec<String> = r

@@ -22,4 +22,4 @@ pub use error::{PackError, PackIssue};
 pub use fields::{Field, FieldSet, FieldType};
 pub use pack::RulePack;
 pub use params::{ParamValues, Profile};
-pub use rule::{Builtin, Rule, RuleKind, Scoring, Severity, System};
+pub use rule::{Builtin, Rule, RuleKind, Scoring, Severity, Status, System};

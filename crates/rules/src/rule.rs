@@ -103,6 +103,35 @@ pub enum Builtin {
     UnreadableCells,
 }
 
+/// Whether a rule runs. A rule is never deleted (its id is never reused): a retired rule
+/// stays in the pack as `deprecated`, is not evaluated and so never yields a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Status {
+    /// Evaluated on every ledger (the default).
+    #[default]
+    Active,
+    /// Kept for its id and documentation; not evaluated, never a finding.
+    Deprecated,
+}
+
+impl Status {
+    /// Every status, in the order the pack documents them.
+    pub const ALL: [Status; 2] = [Status::Active, Status::Deprecated];
+
+    /// The word written in a rule file (`status = "…"`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Deprecated => "deprecated",
+        }
+    }
+
+    /// The status a rule file's word names, if any.
+    pub fn from_key(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.key() == s)
+    }
+}
+
 /// What an example expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,7 +163,7 @@ pub struct Rule {
     pub kind: RuleKind,
     /// The engine's mechanism, for a builtin rule.
     pub builtin: Option<Builtin>,
-    pub status: String,
+    pub status: Status,
     /// Fields a ledger must have for the rule to run.
     pub requires: Vec<String>,
     /// Evaluated on whichever of its fields a ledger has (DQ-004, DQ-005).
@@ -155,6 +184,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether the rule is evaluated (not deprecated).
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+
     /// The fields the rule reads directly (applies and violation), in order: the evidence.
     pub fn evidence_fields(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -294,7 +294,7 @@ pub fn pack_query(
     }
     q.push_str("\n)\n");
     let mut parts = Vec::new();
-    for r in pack.rules.iter().filter(|r| r.status == "active") {
+    for r in pack.rules.iter().filter(|r| r.is_active()) {
         match (r.kind, &r.violation) {
             (RuleKind::Condition, Some(v)) => {
                 let applies = match &r.applies {

@@ -601,3 +601,71 @@ fn derived_fields_chained_past_the_expanded_depth_are_refused() {
         "{err}"
     );
 }
+
+/// The built-in pack written to a folder with the files named in `edits` edited; the
+/// load result.
+fn pack_edited(
+    edits: &[(&str, &dyn Fn(&str) -> String)],
+) -> Result<RulePack, caseaudit_rules::PackError> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let text = match edits.iter().find(|(name, _)| *name == path) {
+            Some((_, f)) => f(&text),
+            None => text,
+        };
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    RulePack::load_dir(dir.path())
+}
+
+/// PUB-001's file with `line` added after its first line.
+fn pub001_with(line: &str) -> Result<RulePack, caseaudit_rules::PackError> {
+    let line = line.to_string();
+    pack_edited(&[("three-systems/PUB-001.toml", &move |t: &str| {
+        t.replacen('\n', &format!("\n{line}\n"), 1)
+    })])
+}
+
+#[test]
+fn a_misspelt_status_is_refused_with_a_suggestion() {
+    let err = pub001_with("status = \"activ\"").expect_err("typo");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`activ`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-001"), "{err}");
+    assert!(issue.message.contains("规则状态"), "{err}");
+    assert!(issue.message.contains("`active`"), "{err}");
+    assert!(issue.message.contains("deprecated"), "{err}");
+}
+
+#[test]
+fn a_deprecated_rule_loads_and_is_not_evaluated() {
+    let p = pub001_with("status = \"deprecated\"").unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rule("PUB-001").expect("PUB-001");
+    assert_eq!(r.status, caseaudit_rules::Status::Deprecated);
+    assert!(!r.is_active());
+    assert!(p
+        .rules
+        .iter()
+        .filter(|r| r.id != "PUB-001")
+        .all(|r| r.is_active()));
+    let profile = p.profile("national").expect("national");
+    let sql = caseaudit_rules::sql::pack_query(
+        &p,
+        &p.param_values(profile),
+        &p.calendar(profile),
+        d("2022-12-31"),
+        caseaudit_rules::sql::Dialect::DuckDb,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!sql.contains("'PUB-001'"), "{sql}");
+    assert!(sql.contains("'PUB-002'"), "{sql}");
+    // The built-in pack's rules are all active.
+    assert!(pack().rules.iter().all(|r| r.is_active()));
+}

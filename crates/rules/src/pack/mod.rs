@@ -284,9 +284,9 @@ impl RulePack {
 
     /// The active rule the engine computes with `mechanism`, if the pack has one.
     pub fn builtin_rule(&self, mechanism: Builtin) -> Option<&Rule> {
-        self.rules.iter().find(|r| {
-            r.kind == RuleKind::Builtin && r.builtin == Some(mechanism) && r.status == "active"
-        })
+        self.rules
+            .iter()
+            .find(|r| r.kind == RuleKind::Builtin && r.builtin == Some(mechanism) && r.is_active())
     }
 
     /// Rule ids close to `id`, for "did you mean".

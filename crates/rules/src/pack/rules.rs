@@ -9,7 +9,7 @@ use crate::expr::check::expanded_depth_issue;
 use crate::expr::{parse_condition, Case, Expr, Scope, Ty, Val};
 use crate::fields::{Field, FieldSet, FieldType};
 use crate::params::Profile;
-use crate::rule::{Builtin, Example, Expect, Rule, RuleKind, Severity, System};
+use crate::rule::{Builtin, Example, Expect, Rule, RuleKind, Severity, Status, System};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use toml::Spanned;
@@ -155,6 +155,20 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         );
         System::DataQuality
     });
+    let status = Status::from_key(&raw.status).unwrap_or_else(|| {
+        let known = Status::ALL.map(Status::key);
+        let hint = did_you_mean(nearest(&raw.status, known));
+        at.push(
+            issues,
+            None,
+            format!(
+                "未知的规则状态 `{}`{hint}；可选：{}",
+                raw.status,
+                known.join("、")
+            ),
+        );
+        Status::Active
+    });
     let severity = Severity::from_key(&raw.severity).unwrap_or_else(|| {
         let hint = did_you_mean(nearest(&raw.severity, ["critical", "major", "minor"]));
         at.push(
@@ -197,7 +211,7 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         veto: raw.veto,
         kind: raw.kind,
         builtin: raw.builtin,
-        status: raw.status,
+        status,
         requires: raw.requires,
         partial: raw.partial,
         applies_text: applies.as_ref().map(|a| a.1.clone()),
