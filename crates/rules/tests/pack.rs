@@ -602,11 +602,12 @@ fn derived_fields_chained_past_the_expanded_depth_are_refused() {
     );
 }
 
+/// A file of the pack and how to change its text.
+type Edit<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+
 /// The built-in pack written to a folder with the files named in `edits` edited; the
 /// load result.
-fn pack_edited(
-    edits: &[(&str, &dyn Fn(&str) -> String)],
-) -> Result<RulePack, caseaudit_rules::PackError> {
+fn pack_edited(edits: &[Edit]) -> Result<RulePack, caseaudit_rules::PackError> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     for (path, text) in builtin_files() {
         let p = dir.path().join(&path);
