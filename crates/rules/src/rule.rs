@@ -46,8 +46,27 @@ impl System {
         }
     }
 
+    /// The system a `system = "…"` word names, if any.
     pub fn from_key(s: &str) -> Option<System> {
         System::ALL.into_iter().find(|x| x.key() == s)
+    }
+
+    /// The prefix of the ids of this system's rules (`PUB` in `PUB-001`). The one table
+    /// of prefixes: it is a naming convention of rule ids, so it lives beside them in
+    /// code, and the loader checks every rule's id against its `system` with it.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            System::Publication => "PUB",
+            System::Recording => "REC",
+            System::LegalReview => "LR",
+            System::Procedure => "PRO",
+            System::DataQuality => "DQ",
+        }
+    }
+
+    /// The system whose rules' ids start with `prefix`, if any.
+    pub fn from_id_prefix(prefix: &str) -> Option<System> {
+        System::ALL.into_iter().find(|x| x.id_prefix() == prefix)
     }
 }
 

@@ -40,16 +40,8 @@ fn every_catalog_rule_is_present_once() {
 fn rules_are_documented_and_exemplified() {
     let p = pack();
     for r in &p.rules {
-        let prefix = r.id.split('-').next().unwrap_or("");
-        let want = match prefix {
-            "PUB" => System::Publication,
-            "REC" => System::Recording,
-            "LR" => System::LegalReview,
-            "PRO" => System::Procedure,
-            "DQ" => System::DataQuality,
-            other => panic!("unexpected prefix {other}"),
-        };
-        assert_eq!(r.system, want, "{}", r.id);
+        // The id's prefix agrees with the system: checked at load
+        // (a_rule_whose_id_prefix_and_system_disagree_is_refused).
         assert!(!r.basis.trim().is_empty(), "{} has no basis", r.id);
         assert!(
             !r.rectification.trim().is_empty(),
@@ -669,4 +661,35 @@ fn a_deprecated_rule_loads_and_is_not_evaluated() {
     assert!(sql.contains("'PUB-002'"), "{sql}");
     // The built-in pack's rules are all active.
     assert!(pack().rules.iter().all(|r| r.is_active()));
+}
+
+#[test]
+fn a_rule_whose_id_prefix_and_system_disagree_is_refused() {
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        t.replacen("system = \"publication\"", "system = \"recording\"", 1)
+    })])
+    .expect_err("PUB- rule in recording");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("前缀 `PUB`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-001"), "{err}");
+    assert!(issue.message.contains("`publication`"), "{err}");
+    assert!(issue.message.contains("`recording`"), "{err}");
+    // An unknown prefix is refused too, with the known ones.
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        t.replacen("id = \"PUB-001\"", "id = \"PUX-001\"", 1)
+    })])
+    .expect_err("unknown prefix");
+    assert!(
+        err.issues()
+            .iter()
+            .any(|i| i.message.contains("`PUX`") && i.message.contains("`PUB`")),
+        "{err}"
+    );
+    // The table covers every system, one prefix each.
+    for s in System::ALL {
+        assert_eq!(System::from_id_prefix(s.id_prefix()), Some(s));
+    }
 }

@@ -155,6 +155,7 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         );
         System::DataQuality
     });
+    check_id_prefix(at, &raw.system, system, issues);
     let status = Status::from_key(&raw.status).unwrap_or_else(|| {
         let known = Status::ALL.map(Status::key);
         let hint = did_you_mean(nearest(&raw.status, known));
@@ -229,6 +230,39 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
     check_requires(at, &rule, issues);
     check_message(at, &rule, issues);
     rule
+}
+
+/// The id's prefix names the rule's system (`PUB-…` is publication): the two must agree.
+fn check_id_prefix(at: &At, written: &str, system: System, issues: &mut Issues) {
+    let Some((prefix, _)) = at.id.split_once('-') else {
+        return;
+    };
+    match System::from_id_prefix(prefix) {
+        None => {
+            let known: Vec<&str> = System::ALL.iter().map(|s| s.id_prefix()).collect();
+            let hint = did_you_mean(nearest(prefix, known.iter().copied()));
+            at.push(
+                issues,
+                Some(1),
+                format!(
+                    "规则编号 `{}` 的前缀 `{prefix}` 不对应任何体系{hint}；可选：{}",
+                    at.id,
+                    known.join("、")
+                ),
+            );
+        }
+        Some(s) if System::from_key(written).is_some() && s != system => at.push(
+            issues,
+            None,
+            format!(
+                "规则编号 `{}` 的前缀 `{prefix}` 属于 `{}`（{}），但 `system` 写的是 `{written}`",
+                at.id,
+                s.key(),
+                s.label()
+            ),
+        ),
+        Some(_) => {}
+    }
 }
 
 /// A rule's `applies` or `violation`, parsed and checked; with its text.
