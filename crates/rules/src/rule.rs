@@ -220,6 +220,26 @@ impl Rule {
         out
     }
 
+    /// The names a rule's message template may use, in order: the evidence fields, then
+    /// each day count of `applies` and `violation` (`workdays_A_B`, `days_A_B`, see
+    /// [`Expr::day_counts`]), then `as_of` and `params` (an object of the parameters).
+    pub fn evidence_names(&self) -> Vec<String> {
+        let mut out = self.evidence_fields();
+        for e in self.applies.iter().chain(self.violation.iter()) {
+            for (name, _) in e.day_counts() {
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        for n in ["as_of", "params"] {
+            if !out.iter().any(|x| x == n) {
+                out.push(n.to_string());
+            }
+        }
+        out
+    }
+
     /// The fields named in `violation`: the cells a finding points at.
     pub fn violation_fields(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -693,3 +693,47 @@ fn a_rule_whose_id_prefix_and_system_disagree_is_refused() {
         assert_eq!(System::from_id_prefix(s.id_prefix()), Some(s));
     }
 }
+
+#[test]
+fn a_message_may_use_only_the_rules_evidence() {
+    // PUB-002 reads case_type, decision_date, publication_date, procedure and counts
+    // WORKDAYS(decision_date, publication_date).
+    let p = pack();
+    let names = p.rule("PUB-002").expect("PUB-002").evidence_names();
+    for n in [
+        "decision_date",
+        "publication_date",
+        "workdays_decision_date_publication_date",
+        "as_of",
+        "params",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
+    }
+    let with_message = |m: &'static str| {
+        pack_edited(&[("three-systems/PUB-002.toml", &move |t: &str| {
+            let start = t.find("\nmessage = ").expect("message") + 1;
+            let end = start + t[start..].find('\n').expect("end of line");
+            format!("{}message = \"{m}\"{}", &t[..start], &t[end..])
+        })])
+    };
+    assert!(with_message(
+        "公示日期 {{ publication_date }}，{{ params.publication_workdays_permit_penalty }}"
+    )
+    .is_ok());
+    let err = with_message("公示日期 {{ publicaton_date }}").expect_err("typo");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`publicaton_date`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-002"), "{err}");
+    assert!(issue.message.contains("`publication_date`"), "{err}");
+    // A field the rule does not read is not evidence, though the pack knows it.
+    let err = with_message("{{ party_name }}").expect_err("not evidence");
+    assert!(err.to_string().contains("`party_name`"), "{err}");
+    let err = with_message("{{ params.publication_days }}").expect_err("param");
+    assert!(
+        err.to_string().contains("`params.publication_days`"),
+        "{err}"
+    );
+}

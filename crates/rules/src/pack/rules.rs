@@ -228,7 +228,7 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         source_text: at.text.to_string(),
     };
     check_requires(at, &rule, issues);
-    check_message(at, &rule, issues);
+    check_message(at, &rule, cx, issues);
     rule
 }
 
@@ -349,14 +349,52 @@ fn check_requires(at: &At, rule: &Rule, issues: &mut Issues) {
     }
 }
 
-/// The message template compiles.
-fn check_message(at: &At, rule: &Rule, issues: &mut Issues) {
+/// The message template compiles, and every variable it uses is one of the rule's
+/// evidence names (an unknown one would render as empty text), every `params.NAME` a
+/// parameter of the pack. A builtin rule's message is fixed text written by the engine.
+fn check_message(at: &At, rule: &Rule, cx: &RuleContext, issues: &mut Issues) {
     let Some(m) = &rule.message else {
         return;
     };
     let env = minijinja::Environment::new();
-    if let Err(e) = env.template_from_str(m) {
-        at.push(issues, None, format!("message template: {e}"));
+    let template = match env.template_from_str(m) {
+        Ok(t) => t,
+        Err(e) => {
+            at.push(issues, None, format!("消息模板有语法错误：{e}"));
+            return;
+        }
+    };
+    if rule.kind != RuleKind::Condition {
+        return;
+    }
+    let names = rule.evidence_names();
+    let mut used: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    used.sort();
+    for var in used {
+        let mut parts = var.splitn(3, '.');
+        let root = parts.next().unwrap_or_default();
+        if root == "params" {
+            if let Some(p) = parts.next() {
+                if !cx.params.contains(p) {
+                    let hint = did_you_mean(nearest(p, cx.params.iter().map(|s| s.as_str())));
+                    at.push(
+                        issues,
+                        None,
+                        format!("消息模板用到未知参数 `params.{p}`{hint}"),
+                    );
+                }
+            }
+        } else if !names.iter().any(|n| n == root) {
+            let hint = did_you_mean(nearest(root, names.iter().map(|s| s.as_str())));
+            at.push(
+                issues,
+                None,
+                format!(
+                    "消息模板用到 `{root}`，它不是本规则的证据（会显示为空）{hint}；可用：{}",
+                    names.join("、")
+                ),
+            );
+        }
     }
 }
 
