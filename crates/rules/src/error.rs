@@ -9,6 +9,9 @@ pub struct PackIssue {
     pub file: String,
     /// 1-based line in that file, when known.
     pub line: Option<usize>,
+    /// 1-based column (in characters) in that line, when known: where in a rule file a
+    /// condition's problem is.
+    pub column: Option<usize>,
     /// The rule (or derived field, parameter) the problem belongs to.
     pub item: Option<String>,
     /// What is wrong, one line, lowercase, user values in backticks.
@@ -20,6 +23,9 @@ impl fmt::Display for PackIssue {
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         if let Some(item) = &self.item {
             write!(f, " [{item}]")?;

@@ -230,25 +230,31 @@ rectification = "测试"
             .find(|i| i.message.contains(needle))
             .unwrap_or_else(|| panic!("no issue mentions {needle}:\n{text}"))
     };
-    let field = find("unknown field `publicaton_date`");
+    // Each problem at its line and column in the rule file, in Chinese.
+    let field = find("未知字段 `publicaton_date`");
     assert!(
-        field.message.contains("did you mean `publication_date`"),
+        field.message.contains("是否想写 `publication_date`"),
         "{text}"
     );
-    assert_eq!(field.line, Some(9), "{text}");
-    let func = find("unknown function `WORKDAY`");
-    assert!(func.message.contains("did you mean `WORKDAYS`"), "{text}");
-    assert_eq!(func.line, Some(10), "{text}");
-    let cmp = find("cannot compare date");
-    assert_eq!(cmp.line, Some(11), "{text}");
-    let param = find("unknown parameter `params.publication_workday_permit_penalty`");
+    assert_eq!((field.line, field.column), (Some(9), Some(1)), "{text}");
+    let func = find("未知函数 `WORKDAY`");
+    assert!(func.message.contains("是否想写 `WORKDAYS`"), "{text}");
+    assert_eq!((func.line, func.column), (Some(10), Some(4)), "{text}");
+    let cmp = find("不能比较日期");
+    assert!(cmp.message.contains("DATE 'YYYY-MM-DD'"), "{text}");
+    assert_eq!((cmp.line, cmp.column), (Some(11), Some(4)), "{text}");
+    let param = find("未知参数 `params.publication_workday_permit_penalty`");
     assert!(
         param
             .message
-            .contains("did you mean `publication_workdays_permit_penalty`"),
+            .contains("是否想写 `publication_workdays_permit_penalty`"),
         "{text}"
     );
-    assert_eq!(param.line, Some(12), "{text}");
+    assert_eq!((param.line, param.column), (Some(12), Some(20)), "{text}");
+    assert!(
+        text.contains("three-systems/PUB-901.toml:12:20 [PUB-901]: 未知参数"),
+        "{text}"
+    );
     for i in [field, func, cmp, param] {
         assert_eq!(i.file, "three-systems/PUB-901.toml");
         assert_eq!(i.item.as_deref(), Some("PUB-901"));
@@ -736,4 +742,88 @@ fn a_message_may_use_only_the_rules_evidence() {
         err.to_string().contains("`params.publication_days`"),
         "{err}"
     );
+}
+
+#[test]
+fn a_condition_error_points_at_line_and_column_in_the_rule_file() {
+    // A one-line condition: the column counts from the start of the file's line.
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        let start = t.find("\nviolation = ").expect("violation") + 1;
+        let end = start + t[start..].find('\n').expect("end of line");
+        format!(
+            "{}violation = \"publication_date IS NULL AND decision_dat IS NOT NULL\"{}",
+            &t[..start],
+            &t[end..]
+        )
+    })]);
+    let err = err.expect_err("unknown field");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`decision_dat`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let file = builtin_files()
+        .remove("three-systems/PUB-001.toml")
+        .expect("PUB-001");
+    let line = file
+        .lines()
+        .position(|l| l.starts_with("violation = "))
+        .expect("violation line")
+        + 1;
+    // `violation = "` is 13 characters; `publication_date IS NULL AND ` 29 more.
+    assert_eq!(issue.line, Some(line), "{err}");
+    assert_eq!(issue.column, Some(13 + 29 + 1), "{err}");
+    // A syntax error is placed at the token where parsing stopped.
+    let err =
+        pack_with_violation("decision_date IS NULL\nOR decision_date > )").expect_err("syntax");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("语法错误"))
+        .unwrap_or_else(|| panic!("{err}"));
+    // The violation starts on line 8 of the generated file; `)` is on line 9, column 20.
+    assert_eq!((issue.line, issue.column), (Some(9), Some(20)), "{err}");
+    assert!(issue.message.contains("`)`"), "{err}");
+    assert!(!issue.message.contains("Line:"), "{err}");
+}
+
+#[test]
+fn check_errors_are_typed_and_carry_their_place() {
+    use caseaudit_rules::expr::{CheckError, Place, Ty};
+    let p = pack();
+    let errs = p
+        .parse_condition("decision_date IS NULL\n  OR foo > 1", Ty::Bool)
+        .expect_err("unknown field");
+    match errs.as_slice() {
+        [CheckError::UnknownField { name, span, .. }] => {
+            assert_eq!(name, "foo");
+            assert_eq!(span.start, Place { line: 2, column: 6 });
+        }
+        other => panic!("{other:?}"),
+    }
+    let errs = p
+        .parse_condition("decision_date + 1", Ty::Bool)
+        .expect_err("not a condition");
+    assert!(
+        matches!(
+            errs.as_slice(),
+            [CheckError::ResultType {
+                found: Ty::Date,
+                want: Ty::Bool
+            }]
+        ),
+        "{errs:?}"
+    );
+    // The typed tree keeps where each part was written.
+    let e = p
+        .parse_condition(
+            "decision_date IS NULL AND\n  publication_date IS NULL",
+            Ty::Bool,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let caseaudit_rules::expr::ExprKind::And(a, b) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(a.span.start, Place { line: 1, column: 1 });
+    assert_eq!(b.span.start, Place { line: 2, column: 3 });
 }

@@ -30,6 +30,19 @@ impl Ty {
         }
     }
 
+    /// The Chinese name of the type, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ty::Bool => "布尔值",
+            Ty::Number => "数字",
+            Ty::Date => "日期",
+            Ty::Text => "文本",
+            Ty::List => "列表",
+            Ty::Null => "空值",
+        }
+    }
+
+    /// The English name of the type.
     pub fn name(self) -> &'static str {
         match self {
             Ty::Bool => "boolean",
@@ -84,11 +97,59 @@ impl ArithOp {
     }
 }
 
-/// A type-checked expression.
-#[derive(Debug, Clone, PartialEq)]
+/// A place in a condition's text: 1-based line and column (counted in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Place {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Where in its condition's text an expression was written. Line 0 means unknown (a node
+/// the checker made itself, or one the parser gave no place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: Place,
+    pub end: Place,
+}
+
+impl Span {
+    /// Whether the span points somewhere.
+    pub fn is_known(&self) -> bool {
+        self.start.line > 0
+    }
+
+    /// The start, when known.
+    pub fn place(&self) -> Option<Place> {
+        self.is_known().then_some(self.start)
+    }
+}
+
+impl From<sqlparser::tokenizer::Span> for Span {
+    fn from(s: sqlparser::tokenizer::Span) -> Span {
+        let place = |l: sqlparser::tokenizer::Location| Place {
+            line: usize::try_from(l.line).unwrap_or(0),
+            column: usize::try_from(l.column).unwrap_or(0),
+        };
+        Span {
+            start: place(s.start),
+            end: place(s.end),
+        }
+    }
+}
+
+/// A type-checked expression, with where it was written.
+#[derive(Debug, Clone)]
 pub struct Expr {
     pub kind: ExprKind,
     pub ty: Ty,
+    pub span: Span,
+}
+
+/// Two expressions are equal when they mean the same, wherever they were written.
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.kind == other.kind && self.ty == other.ty
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,8 +201,21 @@ pub enum ExprKind {
 }
 
 impl Expr {
+    /// An expression without a place in a text.
     pub fn new(kind: ExprKind, ty: Ty) -> Expr {
-        Expr { kind, ty }
+        Expr {
+            kind,
+            ty,
+            span: Span::default(),
+        }
+    }
+
+    /// The same expression, placed at `span` unless it already has a place.
+    pub fn at(mut self, span: Span) -> Expr {
+        if !self.span.is_known() {
+            self.span = span;
+        }
+        self
     }
 
     /// The direct children of this node.

@@ -1,6 +1,6 @@
 //! `derived.toml`: named expressions over fields, usable by every rule.
 
-use super::issues::{line_at, parse_toml, value_line, Issues};
+use super::issues::{line_at, parse_toml, value_place, Issues};
 use crate::expr::check::{expanded_depth, expanded_depth_issue};
 use crate::expr::{parse_condition, Expr, Scope, Ty};
 use crate::fields::FieldSet;
@@ -99,11 +99,11 @@ pub(crate) fn load_derived(
             derived: &set.types,
             params,
         };
-        let eline = value_line(text, d.expr.span().start);
+        let start = value_place(text, d.expr.span().start);
         match parse_condition(d.expr.get_ref(), &scope, ty) {
             Ok(e) => {
                 if let Some(m) = expanded_depth_issue(&e, &set.depths) {
-                    issues.push(FILE, Some(eline), Some(&d.name), m);
+                    issues.push(FILE, Some(start.line), Some(&d.name), m);
                     continue;
                 }
                 set.depths
@@ -119,13 +119,8 @@ pub(crate) fn load_derived(
                 });
             }
             Err(errs) => {
-                for er in errs {
-                    issues.push(
-                        FILE,
-                        Some(eline + er.line.unwrap_or(1) - 1),
-                        Some(&d.name),
-                        er.message,
-                    );
+                for er in &errs {
+                    issues.push_check(FILE, start, Some(&d.name), er);
                 }
             }
         }

@@ -205,6 +205,7 @@ impl RulePack {
         Err(PackError::Invalid(vec![PackIssue {
             file: "calendar/".into(),
             line: None,
+            column: None,
             item: None,
             message: format!(
                 "the calendar has no year {}: working days across it cannot be counted; add {} with --calendar too",

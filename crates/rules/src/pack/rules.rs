@@ -1,7 +1,7 @@
 //! Rule files (`three-systems/`, `procedure/`, `data-quality/`): one rule a file.
 
 use super::derived::DerivedSet;
-use super::issues::{line_at, parse_toml, value_line, Issues};
+use super::issues::{line_at, parse_toml, value_place, Issues};
 use super::source::Files;
 use crate::calendar::parse_iso;
 use crate::error::{did_you_mean, nearest};
@@ -273,7 +273,7 @@ fn condition(
     issues: &mut Issues,
 ) -> Option<(Expr, String)> {
     let s = s?;
-    let base = value_line(at.text, s.span().start);
+    let start = value_place(at.text, s.span().start);
     let scope = Scope {
         fields: cx.fields,
         derived: &cx.derived.types,
@@ -282,14 +282,14 @@ fn condition(
     match parse_condition(s.get_ref(), &scope, Ty::Bool) {
         Ok(e) => match expanded_depth_issue(&e, &cx.derived.depths) {
             Some(m) => {
-                at.push(issues, Some(base), m);
+                at.push(issues, Some(start.line), m);
                 None
             }
             None => Some((e, s.get_ref().clone())),
         },
         Err(errs) => {
-            for er in errs {
-                at.push(issues, Some(base + er.line.unwrap_or(1) - 1), er.message);
+            for er in &errs {
+                issues.push_check(at.path, start, Some(at.id), er);
             }
             None
         }
