@@ -56,7 +56,7 @@ pub struct CalendarYear {
 
 /// A date outside the years the calendar covers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("date {date} is outside the work-day calendar (year {year} has no calendar file; covered: {covered})")]
+#[error("日期 {date} 超出工作日日历：{year} 年没有节假日安排文件（已有：{covered}）")]
 pub struct OutsideCalendar {
     pub date: String,
     pub year: i32,
@@ -205,18 +205,18 @@ fn parse_month_days(year: i32, spec: &str) -> Result<Vec<NaiveDate>, String> {
         let (m, d) = s
             .trim()
             .split_once('-')
-            .ok_or_else(|| format!("`{s}` is not MM-DD"))?;
+            .ok_or_else(|| format!("`{s}` 不是 MM-DD 格式"))?;
         let (m, d): (u32, u32) = (
-            m.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
-            d.parse().map_err(|_| format!("`{s}` is not MM-DD"))?,
+            m.parse().map_err(|_| format!("`{s}` 不是 MM-DD 格式"))?,
+            d.parse().map_err(|_| format!("`{s}` 不是 MM-DD 格式"))?,
         );
-        NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| format!("`{s}` is not a day of {year}"))
+        NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| format!("`{s}` 不是 {year} 年的日期"))
     };
     match spec.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (one(a)?, one(b)?);
             if b < a {
-                return Err(format!("range `{spec}` ends before it starts"));
+                return Err(format!("日期范围 `{spec}` 的结束早于开始"));
             }
             Ok(a.iter_days().take_while(|d| *d <= b).collect())
         }
@@ -267,7 +267,7 @@ pub(crate) fn load_calendar(
                             path,
                             None,
                             None,
-                            format!("file holds year {}, name it {}.toml", y.year, y.year),
+                            format!("文件中是 {} 年，应命名为 {}.toml", y.year, y.year),
                         );
                     }
                     years.push(y);
@@ -280,7 +280,7 @@ pub(crate) fn load_calendar(
             "calendar/",
             None,
             None,
-            "the pack has no calendar year".into(),
+            "规则包没有任何年份的节假日安排（calendar/YYYY.toml）".into(),
         );
     }
     (years, overlays)

@@ -51,7 +51,7 @@ pub enum PackError {
 
 fn suggestion_suffix(s: &Option<String>) -> String {
     s.as_ref()
-        .map(|s| format!(", did you mean `{s}`?"))
+        .map(|s| format!("，是否想写 `{s}`？"))
         .unwrap_or_default()
 }
 

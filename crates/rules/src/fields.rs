@@ -253,22 +253,20 @@ impl FieldSet {
         let mut implied: Vec<(usize, Vec<RawImplies>)> = Vec::new();
         for f in raw.field {
             if !f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || f.name.is_empty() {
-                issues.push(format!(
-                    "field name `{}` must be lowercase letters and `_`",
-                    f.name
-                ));
+                issues.push(format!("字段名 `{}` 只能由小写字母和 `_` 组成", f.name));
             }
             if by_name.contains_key(&f.name) {
-                issues.push(format!("field `{}` is defined twice", f.name));
+                issues.push(format!("字段 `{}` 定义了两次", f.name));
                 continue;
             }
             if f.ty == FieldType::Enum && f.vocabulary.is_empty() {
-                issues.push(format!("enum field `{}` has no vocabulary", f.name));
+                issues.push(format!("选项字段 `{}` 没有取值表（vocabulary）", f.name));
             }
             if !matches!(f.ty, FieldType::Enum | FieldType::List) && !f.vocabulary.is_empty() {
                 issues.push(format!(
-                    "field `{}` of type {:?} cannot have a vocabulary",
-                    f.name, f.ty
+                    "字段 `{}` 的类型是{}，不能有取值表（vocabulary）",
+                    f.name,
+                    f.ty.label()
                 ));
             }
             let mut lookup: HashMap<String, Vec<String>> = HashMap::new();
@@ -287,7 +285,7 @@ impl FieldSet {
             for e in &f.expansions {
                 if let Some(bad) = e.values.iter().find(|v| !vocabulary.contains(v)) {
                     issues.push(format!(
-                        "field `{}`: expansion `{}` names `{bad}`, which is not in its vocabulary",
+                        "字段 `{}`：展开项 `{}` 中的 `{bad}` 不在其取值表（vocabulary）中",
                         f.name, e.text
                     ));
                 }
@@ -315,28 +313,26 @@ impl FieldSet {
             for m in imps {
                 let here = &fields[i];
                 let problem = if !here.aliases.iter().any(|a| fold(a) == fold(&m.alias)) {
-                    Some(format!("`{}` is not one of its aliases", m.alias))
+                    Some(format!("`{}` 不是该字段的别名（aliases）", m.alias))
                 } else {
                     match by_name.get(&m.field).map(|&j| &fields[j]) {
-                        None => Some(format!("field `{}` does not exist", m.field)),
+                        None => Some(format!("字段 `{}` 不存在", m.field)),
                         Some(t) if t.name == here.name => {
-                            Some("a field cannot imply itself".to_string())
+                            Some("字段不能推定自身的取值".to_string())
                         }
-                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => {
-                            Some(format!("field `{}` is not of type text or enum", m.field))
-                        }
-                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
-                            format!("`{}` is not in the vocabulary of `{}`", m.value, m.field),
+                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => Some(
+                            format!("字段 `{}` 不是文本或选项（text、enum）类型", m.field),
                         ),
-                        Some(_) if m.value.trim().is_empty() => {
-                            Some("the implied value is empty".to_string())
-                        }
+                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
+                            format!("`{}` 不在 `{}` 的取值表（vocabulary）中", m.value, m.field),
+                        ),
+                        Some(_) if m.value.trim().is_empty() => Some("推定的取值为空".to_string()),
                         Some(_) => None,
                     }
                 };
                 match problem {
                     Some(p) => issues.push(format!(
-                        "field `{}`: implies {} = {}: {p}",
+                        "字段 `{}`：推定 {} = {}：{p}",
                         fields[i].name, m.field, m.value
                     )),
                     None => fields[i].implies.push(Implication {
@@ -356,7 +352,7 @@ impl FieldSet {
             let mut cs = s.chars();
             match (cs.next(), cs.next()) {
                 (Some(c), None) => seps.push(c),
-                _ => issues.push(format!("list separator `{s}` must be one character")),
+                _ => issues.push(format!("列表分隔符 `{s}` 必须是单个字符")),
             }
         }
         let mut money_units: Vec<(String, f64)> = v

@@ -96,12 +96,7 @@ pub(crate) fn load_params(
     };
     for p in rp.param {
         if params.iter().any(|x| x.name == p.name) {
-            issues.push(
-                "params.toml",
-                None,
-                Some(&p.name),
-                "parameter defined twice".into(),
-            );
+            issues.push("params.toml", None, Some(&p.name), "参数定义了两次".into());
         }
         params.push(Param {
             name: p.name,
@@ -118,7 +113,7 @@ pub(crate) fn load_params(
                     "params.toml",
                     None,
                     Some(&pr.name),
-                    format!("profile sets unknown parameter `{k}`{hint}"),
+                    format!("参数配置设置了未知参数 `{k}`{hint}"),
                 );
             }
         }
@@ -158,7 +153,7 @@ pub(crate) fn check_overlays<T>(
                     "params.toml",
                     None,
                     Some(&p.name),
-                    format!("calendar overlay `{o}` has no folder calendar/overlays/{o}/"),
+                    format!("地方节假日 `{o}` 没有对应的文件夹 calendar/overlays/{o}/"),
                 );
             }
         }

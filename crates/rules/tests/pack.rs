@@ -348,19 +348,19 @@ fn an_implication_is_checked_at_pack_load() {
     for (imp, says) in [
         (
             r#"{ alias = "案号", field = "case_type", value = "检查行政" }"#,
-            "vocabulary",
+            "不在 `case_type` 的取值表",
         ),
         (
             r#"{ alias = "案号", field = "case_kind", value = "行政处罚" }"#,
-            "does not exist",
+            "不存在",
         ),
         (
             r#"{ alias = "不是别名", field = "case_type", value = "行政处罚" }"#,
-            "not one of its aliases",
+            "不是该字段的别名",
         ),
         (
             r#"{ alias = "案号", field = "decision_date", value = "2022-01-01" }"#,
-            "text or enum",
+            "text、enum",
         ),
         (r#"{ alias = "案号", field = "case_type" }"#, "value"),
     ] {

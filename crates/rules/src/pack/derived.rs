@@ -81,7 +81,7 @@ pub(crate) fn load_derived(
                 FILE,
                 Some(line),
                 Some(&d.name),
-                format!("unknown type `{}`; use bool, number, date or text", d.ty),
+                format!("未知类型 `{}`；可选：bool、number、date、text", d.ty),
             );
             continue;
         };
@@ -90,7 +90,7 @@ pub(crate) fn load_derived(
                 FILE,
                 Some(line),
                 Some(&d.name),
-                "a derived field cannot reuse a field's name".into(),
+                "派生字段不能与字段同名".into(),
             );
             continue;
         }

@@ -77,7 +77,7 @@ impl RulePack {
         if !path.is_dir() {
             return Err(PackError::Io {
                 path: path.display().to_string(),
-                reason: "not a folder".into(),
+                reason: "不是文件夹".into(),
             });
         }
         RulePack::from_files(path.display().to_string(), dir_files(path)?)
@@ -208,7 +208,7 @@ impl RulePack {
             column: None,
             item: None,
             message: format!(
-                "the calendar has no year {}: working days across it cannot be counted; add {} with --calendar too",
+                "节假日安排缺少 {} 年，跨越该年的工作日无法计算；请一并用 --calendar 添加 {}",
                 ys.join(", "),
                 ys.iter()
                     .map(|y| format!("{y}.toml"))
@@ -228,7 +228,7 @@ impl RulePack {
                     file,
                     None,
                     None,
-                    format!("year {} is not a calendar year caseaudit can use", y.year),
+                    format!("{} 年不在 caseaudit 可用的年份范围（1900–2200）内", y.year),
                 );
             }
         }
@@ -305,7 +305,7 @@ fn read<T: serde::de::DeserializeOwned>(
     match files.get(name) {
         Some(text) => parse_toml(name, text, issues),
         None => {
-            issues.push(name, None, None, "missing from the pack".into());
+            issues.push(name, None, None, "规则包缺少此文件".into());
             None
         }
     }

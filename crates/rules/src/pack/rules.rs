@@ -106,7 +106,7 @@ pub(crate) fn load_rules(files: &Files, cx: &RuleContext, issues: &mut Issues) -
             id: &id,
         };
         if rules.iter().any(|r| r.id == id) {
-            at.push(issues, Some(1), format!("rule id `{id}` is used twice"));
+            at.push(issues, Some(1), format!("规则编号 `{id}` 重复使用"));
         }
         rules.push(load_rule(&at, raw, cx, issues));
     }
@@ -127,11 +127,7 @@ fn is_rule_id(id: &str) -> bool {
 fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Rule {
     let id = at.id;
     if !is_rule_id(id) {
-        at.push(
-            issues,
-            Some(1),
-            format!("rule id `{id}` must look like `PUB-001`"),
-        );
+        at.push(issues, Some(1), format!("规则编号 `{id}` 应形如 `PUB-001`"));
     }
     let stem = at
         .path
@@ -143,16 +139,12 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         at.push(
             issues,
             Some(1),
-            format!("the file of rule `{id}` must be named {id}.toml"),
+            format!("规则 `{id}` 的文件应命名为 {id}.toml"),
         );
     }
     let system = System::from_key(&raw.system).unwrap_or_else(|| {
         let hint = did_you_mean(nearest(&raw.system, System::ALL.iter().map(|s| s.key())));
-        at.push(
-            issues,
-            None,
-            format!("unknown system `{}`{hint}", raw.system),
-        );
+        at.push(issues, None, format!("未知体系 `{}`{hint}", raw.system));
         System::DataQuality
     });
     check_id_prefix(at, &raw.system, system, issues);
@@ -175,15 +167,18 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         at.push(
             issues,
             None,
-            format!("unknown severity `{}`{hint}", raw.severity),
+            format!(
+                "未知严重程度 `{}`{hint}；可选：critical、major、minor",
+                raw.severity
+            ),
         );
         Severity::Minor
     });
     if raw.basis.trim().is_empty() {
-        at.push(issues, None, "the rule has no legal basis".into());
+        at.push(issues, None, "规则缺少法律依据（basis）".into());
     }
     if raw.rectification.trim().is_empty() {
-        at.push(issues, None, "the rule has no rectification text".into());
+        at.push(issues, None, "规则缺少整改要求（rectification）".into());
     }
     let applies = condition(at, raw.applies.as_ref(), cx, issues);
     let violation = condition(at, raw.violation.as_ref(), cx, issues);
@@ -191,11 +186,7 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
     for r in &raw.requires {
         if cx.fields.get(r).is_none() {
             let hint = did_you_mean(nearest(r, cx.fields.names()));
-            at.push(
-                issues,
-                None,
-                format!("`requires` names unknown field `{r}`{hint}"),
-            );
+            at.push(issues, None, format!("`requires` 中有未知字段 `{r}`{hint}"));
         }
     }
     let examples = raw
@@ -301,7 +292,7 @@ fn check_kind(at: &At, raw: &RawRule, issues: &mut Issues) {
     match raw.kind {
         RuleKind::Condition => {
             if raw.violation.is_none() {
-                at.push(issues, None, "a condition rule needs `violation`".into());
+                at.push(issues, None, "条件规则须有 `violation`".into());
             }
         }
         RuleKind::Builtin => {
@@ -309,14 +300,14 @@ fn check_kind(at: &At, raw: &RawRule, issues: &mut Issues) {
                 at.push(
                     issues,
                     None,
-                    "a builtin rule has no `applies` or `violation`".into(),
+                    "内置规则（kind = \"builtin\"）不写 `applies` 和 `violation`".into(),
                 );
             }
             if raw.builtin.is_none() {
                 at.push(
                     issues,
                     None,
-                    "a builtin rule names its mechanism: `builtin = \"duplicate_case_numbers\"` or `\"unreadable_cells\"`".into(),
+                    "内置规则须写明其机制：`builtin = \"duplicate_case_numbers\"` 或 `\"unreadable_cells\"`".into(),
                 );
             }
         }
@@ -342,7 +333,7 @@ fn check_requires(at: &At, rule: &Rule, issues: &mut Issues) {
             issues,
             None,
             format!(
-                "`requires` must list the fields named in `violation` and, outside COALESCE, in `applies`: [{}]",
+                "`requires` 应列出 `violation` 中直接使用的字段，以及 `applies` 中 COALESCE 之外直接使用的字段：[{}]",
                 want.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             ),
         );
@@ -412,7 +403,7 @@ fn example(
             issues,
             Some(line),
             format!(
-                "example `{}`: as_of `{}` is not YYYY-MM-DD",
+                "示例 `{}`：as_of `{}` 不是 YYYY-MM-DD 格式",
                 ex.name, ex.as_of
             ),
         );
@@ -423,7 +414,7 @@ fn example(
         at.push(
             issues,
             Some(line),
-            format!("example `{}`: unknown profile `{profile}`", ex.name),
+            format!("示例 `{}`：未知的参数配置 `{profile}`", ex.name),
         );
     }
     let mut case = Case::new();
@@ -434,14 +425,14 @@ fn example(
                 at.push(
                     issues,
                     Some(line),
-                    format!("example `{}`: unknown field `{k}`{hint}", ex.name),
+                    format!("示例 `{}`：未知字段 `{k}`{hint}", ex.name),
                 );
             }
             Some(f) => match example_value(f, v) {
                 Ok(val) => {
                     case.insert(k.clone(), val);
                 }
-                Err(m) => at.push(issues, Some(line), format!("example `{}`: {m}", ex.name)),
+                Err(m) => at.push(issues, Some(line), format!("示例 `{}`：{m}", ex.name)),
             },
         }
     }
@@ -460,10 +451,10 @@ fn example_value(field: &Field, v: &toml::Value) -> Result<Val, String> {
     use toml::Value as T;
     let bad = || {
         format!(
-            "`{}` is not a valid {} value for `{}`",
+            "`{}` 不是字段 `{}` 的有效{}值",
             v,
-            field.ty.label(),
-            field.name
+            field.name,
+            field.ty.label()
         )
     };
     Ok(match (field.ty, v) {
@@ -474,7 +465,7 @@ fn example_value(field: &Field, v: &toml::Value) -> Result<Val, String> {
         (FieldType::Text, T::String(s)) => Val::Text(s.clone()),
         (FieldType::Enum, T::String(s)) => match field.canonical(s) {
             Some([c]) => Val::Text(c.clone()),
-            _ => return Err(format!("`{s}` is not a value of `{}`", field.name)),
+            _ => return Err(format!("`{s}` 不是 `{}` 的取值", field.name)),
         },
         (FieldType::List, T::Array(items)) => {
             let mut out = Vec::new();
@@ -483,7 +474,7 @@ fn example_value(field: &Field, v: &toml::Value) -> Result<Val, String> {
                 if field.has_vocabulary() {
                     match field.canonical(s) {
                         Some(c) => out.extend(c.iter().cloned()),
-                        None => return Err(format!("`{s}` is not a value of `{}`", field.name)),
+                        None => return Err(format!("`{s}` 不是 `{}` 的取值", field.name)),
                     }
                 } else {
                     out.push(s.clone());
