@@ -48,9 +48,13 @@ pub fn parse_iso(s: &str) -> Option<Day> {
 /// One year's holiday arrangement as the pack states it.
 #[derive(Debug, Clone)]
 pub struct CalendarYear {
+    /// The year, e.g. 2022.
     pub year: i32,
+    /// The State Council notice the dates come from.
     pub notice: String,
+    /// Holidays (days off, weekends included as written).
     pub off: Vec<NaiveDate>,
+    /// Make-up working days (调休上班).
     pub work: Vec<NaiveDate>,
 }
 
@@ -58,8 +62,11 @@ pub struct CalendarYear {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("日期 {date} 超出工作日日历：{year} 年没有节假日安排文件（已有：{covered}）")]
 pub struct OutsideCalendar {
+    /// The date, `YYYY-MM-DD`.
     pub date: String,
+    /// Its year, which has no calendar file.
     pub year: i32,
+    /// The years covered, comma-separated.
     pub covered: String,
 }
 

@@ -37,14 +37,25 @@ impl fmt::Display for PackIssue {
 /// Every problem found in a pack, reported together.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PackError {
+    /// The pack has problems; every one is listed.
     #[error("{}", render_issues(.0))]
     Invalid(Vec<PackIssue>),
+    /// The pack's folder or a file in it cannot be read.
     #[error("无法读取规则包 `{path}`：{reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The folder or file.
+        path: String,
+        /// Why, as the system says.
+        reason: String,
+    },
+    /// A profile name the pack does not have.
     #[error("未知的参数配置 `{name}`{}；可选：{known}", .suggestion.as_ref().map(|s| format!("，是否想写 `{s}`？")).unwrap_or_default())]
     UnknownProfile {
+        /// The name as given.
         name: String,
+        /// The known profile closest to it, if any.
         suggestion: Option<String>,
+        /// The known profiles, joined with `、`.
         known: String,
     },
 }

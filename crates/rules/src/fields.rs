@@ -8,11 +8,17 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
+    /// Free text.
     Text,
+    /// A date.
     Date,
+    /// Yes or no.
     Bool,
+    /// An amount of money in yuan.
     Money,
+    /// One value of a closed vocabulary.
     Enum,
+    /// Several items, optionally of a closed vocabulary.
     List,
 }
 
@@ -133,10 +139,15 @@ pub struct Implication {
 /// A canonical field.
 #[derive(Debug, Clone)]
 pub struct Field {
+    /// The canonical name (`[a-z_]+`).
     pub name: String,
+    /// The Chinese label people read.
     pub label: String,
+    /// The type of its values.
     pub ty: FieldType,
+    /// Whether every ledger must have it (case_id, agency).
     pub required: bool,
+    /// Header texts that map to it, first listed wins.
     pub aliases: Vec<String>,
     /// Canonical values in pack order (enums, and lists with a closed vocabulary).
     pub vocabulary: Vec<String>,
@@ -166,9 +177,11 @@ pub struct ValueWords {
     true_words: HashMap<String, ()>,
     false_words: HashMap<String, ()>,
     empty_words: HashMap<String, ()>,
+    /// Characters that separate the items of a list cell.
     pub list_separators: Vec<char>,
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
+    /// Header markers that scale a money column (万元), with their factor.
     pub header_units: Vec<(String, f64)>,
     /// Totals words, folded (see [`fold`]).
     pub totals_words: Vec<String>,
@@ -243,6 +256,7 @@ pub fn case_key(s: &str) -> String {
 pub struct FieldSet {
     fields: Vec<Field>,
     by_name: HashMap<String, usize>,
+    /// How cell words read as values.
     pub words: ValueWords,
 }
 
@@ -401,10 +415,12 @@ impl FieldSet {
         self.by_name.get(name).copied()
     }
 
+    /// The number of fields.
     pub fn len(&self) -> usize {
         self.fields.len()
     }
 
+    /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! The caseaudit rule pack: canonical fields, parameters and profiles, the work-day
 //! calendar, derived fields, the rules with their legal basis, and the condition
 //! language (parse, type-check, reference evaluation, explanation).

@@ -39,20 +39,28 @@ pub(crate) struct RawProfile {
 /// A parameter of the pack.
 #[derive(Debug, Clone)]
 pub struct Param {
+    /// Its name, used as `params.NAME`.
     pub name: String,
     /// The national value; `None` when unset nationally.
     pub value: Option<f64>,
+    /// What it means, in Chinese.
     pub meaning: String,
+    /// Where its value comes from.
     pub source: String,
 }
 
 /// A profile: a named set of overrides (a province's thresholds).
 #[derive(Debug, Clone)]
 pub struct Profile {
+    /// Its name (`--profile NAME`).
     pub name: String,
+    /// The Chinese title (a province's name).
     pub title: String,
+    /// Where its values come from.
     pub source: String,
+    /// The parameters it sets.
     pub values: BTreeMap<String, f64>,
+    /// The regional calendar overlays it turns on.
     pub calendar_overlays: Vec<String>,
 }
 

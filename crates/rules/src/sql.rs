@@ -16,7 +16,9 @@ use std::fmt::Write;
 /// The SQL dialect to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// DuckDB.
     DuckDb,
+    /// Spark SQL.
     Spark,
 }
 

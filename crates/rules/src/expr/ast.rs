@@ -6,10 +6,15 @@ use std::fmt;
 /// The type of an expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
+    /// True, false or NULL.
     Bool,
+    /// A number (money, counts, days).
     Number,
+    /// A date.
     Date,
+    /// Text (text and enum fields).
     Text,
+    /// A list of texts (list fields).
     List,
     /// The literal NULL, which fits any type.
     Null,
@@ -55,17 +60,25 @@ impl Ty {
     }
 }
 
+/// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `=`
     Eq,
+    /// `<>`
     NotEq,
+    /// `<`
     Lt,
+    /// `<=`
     LtEq,
+    /// `>`
     Gt,
+    /// `>=`
     GtEq,
 }
 
 impl CmpOp {
+    /// The operator as written in SQL.
     pub fn sql(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
@@ -78,15 +91,21 @@ impl CmpOp {
     }
 }
 
+/// An arithmetic operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArithOp {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/`
     Div,
 }
 
 impl ArithOp {
+    /// The operator as written in SQL.
     pub fn sql(self) -> &'static str {
         match self {
             ArithOp::Add => "+",
@@ -100,7 +119,9 @@ impl ArithOp {
 /// A place in a condition's text: 1-based line and column (counted in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Place {
+    /// 1-based line; 0 when unknown.
     pub line: usize,
+    /// 1-based column, in characters; 0 when unknown.
     pub column: usize,
 }
 
@@ -108,7 +129,9 @@ pub struct Place {
 /// the checker made itself, or one the parser gave no place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
+    /// Where it starts.
     pub start: Place,
+    /// Where it ends.
     pub end: Place,
 }
 
@@ -140,8 +163,11 @@ impl From<sqlparser::tokenizer::Span> for Span {
 /// A type-checked expression, with where it was written.
 #[derive(Debug, Clone)]
 pub struct Expr {
+    /// What the expression is.
     pub kind: ExprKind,
+    /// Its type, as checked.
     pub ty: Ty,
+    /// Where it was written (not part of equality).
     pub span: Span,
 }
 
@@ -152,12 +178,18 @@ impl PartialEq for Expr {
     }
 }
 
+/// The kinds of expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
+    /// The literal NULL.
     Null,
+    /// `TRUE`, `FALSE`.
     Bool(bool),
+    /// A number literal.
     Number(f64),
+    /// A text literal in single quotes.
     Text(String),
+    /// `DATE 'YYYY-MM-DD'`.
     Date(Day),
     /// A canonical field of the case.
     Field(String),
@@ -167,36 +199,61 @@ pub enum ExprKind {
     Param(String),
     /// The audit date.
     AsOf,
+    /// `NOT x`.
     Not(Box<Expr>),
+    /// `a AND b`.
     And(Box<Expr>, Box<Expr>),
+    /// `a OR b`.
     Or(Box<Expr>, Box<Expr>),
+    /// A comparison.
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// Arithmetic.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `-x`.
     Neg(Box<Expr>),
+    /// `x IS [NOT] NULL`.
     IsNull {
+        /// The operand.
         expr: Box<Expr>,
+        /// With `NOT`.
         negated: bool,
     },
     /// `IS [NOT] TRUE` (value true) and `IS [NOT] FALSE` (value false).
     IsBool {
+        /// The operand.
         expr: Box<Expr>,
+        /// `TRUE` or `FALSE`.
         value: bool,
+        /// With `NOT`.
         negated: bool,
     },
+    /// `x [NOT] IN (…)`.
     In {
+        /// The value looked up.
         expr: Box<Expr>,
+        /// The values it is looked up in.
         list: Vec<Expr>,
+        /// With `NOT`.
         negated: bool,
     },
+    /// `CASE WHEN … THEN … [ELSE …] END`.
     Case {
+        /// (condition, result), in order.
         branches: Vec<(Expr, Expr)>,
+        /// The `ELSE` result.
         otherwise: Option<Box<Expr>>,
     },
+    /// `COALESCE(…)`: the first argument that is not NULL.
     Coalesce(Vec<Expr>),
+    /// `WORKDAYS(a, b)`: working days d with a < d ≤ b.
     Workdays(Box<Expr>, Box<Expr>),
+    /// `DAYS(a, b)`: b − a in calendar days.
     Days(Box<Expr>, Box<Expr>),
+    /// `LEN(list)`: the number of items.
     Len(Box<Expr>),
+    /// `HAS_ANY(list, …)`: whether the list holds any of the values.
     HasAny(Box<Expr>, Vec<String>),
+    /// `ALL_IN(list, …)`: whether every item of the list is one of the values.
     AllIn(Box<Expr>, Vec<String>),
 }
 

@@ -14,9 +14,11 @@ pub use super::error::CheckError;
 
 /// The names a condition may use.
 pub struct Scope<'a> {
+    /// The canonical fields.
     pub fields: &'a FieldSet,
     /// Derived fields defined so far, with their types.
     pub derived: &'a BTreeMap<String, Ty>,
+    /// The parameters' names.
     pub params: &'a BTreeSet<String>,
 }
 

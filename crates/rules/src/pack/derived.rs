@@ -11,10 +11,15 @@ use toml::Spanned;
 /// A derived field: a named expression every rule may use.
 #[derive(Debug, Clone)]
 pub struct Derived {
+    /// Its name, used in conditions.
     pub name: String,
+    /// The Chinese label.
     pub label: String,
+    /// The checked expression.
     pub expr: Expr,
+    /// The expression as written.
     pub text: String,
+    /// The legal basis.
     pub basis: String,
 }
 

@@ -29,19 +29,31 @@ use std::path::Path;
 /// A validated rule pack.
 #[derive(Debug, Clone)]
 pub struct RulePack {
+    /// The pack's name (`pack.toml`).
     pub name: String,
+    /// The pack's version.
     pub version: String,
+    /// What the pack is.
     pub description: String,
     /// `built-in` or the folder it was read from.
     pub source: String,
+    /// The canonical fields.
     pub fields: FieldSet,
+    /// The parameters.
     pub params: Vec<Param>,
+    /// The profiles, `national` first when the pack does not define it.
     pub profiles: Vec<Profile>,
+    /// The calendar years, in the pack and added with `--calendar`.
     pub calendar_years: Vec<CalendarYear>,
+    /// Regional overlays by name (`calendar/overlays/NAME/`).
     pub overlays: BTreeMap<String, Vec<CalendarYear>>,
+    /// The derived fields, in order.
     pub derived: Vec<Derived>,
+    /// Each derived field's expression, by name.
     pub derived_exprs: BTreeMap<String, Expr>,
+    /// The rules, sorted by id.
     pub rules: Vec<Rule>,
+    /// Grade bands and the veto score.
     pub scoring: Scoring,
     /// Files under `templates/`, by path inside it.
     pub templates: BTreeMap<String, String>,
