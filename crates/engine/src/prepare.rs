@@ -12,7 +12,7 @@ use crate::load::{self, ErrorKind, LoadError};
 use crate::model::{InputSummary, NotEvaluated, RejectedRow};
 use crate::normalize::{normalize, normalize_str, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
-use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{fold, ValueWords};
 use caseaudit_rules::{Day, Field, FieldType, RuleKind, RulePack};
 use rayon::prelude::*;
 use std::borrow::Cow;

@@ -100,6 +100,6 @@ pub fn nearest<'a, I: IntoIterator<Item = &'a str>>(name: &str, known: I) -> Opt
 }
 
 /// "did you mean" suffix for a message.
-pub fn did_you_mean(s: Option<String>) -> String {
+pub(crate) fn did_you_mean(s: Option<String>) -> String {
     suggestion_suffix(&s)
 }

@@ -223,7 +223,7 @@ pub fn fold(s: &str) -> String {
 
 /// The key a case number is matched by (duplicates across rows, publication records):
 /// trimmed, NFKC-folded, without whitespace, and with the bracket variants around the
-/// year (〔〕［］[]【】()（）) written as 〔〕, so 巴市监罚[2022]21号 and 巴市监罚〔2022〕21号
+/// year (〔〕［］[]【】()（）) written as 〔〕, so `巴市监罚[2022]21号` and `巴市监罚〔2022〕21号`
 /// are one key. Outputs show the case number as read, never the key.
 pub fn case_key(s: &str) -> String {
     const OPEN: [char; 4] = ['〔', '[', '【', '('];

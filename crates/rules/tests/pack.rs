@@ -2,10 +2,7 @@
 //! principles of the spec; calendar figures; error reporting of a broken pack.
 
 use caseaudit_rules::calendar::parse_iso;
-use caseaudit_rules::examples::run_examples;
-use caseaudit_rules::pack::builtin_files;
-use caseaudit_rules::rule::Expect;
-use caseaudit_rules::{RuleKind, RulePack, System};
+use caseaudit_rules::{builtin_files, run_examples, Expect, RuleKind, RulePack, System};
 use std::collections::BTreeSet;
 
 const CATALOG: &[&str] = &[
