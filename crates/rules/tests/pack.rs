@@ -811,6 +811,17 @@ fn check_errors_are_typed_and_carry_their_place() {
         ),
         "{errs:?}"
     );
+    // A tokenizer error (an open quote) is placed where the tokenizer stopped.
+    let errs = p
+        .parse_condition("decision_date IS NULL\nOR case_type = '行政处罚", Ty::Bool)
+        .expect_err("open quote");
+    match errs.as_slice() {
+        [e @ CheckError::Syntax { span, .. }] => {
+            assert_eq!(span.start.line, 2, "{e}");
+            assert!(e.to_string().starts_with("语法错误"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
     // The typed tree keeps where each part was written.
     let e = p
         .parse_condition(

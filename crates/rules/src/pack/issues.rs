@@ -38,7 +38,7 @@ impl Issues {
         error: &CheckError,
     ) {
         let (line, column) = match error.span().place() {
-            Some(p) if p.line == 1 => (start.line, Some(start.column + p.column - 1)),
+            Some(p) if p.line == 1 => (start.line, Some(start.column + p.column.saturating_sub(1))),
             Some(p) => (start.line + p.line - 1, Some(p.column)),
             None => (start.line, None),
         };
@@ -115,5 +115,35 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_values_text_starts_after_its_quote_or_on_the_next_line() {
+        let text = "id = \"X\"\nviolation = \"a IS NULL\"\napplies = \"\"\"\nb IS NULL\"\"\"\nx = '''c'''\n";
+        let at = |needle: &str| text.find(needle).unwrap_or(usize::MAX);
+        assert_eq!(
+            value_place(text, at("\"a IS")),
+            Place {
+                line: 2,
+                column: 14
+            }
+        );
+        // A multi-line string opening with a line break starts on the next line.
+        assert_eq!(
+            value_place(text, at("\"\"\"\nb")),
+            Place { line: 4, column: 1 }
+        );
+        assert_eq!(value_place(text, at("'''c")), Place { line: 5, column: 8 });
+        // Columns count characters, not bytes.
+        let text = "标题 = \"x\"";
+        assert_eq!(
+            value_place(text, text.find('"').unwrap_or(0)),
+            Place { line: 1, column: 7 }
+        );
     }
 }
