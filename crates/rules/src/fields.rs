@@ -1,5 +1,6 @@
 //! Canonical fields, their header aliases and value vocabularies (`fields.toml`).
 
+use crate::pack::issues::Issues;
 use serde::Deserialize;
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -260,8 +261,18 @@ pub struct FieldSet {
     pub words: ValueWords,
 }
 
+/// The fields of `fields.toml`, every problem reported to `issues`.
+pub(crate) fn load_fields(raw: RawFields, issues: &mut Issues) -> FieldSet {
+    let mut messages = Vec::new();
+    let fields = FieldSet::from_raw(raw, &mut messages);
+    for m in messages {
+        issues.push("fields.toml", None, None, m);
+    }
+    fields
+}
+
 impl FieldSet {
-    pub(crate) fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
+    fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
         let mut fields = Vec::new();
         let mut by_name = HashMap::new();
         let mut implied: Vec<(usize, Vec<RawImplies>)> = Vec::new();

@@ -107,7 +107,7 @@ impl Printer<'_> {
                     .pack
                     .derived_exprs
                     .get(n)
-                    .ok_or_else(|| format!("unknown derived field `{n}`"))?;
+                    .ok_or_else(|| format!("未知派生字段 `{n}`"))?;
                 format!("({})", self.expr(x)?)
             }
             K::Param(p) => match self.params.get(p) {

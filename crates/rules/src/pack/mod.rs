@@ -15,7 +15,7 @@ pub use source::builtin_files;
 use crate::calendar::{calendar_year, load_calendar, Calendar, CalendarYear};
 use crate::error::{nearest, PackError, PackIssue};
 use crate::expr::{parse_condition, CheckError, Expr, Scope, Ty};
-use crate::fields::{FieldSet, RawFields};
+use crate::fields::{load_fields, FieldSet, RawFields};
 use crate::params::{check_overlays, load_params, Param, ParamValues, Profile, RawParams};
 use crate::rule::{Builtin, Rule, RuleKind, Scoring};
 use issues::{parse_toml, Issues};
@@ -130,11 +130,7 @@ impl RulePack {
             return Err(PackError::Invalid(issues.0));
         };
 
-        let mut field_issues = Vec::new();
-        let fields = FieldSet::from_raw(raw_fields, &mut field_issues);
-        for m in field_issues {
-            issues.push("fields.toml", None, None, m);
-        }
+        let fields = load_fields(raw_fields, &mut issues);
         let (params, profiles) = load_params(raw_params, &mut issues);
         let param_names: BTreeSet<String> = params.iter().map(|p| p.name.clone()).collect();
         let (calendar_years, overlays) = load_calendar(&files, &mut issues);
