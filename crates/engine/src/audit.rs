@@ -11,8 +11,7 @@ use crate::score::score;
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::expr::{EvalContext, Val};
-use caseaudit_rules::fields::{case_key, fold};
-use caseaudit_rules::message::MessageRenderer;
+use caseaudit_rules::{case_key, fold, MessageRenderer};
 use caseaudit_rules::{Builtin, Day, Rule, RulePack};
 use chrono::Datelike;
 use rayon::prelude::*;
@@ -287,7 +286,7 @@ fn evaluate_sheets(
         clock = std::time::Instant::now();
     };
     lap("combine inputs");
-    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.status == "active").collect();
+    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.is_active()).collect();
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
     let hits = compiler
         .run(&table, &rules)

@@ -16,7 +16,7 @@ pub fn notice_title(year: i32) -> String {
 pub fn as_of_workday_rules(pack: &RulePack) -> Vec<String> {
     pack.rules
         .iter()
-        .filter(|r| r.kind == RuleKind::Condition && r.status == "active")
+        .filter(|r| r.kind == RuleKind::Condition && r.is_active())
         .filter(|r| {
             r.applies
                 .iter()

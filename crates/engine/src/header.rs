@@ -2,7 +2,7 @@
 
 use crate::cell::{column_letter, Cell, RawSheet};
 use crate::model::{ColumnMapping, Implied};
-use caseaudit_rules::fields::fold;
+use caseaudit_rules::fold;
 use caseaudit_rules::{FieldSet, FieldType};
 use std::collections::HashMap;
 

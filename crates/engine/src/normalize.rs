@@ -3,7 +3,7 @@
 
 use crate::cell::Cell;
 use caseaudit_rules::calendar::{epoch, to_day};
-use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{fold, ValueWords};
 use caseaudit_rules::{Day, Field};
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;

@@ -12,7 +12,7 @@ use crate::load::{self, ErrorKind, LoadError};
 use crate::model::{InputSummary, NotEvaluated, RejectedRow};
 use crate::normalize::{normalize, normalize_str, text_value, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
-use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{fold, ValueWords};
 use caseaudit_rules::{Day, Field, FieldType, RuleKind, RulePack};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -476,7 +476,7 @@ impl Gather {
             .collect();
         let mut not_evaluated = Vec::new();
         for r in &pack.rules {
-            if r.kind != RuleKind::Condition || r.status != "active" {
+            if r.kind != RuleKind::Condition || !r.is_active() {
                 continue;
             }
             let absent: Vec<String> = r

@@ -3,7 +3,7 @@
 //! The words are data in the pack's `fields.toml` (`totals_words`, `signoff_words`).
 
 use crate::cell::Cell;
-use caseaudit_rules::fields::{fold, ValueWords};
+use caseaudit_rules::{fold, ValueWords};
 
 /// At most this many characters of the row's text are quoted in a reason.
 const QUOTE_CHARS: usize = 20;

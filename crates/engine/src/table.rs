@@ -363,7 +363,7 @@ impl CaseTable {
         let keys: StringChunked = match self.column("case_id") {
             Some(ids) => all
                 .clone()
-                .map(|i| ids.text(i).map(caseaudit_rules::fields::case_key))
+                .map(|i| ids.text(i).map(caseaudit_rules::case_key))
                 .collect(),
             None => all.clone().map(|_| None::<String>).collect(),
         };

@@ -38,7 +38,7 @@ pub fn parse_formats(list: &[String]) -> Result<Vec<String>, RunError> {
             continue;
         }
         if !FORMATS.contains(&f.as_str()) {
-            let hint = caseaudit_rules::error::nearest(&f, FORMATS.iter().copied())
+            let hint = caseaudit_rules::nearest(&f, FORMATS.iter().copied())
                 .map(|s| format!("，是否想写 `{s}`？"))
                 .unwrap_or_default();
             return Err(RunError::Usage(format!(

@@ -1,6 +1,8 @@
 //! The work-day calendar: China's public holidays and make-up working days, year by year.
 
+use crate::pack::issues::{parse_toml, Issues};
 use chrono::{Datelike, NaiveDate, Weekday};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Days since 1970-01-01, the representation of dates throughout caseaudit.
@@ -46,18 +48,25 @@ pub fn parse_iso(s: &str) -> Option<Day> {
 /// One year's holiday arrangement as the pack states it.
 #[derive(Debug, Clone)]
 pub struct CalendarYear {
+    /// The year, e.g. 2022.
     pub year: i32,
+    /// The State Council notice the dates come from.
     pub notice: String,
+    /// Holidays (days off, weekends included as written).
     pub off: Vec<NaiveDate>,
+    /// Make-up working days (调休上班).
     pub work: Vec<NaiveDate>,
 }
 
 /// A date outside the years the calendar covers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("date {date} is outside the work-day calendar (year {year} has no calendar file; covered: {covered})")]
+#[error("日期 {date} 超出工作日日历：{year} 年没有节假日安排文件（已有：{covered}）")]
 pub struct OutsideCalendar {
+    /// The date, `YYYY-MM-DD`.
     pub date: String,
+    /// Its year, which has no calendar file.
     pub year: i32,
+    /// The years covered, comma-separated.
     pub covered: String,
 }
 
@@ -183,4 +192,103 @@ impl Calendar {
     pub fn days(a: Day, b: Day) -> i32 {
         b - a
     }
+}
+
+/// A calendar file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawYear {
+    year: i32,
+    notice: String,
+    #[serde(default)]
+    off: Vec<String>,
+    #[serde(default)]
+    work: Vec<String>,
+}
+
+/// The days of `MM-DD` or `MM-DD..MM-DD` in `year`.
+fn parse_month_days(year: i32, spec: &str) -> Result<Vec<NaiveDate>, String> {
+    let one = |s: &str| -> Result<NaiveDate, String> {
+        let (m, d) = s
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` 不是 MM-DD 格式"))?;
+        let (m, d): (u32, u32) = (
+            m.parse().map_err(|_| format!("`{s}` 不是 MM-DD 格式"))?,
+            d.parse().map_err(|_| format!("`{s}` 不是 MM-DD 格式"))?,
+        );
+        NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| format!("`{s}` 不是 {year} 年的日期"))
+    };
+    match spec.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if b < a {
+                return Err(format!("日期范围 `{spec}` 的结束早于开始"));
+            }
+            Ok(a.iter_days().take_while(|d| *d <= b).collect())
+        }
+        None => Ok(vec![one(spec)?]),
+    }
+}
+
+/// One calendar file (`calendar/YYYY.toml`, an overlay's year, or `--calendar FILE`).
+pub(crate) fn calendar_year(file: &str, text: &str, issues: &mut Issues) -> Option<CalendarYear> {
+    let raw: RawYear = parse_toml(file, text, issues)?;
+    let mut y = CalendarYear {
+        year: raw.year,
+        notice: raw.notice,
+        off: Vec::new(),
+        work: Vec::new(),
+    };
+    for (list, out) in [(&raw.off, &mut y.off), (&raw.work, &mut y.work)] {
+        for s in list {
+            match parse_month_days(raw.year, s) {
+                Ok(mut d) => out.append(&mut d),
+                Err(e) => issues.push(file, None, None, e),
+            }
+        }
+    }
+    Some(y)
+}
+
+/// The calendar years of a pack and its regional overlays (by overlay name), from the
+/// files under `calendar/`.
+pub(crate) fn load_calendar(
+    files: &BTreeMap<String, String>,
+    issues: &mut Issues,
+) -> (Vec<CalendarYear>, BTreeMap<String, Vec<CalendarYear>>) {
+    let mut years = Vec::new();
+    let mut overlays: BTreeMap<String, Vec<CalendarYear>> = BTreeMap::new();
+    for (path, text) in files {
+        if let Some(rest) = path.strip_prefix("calendar/overlays/") {
+            if let Some((name, _)) = rest.split_once('/') {
+                if let Some(y) = calendar_year(path, text, issues) {
+                    overlays.entry(name.to_string()).or_default().push(y);
+                }
+            }
+        } else if let Some(rest) = path.strip_prefix("calendar/") {
+            if !rest.contains('/') && rest.ends_with(".toml") {
+                if let Some(y) = calendar_year(path, text, issues) {
+                    if rest.trim_end_matches(".toml") != y.year.to_string() {
+                        issues.push(
+                            path,
+                            None,
+                            None,
+                            format!("文件中是 {} 年，应命名为 {}.toml", y.year, y.year),
+                        );
+                    }
+                    years.push(y);
+                }
+            }
+        }
+    }
+    if years.is_empty() {
+        issues.push(
+            "calendar/",
+            None,
+            None,
+            "规则包没有任何年份的节假日安排（calendar/YYYY.toml）".into(),
+        );
+    }
+    (years, overlays)
 }

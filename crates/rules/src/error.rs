@@ -9,6 +9,9 @@ pub struct PackIssue {
     pub file: String,
     /// 1-based line in that file, when known.
     pub line: Option<usize>,
+    /// 1-based column (in characters) in that line, when known: where in a rule file a
+    /// condition's problem is.
+    pub column: Option<usize>,
     /// The rule (or derived field, parameter) the problem belongs to.
     pub item: Option<String>,
     /// What is wrong, one line, lowercase, user values in backticks.
@@ -20,6 +23,9 @@ impl fmt::Display for PackIssue {
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         if let Some(item) = &self.item {
             write!(f, " [{item}]")?;
@@ -31,21 +37,32 @@ impl fmt::Display for PackIssue {
 /// Every problem found in a pack, reported together.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PackError {
+    /// The pack has problems; every one is listed.
     #[error("{}", render_issues(.0))]
     Invalid(Vec<PackIssue>),
+    /// The pack's folder or a file in it cannot be read.
     #[error("无法读取规则包 `{path}`：{reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The folder or file.
+        path: String,
+        /// Why, as the system says.
+        reason: String,
+    },
+    /// A profile name the pack does not have.
     #[error("未知的参数配置 `{name}`{}；可选：{known}", .suggestion.as_ref().map(|s| format!("，是否想写 `{s}`？")).unwrap_or_default())]
     UnknownProfile {
+        /// The name as given.
         name: String,
+        /// The known profile closest to it, if any.
         suggestion: Option<String>,
+        /// The known profiles, joined with `、`.
         known: String,
     },
 }
 
 fn suggestion_suffix(s: &Option<String>) -> String {
     s.as_ref()
-        .map(|s| format!(", did you mean `{s}`?"))
+        .map(|s| format!("，是否想写 `{s}`？"))
         .unwrap_or_default()
 }
 
@@ -83,6 +100,6 @@ pub fn nearest<'a, I: IntoIterator<Item = &'a str>>(name: &str, known: I) -> Opt
 }
 
 /// "did you mean" suffix for a message.
-pub fn did_you_mean(s: Option<String>) -> String {
+pub(crate) fn did_you_mean(s: Option<String>) -> String {
     suggestion_suffix(&s)
 }

@@ -7,14 +7,21 @@ use crate::rule::{Expect, Rule};
 /// The outcome of one example.
 #[derive(Debug, Clone)]
 pub struct ExampleOutcome {
+    /// The rule.
     pub rule_id: String,
+    /// The example's name.
     pub name: String,
+    /// Whether it should fire.
     pub expect: Expect,
+    /// Whether the rule fired.
     pub fired: bool,
+    /// Whether it did what the example expects.
     pub passed: bool,
     /// Why the rule's condition came out as it did.
     pub explanation: String,
+    /// The rule's file in the pack.
     pub file: String,
+    /// The example's line in that file.
     pub line: usize,
 }
 

@@ -1,5 +1,6 @@
 //! Canonical fields, their header aliases and value vocabularies (`fields.toml`).
 
+use crate::pack::issues::Issues;
 use serde::Deserialize;
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -8,11 +9,17 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
+    /// Free text.
     Text,
+    /// A date.
     Date,
+    /// Yes or no.
     Bool,
+    /// An amount of money in yuan.
     Money,
+    /// One value of a closed vocabulary.
     Enum,
+    /// Several items, optionally of a closed vocabulary.
     List,
 }
 
@@ -133,10 +140,15 @@ pub struct Implication {
 /// A canonical field.
 #[derive(Debug, Clone)]
 pub struct Field {
+    /// The canonical name (`[a-z_]+`).
     pub name: String,
+    /// The Chinese label people read.
     pub label: String,
+    /// The type of its values.
     pub ty: FieldType,
+    /// Whether every ledger must have it (case_id, agency).
     pub required: bool,
+    /// Header texts that map to it, first listed wins.
     pub aliases: Vec<String>,
     /// Canonical values in pack order (enums, and lists with a closed vocabulary).
     pub vocabulary: Vec<String>,
@@ -168,9 +180,11 @@ pub struct ValueWords {
     empty_words: HashMap<String, ()>,
     /// The most characters an empty word has.
     empty_word_chars: usize,
+    /// Characters that separate the items of a list cell.
     pub list_separators: Vec<char>,
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
+    /// Header markers that scale a money column (万元), with their factor.
     pub header_units: Vec<(String, f64)>,
     /// Totals words, folded (see [`fold`]).
     pub totals_words: Vec<String>,
@@ -225,7 +239,7 @@ pub fn fold(s: &str) -> String {
 
 /// The key a case number is matched by (duplicates across rows, publication records):
 /// trimmed, NFKC-folded, without whitespace, and with the bracket variants around the
-/// year (〔〕［］[]【】()（）) written as 〔〕, so 巴市监罚[2022]21号 and 巴市监罚〔2022〕21号
+/// year (〔〕［］[]【】()（）) written as 〔〕, so `巴市监罚[2022]21号` and `巴市监罚〔2022〕21号`
 /// are one key. Outputs show the case number as read, never the key.
 pub fn case_key(s: &str) -> String {
     const OPEN: [char; 4] = ['〔', '[', '【', '('];
@@ -258,32 +272,41 @@ pub fn case_key(s: &str) -> String {
 pub struct FieldSet {
     fields: Vec<Field>,
     by_name: HashMap<String, usize>,
+    /// How cell words read as values.
     pub words: ValueWords,
 }
 
+/// The fields of `fields.toml`, every problem reported to `issues`.
+pub(crate) fn load_fields(raw: RawFields, issues: &mut Issues) -> FieldSet {
+    let mut messages = Vec::new();
+    let fields = FieldSet::from_raw(raw, &mut messages);
+    for m in messages {
+        issues.push("fields.toml", None, None, m);
+    }
+    fields
+}
+
 impl FieldSet {
-    pub(crate) fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
+    fn from_raw(raw: RawFields, issues: &mut Vec<String>) -> FieldSet {
         let mut fields = Vec::new();
         let mut by_name = HashMap::new();
         let mut implied: Vec<(usize, Vec<RawImplies>)> = Vec::new();
         for f in raw.field {
             if !f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || f.name.is_empty() {
-                issues.push(format!(
-                    "field name `{}` must be lowercase letters and `_`",
-                    f.name
-                ));
+                issues.push(format!("字段名 `{}` 只能由小写字母和 `_` 组成", f.name));
             }
             if by_name.contains_key(&f.name) {
-                issues.push(format!("field `{}` is defined twice", f.name));
+                issues.push(format!("字段 `{}` 定义了两次", f.name));
                 continue;
             }
             if f.ty == FieldType::Enum && f.vocabulary.is_empty() {
-                issues.push(format!("enum field `{}` has no vocabulary", f.name));
+                issues.push(format!("选项字段 `{}` 没有取值表（vocabulary）", f.name));
             }
             if !matches!(f.ty, FieldType::Enum | FieldType::List) && !f.vocabulary.is_empty() {
                 issues.push(format!(
-                    "field `{}` of type {:?} cannot have a vocabulary",
-                    f.name, f.ty
+                    "字段 `{}` 的类型是{}，不能有取值表（vocabulary）",
+                    f.name,
+                    f.ty.label()
                 ));
             }
             let mut lookup: HashMap<String, Vec<String>> = HashMap::new();
@@ -302,7 +325,7 @@ impl FieldSet {
             for e in &f.expansions {
                 if let Some(bad) = e.values.iter().find(|v| !vocabulary.contains(v)) {
                     issues.push(format!(
-                        "field `{}`: expansion `{}` names `{bad}`, which is not in its vocabulary",
+                        "字段 `{}`：展开项 `{}` 中的 `{bad}` 不在其取值表（vocabulary）中",
                         f.name, e.text
                     ));
                 }
@@ -330,28 +353,26 @@ impl FieldSet {
             for m in imps {
                 let here = &fields[i];
                 let problem = if !here.aliases.iter().any(|a| fold(a) == fold(&m.alias)) {
-                    Some(format!("`{}` is not one of its aliases", m.alias))
+                    Some(format!("`{}` 不是该字段的别名（aliases）", m.alias))
                 } else {
                     match by_name.get(&m.field).map(|&j| &fields[j]) {
-                        None => Some(format!("field `{}` does not exist", m.field)),
+                        None => Some(format!("字段 `{}` 不存在", m.field)),
                         Some(t) if t.name == here.name => {
-                            Some("a field cannot imply itself".to_string())
+                            Some("字段不能推定自身的取值".to_string())
                         }
-                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => {
-                            Some(format!("field `{}` is not of type text or enum", m.field))
-                        }
-                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
-                            format!("`{}` is not in the vocabulary of `{}`", m.value, m.field),
+                        Some(t) if !matches!(t.ty, FieldType::Enum | FieldType::Text) => Some(
+                            format!("字段 `{}` 不是文本或选项（text、enum）类型", m.field),
                         ),
-                        Some(_) if m.value.trim().is_empty() => {
-                            Some("the implied value is empty".to_string())
-                        }
+                        Some(t) if t.has_vocabulary() && !t.vocabulary.contains(&m.value) => Some(
+                            format!("`{}` 不在 `{}` 的取值表（vocabulary）中", m.value, m.field),
+                        ),
+                        Some(_) if m.value.trim().is_empty() => Some("推定的取值为空".to_string()),
                         Some(_) => None,
                     }
                 };
                 match problem {
                     Some(p) => issues.push(format!(
-                        "field `{}`: implies {} = {}: {p}",
+                        "字段 `{}`：推定 {} = {}：{p}",
                         fields[i].name, m.field, m.value
                     )),
                     None => fields[i].implies.push(Implication {
@@ -371,7 +392,7 @@ impl FieldSet {
             let mut cs = s.chars();
             match (cs.next(), cs.next()) {
                 (Some(c), None) => seps.push(c),
-                _ => issues.push(format!("list separator `{s}` must be one character")),
+                _ => issues.push(format!("列表分隔符 `{s}` 必须是单个字符")),
             }
         }
         let mut money_units: Vec<(String, f64)> = v
@@ -426,10 +447,12 @@ impl FieldSet {
         self.by_name.get(name).copied()
     }
 
+    /// The number of fields.
     pub fn len(&self) -> usize {
         self.fields.len()
     }
 
+    /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! The caseaudit rule pack: canonical fields, parameters and profiles, the work-day
 //! calendar, derived fields, the rules with their legal basis, and the condition
 //! language (parse, type-check, reference evaluation, explanation).
@@ -7,19 +9,22 @@
 //! evaluates one case at a time as the reference (the oracle for tests and examples).
 
 pub mod calendar;
-pub mod error;
-pub mod examples;
 pub mod expr;
-pub mod fields;
-pub mod message;
-pub mod pack;
-pub mod params;
-pub mod rule;
 pub mod sql;
 
+mod error;
+mod examples;
+mod fields;
+mod message;
+mod pack;
+mod params;
+mod rule;
+
 pub use calendar::{Calendar, Day};
-pub use error::{PackError, PackIssue};
-pub use fields::{Field, FieldSet, FieldType};
-pub use pack::RulePack;
-pub use params::{ParamValues, Profile};
-pub use rule::{Builtin, Rule, RuleKind, Scoring, Severity, System};
+pub use error::{nearest, PackError, PackIssue};
+pub use examples::{run_examples, run_rule_examples, ExampleOutcome};
+pub use fields::{case_key, fold, Field, FieldSet, FieldType, Implication, ValueWords};
+pub use message::MessageRenderer;
+pub use pack::{builtin_files, Derived, RulePack, DEFAULT_CALENDAR_WARNING_DAYS};
+pub use params::{Param, ParamValues, Profile};
+pub use rule::{Builtin, Example, Expect, Rule, RuleKind, Scoring, Severity, Status, System};

@@ -9,6 +9,7 @@ pub struct MessageRenderer {
 }
 
 impl MessageRenderer {
+    /// Compiles every rule's message template of `pack`.
     pub fn new(pack: &RulePack) -> MessageRenderer {
         let mut env = Environment::new();
         for r in &pack.rules {

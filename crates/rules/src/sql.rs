@@ -16,7 +16,9 @@ use std::fmt::Write;
 /// The SQL dialect to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// DuckDB.
     DuckDb,
+    /// Spark SQL.
     Spark,
 }
 
@@ -105,7 +107,7 @@ impl Printer<'_> {
                     .pack
                     .derived_exprs
                     .get(n)
-                    .ok_or_else(|| format!("unknown derived field `{n}`"))?;
+                    .ok_or_else(|| format!("未知派生字段 `{n}`"))?;
                 format!("({})", self.expr(x)?)
             }
             K::Param(p) => match self.params.get(p) {
@@ -294,7 +296,7 @@ pub fn pack_query(
     }
     q.push_str("\n)\n");
     let mut parts = Vec::new();
-    for r in pack.rules.iter().filter(|r| r.status == "active") {
+    for r in pack.rules.iter().filter(|r| r.is_active()) {
         match (r.kind, &r.violation) {
             (RuleKind::Condition, Some(v)) => {
                 let applies = match &r.applies {

@@ -2,10 +2,7 @@
 //! principles of the spec; calendar figures; error reporting of a broken pack.
 
 use caseaudit_rules::calendar::parse_iso;
-use caseaudit_rules::examples::run_examples;
-use caseaudit_rules::pack::builtin_files;
-use caseaudit_rules::rule::Expect;
-use caseaudit_rules::{RuleKind, RulePack, System};
+use caseaudit_rules::{builtin_files, run_examples, Expect, RuleKind, RulePack, System};
 use std::collections::BTreeSet;
 
 const CATALOG: &[&str] = &[
@@ -40,16 +37,8 @@ fn every_catalog_rule_is_present_once() {
 fn rules_are_documented_and_exemplified() {
     let p = pack();
     for r in &p.rules {
-        let prefix = r.id.split('-').next().unwrap_or("");
-        let want = match prefix {
-            "PUB" => System::Publication,
-            "REC" => System::Recording,
-            "LR" => System::LegalReview,
-            "PRO" => System::Procedure,
-            "DQ" => System::DataQuality,
-            other => panic!("unexpected prefix {other}"),
-        };
-        assert_eq!(r.system, want, "{}", r.id);
+        // The id's prefix agrees with the system: checked at load
+        // (a_rule_whose_id_prefix_and_system_disagree_is_refused).
         assert!(!r.basis.trim().is_empty(), "{} has no basis", r.id);
         assert!(
             !r.rectification.trim().is_empty(),
@@ -238,25 +227,31 @@ rectification = "测试"
             .find(|i| i.message.contains(needle))
             .unwrap_or_else(|| panic!("no issue mentions {needle}:\n{text}"))
     };
-    let field = find("unknown field `publicaton_date`");
+    // Each problem at its line and column in the rule file, in Chinese.
+    let field = find("未知字段 `publicaton_date`");
     assert!(
-        field.message.contains("did you mean `publication_date`"),
+        field.message.contains("是否想写 `publication_date`"),
         "{text}"
     );
-    assert_eq!(field.line, Some(9), "{text}");
-    let func = find("unknown function `WORKDAY`");
-    assert!(func.message.contains("did you mean `WORKDAYS`"), "{text}");
-    assert_eq!(func.line, Some(10), "{text}");
-    let cmp = find("cannot compare date");
-    assert_eq!(cmp.line, Some(11), "{text}");
-    let param = find("unknown parameter `params.publication_workday_permit_penalty`");
+    assert_eq!((field.line, field.column), (Some(9), Some(1)), "{text}");
+    let func = find("未知函数 `WORKDAY`");
+    assert!(func.message.contains("是否想写 `WORKDAYS`"), "{text}");
+    assert_eq!((func.line, func.column), (Some(10), Some(4)), "{text}");
+    let cmp = find("不能比较日期");
+    assert!(cmp.message.contains("DATE 'YYYY-MM-DD'"), "{text}");
+    assert_eq!((cmp.line, cmp.column), (Some(11), Some(4)), "{text}");
+    let param = find("未知参数 `params.publication_workday_permit_penalty`");
     assert!(
         param
             .message
-            .contains("did you mean `publication_workdays_permit_penalty`"),
+            .contains("是否想写 `publication_workdays_permit_penalty`"),
         "{text}"
     );
-    assert_eq!(param.line, Some(12), "{text}");
+    assert_eq!((param.line, param.column), (Some(12), Some(20)), "{text}");
+    assert!(
+        text.contains("three-systems/PUB-901.toml:12:20 [PUB-901]: 未知参数"),
+        "{text}"
+    );
     for i in [field, func, cmp, param] {
         assert_eq!(i.file, "three-systems/PUB-901.toml");
         assert_eq!(i.item.as_deref(), Some("PUB-901"));
@@ -350,19 +345,19 @@ fn an_implication_is_checked_at_pack_load() {
     for (imp, says) in [
         (
             r#"{ alias = "案号", field = "case_type", value = "检查行政" }"#,
-            "vocabulary",
+            "不在 `case_type` 的取值表",
         ),
         (
             r#"{ alias = "案号", field = "case_kind", value = "行政处罚" }"#,
-            "does not exist",
+            "不存在",
         ),
         (
             r#"{ alias = "不是别名", field = "case_type", value = "行政处罚" }"#,
-            "not one of its aliases",
+            "不是该字段的别名",
         ),
         (
             r#"{ alias = "案号", field = "decision_date", value = "2022-01-01" }"#,
-            "text or enum",
+            "text、enum",
         ),
         (r#"{ alias = "案号", field = "case_type" }"#, "value"),
     ] {
@@ -600,4 +595,243 @@ fn derived_fields_chained_past_the_expanded_depth_are_refused() {
             .any(|i| i.message.contains("展开后嵌套过深") && i.item.is_some()),
         "{err}"
     );
+}
+
+/// A file of the pack and how to change its text.
+type Edit<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+
+/// The built-in pack written to a folder with the files named in `edits` edited; the
+/// load result.
+fn pack_edited(edits: &[Edit]) -> Result<RulePack, caseaudit_rules::PackError> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (path, text) in builtin_files() {
+        let p = dir.path().join(&path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let text = match edits.iter().find(|(name, _)| *name == path) {
+            Some((_, f)) => f(&text),
+            None => text,
+        };
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    RulePack::load_dir(dir.path())
+}
+
+/// PUB-001's file with `line` added after its first line.
+fn pub001_with(line: &str) -> Result<RulePack, caseaudit_rules::PackError> {
+    let line = line.to_string();
+    pack_edited(&[("three-systems/PUB-001.toml", &move |t: &str| {
+        t.replacen('\n', &format!("\n{line}\n"), 1)
+    })])
+}
+
+#[test]
+fn a_misspelt_status_is_refused_with_a_suggestion() {
+    let err = pub001_with("status = \"activ\"").expect_err("typo");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`activ`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-001"), "{err}");
+    assert!(issue.message.contains("规则状态"), "{err}");
+    assert!(issue.message.contains("`active`"), "{err}");
+    assert!(issue.message.contains("deprecated"), "{err}");
+}
+
+#[test]
+fn a_deprecated_rule_loads_and_is_not_evaluated() {
+    let p = pub001_with("status = \"deprecated\"").unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rule("PUB-001").expect("PUB-001");
+    assert_eq!(r.status, caseaudit_rules::Status::Deprecated);
+    assert!(!r.is_active());
+    assert!(p
+        .rules
+        .iter()
+        .filter(|r| r.id != "PUB-001")
+        .all(|r| r.is_active()));
+    let profile = p.profile("national").expect("national");
+    let sql = caseaudit_rules::sql::pack_query(
+        &p,
+        &p.param_values(profile),
+        &p.calendar(profile),
+        d("2022-12-31"),
+        caseaudit_rules::sql::Dialect::DuckDb,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!sql.contains("'PUB-001'"), "{sql}");
+    assert!(sql.contains("'PUB-002'"), "{sql}");
+    // The built-in pack's rules are all active.
+    assert!(pack().rules.iter().all(|r| r.is_active()));
+}
+
+#[test]
+fn a_rule_whose_id_prefix_and_system_disagree_is_refused() {
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        t.replacen("system = \"publication\"", "system = \"recording\"", 1)
+    })])
+    .expect_err("PUB- rule in recording");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("前缀 `PUB`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-001"), "{err}");
+    assert!(issue.message.contains("`publication`"), "{err}");
+    assert!(issue.message.contains("`recording`"), "{err}");
+    // An unknown prefix is refused too, with the known ones.
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        t.replacen("id = \"PUB-001\"", "id = \"PUX-001\"", 1)
+    })])
+    .expect_err("unknown prefix");
+    assert!(
+        err.issues()
+            .iter()
+            .any(|i| i.message.contains("`PUX`") && i.message.contains("`PUB`")),
+        "{err}"
+    );
+    // The table covers every system, one prefix each.
+    for s in System::ALL {
+        assert_eq!(System::from_id_prefix(s.id_prefix()), Some(s));
+    }
+}
+
+#[test]
+fn a_message_may_use_only_the_rules_evidence() {
+    // PUB-002 reads case_type, decision_date, publication_date, procedure and counts
+    // WORKDAYS(decision_date, publication_date).
+    let p = pack();
+    let names = p.rule("PUB-002").expect("PUB-002").evidence_names();
+    for n in [
+        "decision_date",
+        "publication_date",
+        "workdays_decision_date_publication_date",
+        "as_of",
+        "params",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
+    }
+    let with_message = |m: &'static str| {
+        pack_edited(&[("three-systems/PUB-002.toml", &move |t: &str| {
+            let start = t.find("\nmessage = ").expect("message") + 1;
+            let end = start + t[start..].find('\n').expect("end of line");
+            format!("{}message = \"{m}\"{}", &t[..start], &t[end..])
+        })])
+    };
+    assert!(with_message(
+        "公示日期 {{ publication_date }}，{{ params.publication_workdays_permit_penalty }}"
+    )
+    .is_ok());
+    let err = with_message("公示日期 {{ publicaton_date }}").expect_err("typo");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`publicaton_date`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(issue.item.as_deref(), Some("PUB-002"), "{err}");
+    assert!(issue.message.contains("`publication_date`"), "{err}");
+    // A field the rule does not read is not evidence, though the pack knows it.
+    let err = with_message("{{ party_name }}").expect_err("not evidence");
+    assert!(err.to_string().contains("`party_name`"), "{err}");
+    let err = with_message("{{ params.publication_days }}").expect_err("param");
+    assert!(
+        err.to_string().contains("`params.publication_days`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_condition_error_points_at_line_and_column_in_the_rule_file() {
+    // A one-line condition: the column counts from the start of the file's line.
+    let err = pack_edited(&[("three-systems/PUB-001.toml", &|t: &str| {
+        let start = t.find("\nviolation = ").expect("violation") + 1;
+        let end = start + t[start..].find('\n').expect("end of line");
+        format!(
+            "{}violation = \"publication_date IS NULL AND decision_dat IS NOT NULL\"{}",
+            &t[..start],
+            &t[end..]
+        )
+    })]);
+    let err = err.expect_err("unknown field");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("`decision_dat`"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let file = builtin_files()
+        .remove("three-systems/PUB-001.toml")
+        .expect("PUB-001");
+    let line = file
+        .lines()
+        .position(|l| l.starts_with("violation = "))
+        .expect("violation line")
+        + 1;
+    // `violation = "` is 13 characters; `publication_date IS NULL AND ` 29 more.
+    assert_eq!(issue.line, Some(line), "{err}");
+    assert_eq!(issue.column, Some(13 + 29 + 1), "{err}");
+    // A syntax error is placed at the token where parsing stopped.
+    let err =
+        pack_with_violation("decision_date IS NULL\nOR decision_date > )").expect_err("syntax");
+    let issue = err
+        .issues()
+        .iter()
+        .find(|i| i.message.contains("语法错误"))
+        .unwrap_or_else(|| panic!("{err}"));
+    // The violation starts on line 8 of the generated file; `)` is on line 9, column 20.
+    assert_eq!((issue.line, issue.column), (Some(9), Some(20)), "{err}");
+    assert!(issue.message.contains("`)`"), "{err}");
+    assert!(!issue.message.contains("Line:"), "{err}");
+}
+
+#[test]
+fn check_errors_are_typed_and_carry_their_place() {
+    use caseaudit_rules::expr::{CheckError, Place, Ty};
+    let p = pack();
+    let errs = p
+        .parse_condition("decision_date IS NULL\n  OR foo > 1", Ty::Bool)
+        .expect_err("unknown field");
+    match errs.as_slice() {
+        [CheckError::UnknownField { name, span, .. }] => {
+            assert_eq!(name, "foo");
+            assert_eq!(span.start, Place { line: 2, column: 6 });
+        }
+        other => panic!("{other:?}"),
+    }
+    let errs = p
+        .parse_condition("decision_date + 1", Ty::Bool)
+        .expect_err("not a condition");
+    assert!(
+        matches!(
+            errs.as_slice(),
+            [CheckError::ResultType {
+                found: Ty::Date,
+                want: Ty::Bool
+            }]
+        ),
+        "{errs:?}"
+    );
+    // A tokenizer error (an open quote) is placed where the tokenizer stopped.
+    let errs = p
+        .parse_condition("decision_date IS NULL\nOR case_type = '行政处罚", Ty::Bool)
+        .expect_err("open quote");
+    match errs.as_slice() {
+        [e @ CheckError::Syntax { span, .. }] => {
+            assert_eq!(span.start.line, 2, "{e}");
+            assert!(e.to_string().starts_with("语法错误"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The typed tree keeps where each part was written.
+    let e = p
+        .parse_condition(
+            "decision_date IS NULL AND\n  publication_date IS NULL",
+            Ty::Bool,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let caseaudit_rules::expr::ExprKind::And(a, b) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(a.span.start, Place { line: 1, column: 1 });
+    assert_eq!(b.span.start, Place { line: 2, column: 3 });
 }

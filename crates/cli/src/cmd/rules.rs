@@ -5,9 +5,8 @@ use crate::summary::table;
 use crate::EXIT_INPUT;
 use anyhow::{anyhow, Result};
 use caseaudit_report::safe::{terminal as t, terminal_lines};
-use caseaudit_rules::examples::run_examples;
-use caseaudit_rules::rule::Expect;
 use caseaudit_rules::RulePack;
+use caseaudit_rules::{run_examples, Expect};
 
 pub fn run(a: RulesArgs) -> Result<u8> {
     match a.command {

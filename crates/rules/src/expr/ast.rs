@@ -6,10 +6,15 @@ use std::fmt;
 /// The type of an expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
+    /// True, false or NULL.
     Bool,
+    /// A number (money, counts, days).
     Number,
+    /// A date.
     Date,
+    /// Text (text and enum fields).
     Text,
+    /// A list of texts (list fields).
     List,
     /// The literal NULL, which fits any type.
     Null,
@@ -30,6 +35,19 @@ impl Ty {
         }
     }
 
+    /// The Chinese name of the type, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ty::Bool => "布尔值",
+            Ty::Number => "数字",
+            Ty::Date => "日期",
+            Ty::Text => "文本",
+            Ty::List => "列表",
+            Ty::Null => "空值",
+        }
+    }
+
+    /// The English name of the type.
     pub fn name(self) -> &'static str {
         match self {
             Ty::Bool => "boolean",
@@ -42,17 +60,25 @@ impl Ty {
     }
 }
 
+/// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `=`
     Eq,
+    /// `<>`
     NotEq,
+    /// `<`
     Lt,
+    /// `<=`
     LtEq,
+    /// `>`
     Gt,
+    /// `>=`
     GtEq,
 }
 
 impl CmpOp {
+    /// The operator as written in SQL.
     pub fn sql(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
@@ -65,15 +91,21 @@ impl CmpOp {
     }
 }
 
+/// An arithmetic operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArithOp {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/`
     Div,
 }
 
 impl ArithOp {
+    /// The operator as written in SQL.
     pub fn sql(self) -> &'static str {
         match self {
             ArithOp::Add => "+",
@@ -84,19 +116,80 @@ impl ArithOp {
     }
 }
 
-/// A type-checked expression.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expr {
-    pub kind: ExprKind,
-    pub ty: Ty,
+/// A place in a condition's text: 1-based line and column (counted in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Place {
+    /// 1-based line; 0 when unknown.
+    pub line: usize,
+    /// 1-based column, in characters; 0 when unknown.
+    pub column: usize,
 }
 
+/// Where in its condition's text an expression was written. Line 0 means unknown (a node
+/// the checker made itself, or one the parser gave no place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// Where it starts.
+    pub start: Place,
+    /// Where it ends.
+    pub end: Place,
+}
+
+impl Span {
+    /// Whether the span points somewhere.
+    pub fn is_known(&self) -> bool {
+        self.start.line > 0
+    }
+
+    /// The start, when known.
+    pub fn place(&self) -> Option<Place> {
+        self.is_known().then_some(self.start)
+    }
+}
+
+impl From<sqlparser::tokenizer::Span> for Span {
+    fn from(s: sqlparser::tokenizer::Span) -> Span {
+        let place = |l: sqlparser::tokenizer::Location| Place {
+            line: usize::try_from(l.line).unwrap_or(0),
+            column: usize::try_from(l.column).unwrap_or(0),
+        };
+        Span {
+            start: place(s.start),
+            end: place(s.end),
+        }
+    }
+}
+
+/// A type-checked expression, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// What the expression is.
+    pub kind: ExprKind,
+    /// Its type, as checked.
+    pub ty: Ty,
+    /// Where it was written (not part of equality).
+    pub span: Span,
+}
+
+/// Two expressions are equal when they mean the same, wherever they were written.
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.kind == other.kind && self.ty == other.ty
+    }
+}
+
+/// The kinds of expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
+    /// The literal NULL.
     Null,
+    /// `TRUE`, `FALSE`.
     Bool(bool),
+    /// A number literal.
     Number(f64),
+    /// A text literal in single quotes.
     Text(String),
+    /// `DATE 'YYYY-MM-DD'`.
     Date(Day),
     /// A canonical field of the case.
     Field(String),
@@ -106,42 +199,80 @@ pub enum ExprKind {
     Param(String),
     /// The audit date.
     AsOf,
+    /// `NOT x`.
     Not(Box<Expr>),
+    /// `a AND b`.
     And(Box<Expr>, Box<Expr>),
+    /// `a OR b`.
     Or(Box<Expr>, Box<Expr>),
+    /// A comparison.
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// Arithmetic.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `-x`.
     Neg(Box<Expr>),
+    /// `x IS [NOT] NULL`.
     IsNull {
+        /// The operand.
         expr: Box<Expr>,
+        /// With `NOT`.
         negated: bool,
     },
     /// `IS [NOT] TRUE` (value true) and `IS [NOT] FALSE` (value false).
     IsBool {
+        /// The operand.
         expr: Box<Expr>,
+        /// `TRUE` or `FALSE`.
         value: bool,
+        /// With `NOT`.
         negated: bool,
     },
+    /// `x [NOT] IN (…)`.
     In {
+        /// The value looked up.
         expr: Box<Expr>,
+        /// The values it is looked up in.
         list: Vec<Expr>,
+        /// With `NOT`.
         negated: bool,
     },
+    /// `CASE WHEN … THEN … [ELSE …] END`.
     Case {
+        /// (condition, result), in order.
         branches: Vec<(Expr, Expr)>,
+        /// The `ELSE` result.
         otherwise: Option<Box<Expr>>,
     },
+    /// `COALESCE(…)`: the first argument that is not NULL.
     Coalesce(Vec<Expr>),
+    /// `WORKDAYS(a, b)`: working days d with a < d ≤ b.
     Workdays(Box<Expr>, Box<Expr>),
+    /// `DAYS(a, b)`: b − a in calendar days.
     Days(Box<Expr>, Box<Expr>),
+    /// `LEN(list)`: the number of items.
     Len(Box<Expr>),
+    /// `HAS_ANY(list, …)`: whether the list holds any of the values.
     HasAny(Box<Expr>, Vec<String>),
+    /// `ALL_IN(list, …)`: whether every item of the list is one of the values.
     AllIn(Box<Expr>, Vec<String>),
 }
 
 impl Expr {
+    /// An expression without a place in a text.
     pub fn new(kind: ExprKind, ty: Ty) -> Expr {
-        Expr { kind, ty }
+        Expr {
+            kind,
+            ty,
+            span: Span::default(),
+        }
+    }
+
+    /// The same expression, placed at `span` unless it already has a place.
+    pub fn at(mut self, span: Span) -> Expr {
+        if !self.span.is_known() {
+            self.span = span;
+        }
+        self
     }
 
     /// The direct children of this node.

@@ -1,26 +1,24 @@
 //! Parsing (with sqlparser) and type checking of conditions against the pack's schema.
 
-use super::ast::{ArithOp, CmpOp, Expr, ExprKind, Ty};
+use super::ast::{ArithOp, CmpOp, Expr, ExprKind, Span, Ty};
 use crate::calendar::parse_iso;
-use crate::error::{did_you_mean, nearest};
+use crate::error::nearest;
 use crate::fields::{FieldSet, FieldType};
 use sqlparser::ast as sql;
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A problem in one condition; `line` is 1-based within the condition text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckError {
-    pub message: String,
-    pub line: Option<usize>,
-}
+pub use super::error::CheckError;
 
 /// The names a condition may use.
 pub struct Scope<'a> {
+    /// The canonical fields.
     pub fields: &'a FieldSet,
     /// Derived fields defined so far, with their types.
     pub derived: &'a BTreeMap<String, Ty>,
+    /// The parameters' names.
     pub params: &'a BTreeSet<String>,
 }
 
@@ -85,77 +83,92 @@ pub fn depth(e: &Expr) -> usize {
     deepest
 }
 
+/// Parses a condition's text into sqlparser's tree, or the syntax error with its place.
+fn parse_sql(text: &str) -> Result<sql::Expr, CheckError> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .map_err(|e| CheckError::Syntax {
+            found: String::new(),
+            detail: e.message,
+            span: Span::from(sqlparser::tokenizer::Span::new(e.location, e.location)),
+        })?;
+    // The size first, from the tokens alone: the parser and the checker recurse.
+    let n = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .count();
+    if n > MAX_CONDITION_TOKENS {
+        return Err(CheckError::TooLong {
+            tokens: n,
+            max: MAX_CONDITION_TOKENS,
+        });
+    }
+    let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    match p.parse_expr() {
+        Ok(e) => {
+            // Anything left over is a syntax error too.
+            let next = p.peek_token();
+            if next.token == Token::EOF {
+                Ok(e)
+            } else {
+                Err(CheckError::Syntax {
+                    found: next.token.to_string(),
+                    detail: "unexpected text after the end of the condition".into(),
+                    span: next.span.into(),
+                })
+            }
+        }
+        Err(e) => Err(syntax_error(&p, e)),
+    }
+}
+
+/// A parser error with the token it stopped at. The parser reports the place only inside
+/// its message (` at Line: L, Column: C`, written by `Location`'s Display); rather than read
+/// numbers back from text, the tokens where it may have stopped (the one just read, the
+/// next) are matched against that ending, and the matching token gives the place.
+fn syntax_error(p: &Parser, e: ParserError) -> CheckError {
+    let msg = match e {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
+        ParserError::RecursionLimitExceeded => "nested too deep".to_string(),
+    };
+    let candidates = [p.get_current_token(), p.get_next_token()];
+    let (token, detail) = candidates
+        .iter()
+        .find_map(|t| {
+            let suffix = t.span.start.to_string();
+            (!suffix.is_empty() && msg.ends_with(&suffix))
+                .then(|| (*t, msg[..msg.len() - suffix.len()].to_string()))
+        })
+        .unwrap_or((p.get_current_token(), msg));
+    let found = match token.token {
+        Token::EOF => String::new(),
+        ref t => t.to_string(),
+    };
+    CheckError::Syntax {
+        found,
+        detail: detail.trim_start_matches("sql parser error: ").to_string(),
+        span: token.span.into(),
+    }
+}
+
 /// Parses and checks a condition, returning every problem found in it.
 pub fn parse_condition(text: &str, scope: &Scope, want: Ty) -> Result<Expr, Vec<CheckError>> {
-    let dialect = GenericDialect {};
-    // The size first, from the tokens alone: the parser and the checker recurse.
-    if let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&dialect, text).tokenize() {
-        let n = tokens
-            .iter()
-            .filter(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))
-            .count();
-        if n > MAX_CONDITION_TOKENS {
-            return Err(vec![CheckError {
-                message: format!(
-                    "条件过长：共 {n} 个词（字段、运算符、括号等），上限 {MAX_CONDITION_TOKENS} 个；请拆分为多条规则或使用派生字段"
-                ),
-                line: None,
-            }]);
-        }
-    }
-    let parsed = Parser::new(&dialect).try_with_sql(text).and_then(|mut p| {
-        let e = p.parse_expr()?;
-        // Anything left over is a syntax error too.
-        let next = p.peek_token();
-        if next.token != sqlparser::tokenizer::Token::EOF {
-            return Err(sqlparser::parser::ParserError::ParserError(format!(
-                "unexpected `{}` after the end of the condition at Line: {}, Column: {}",
-                next.token, next.span.start.line, next.span.start.column
-            )));
-        }
-        Ok(e)
-    });
-    let ast = match parsed {
-        Ok(a) => a,
-        Err(e) => {
-            let msg = e.to_string();
-            let line = msg
-                .split("Line: ")
-                .nth(1)
-                .and_then(|r| r.split(',').next())
-                .and_then(|n| n.trim().parse().ok());
-            return Err(vec![CheckError {
-                message: format!(
-                    "syntax error: {}",
-                    msg.trim_start_matches("sql parser error: ")
-                ),
-                line,
-            }]);
-        }
-    };
+    let ast = parse_sql(text).map_err(|e| vec![e])?;
     let mut c = Checker {
         scope,
         errors: Vec::new(),
     };
     let e = c.expr(&ast);
     if !e.ty.fits(want) {
-        c.err(
-            None,
-            format!(
-                "the condition is {}, it must be {}",
-                e.ty.name(),
-                want.name()
-            ),
-        );
+        c.errors.push(CheckError::ResultType { found: e.ty, want });
     }
     let d = depth(&e);
     if d > MAX_CONDITION_DEPTH {
-        c.err(
-            None,
-            format!(
-                "条件嵌套过深：{d} 层，上限 {MAX_CONDITION_DEPTH} 层（每个 AND、OR、比较、运算和函数各算一层）；请拆分为多条规则或使用派生字段"
-            ),
-        );
+        c.errors.push(CheckError::TooDeep {
+            depth: d,
+            max: MAX_CONDITION_DEPTH,
+        });
     }
     if c.errors.is_empty() {
         Ok(e)
@@ -173,27 +186,40 @@ fn null() -> Expr {
     Expr::new(ExprKind::Null, Ty::Null)
 }
 
-fn span_line(e: &sql::Expr) -> Option<usize> {
+/// Where sqlparser says a node was written.
+fn sp(e: &sql::Expr) -> Span {
     use sqlparser::ast::Spanned;
-    let s = e.span();
-    (s.start.line > 0).then_some(s.start.line as usize)
+    e.span().into()
+}
+
+/// `Some(name)` of the known name closest to `name`.
+fn suggest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    nearest(name, known)
 }
 
 impl Checker<'_, '_> {
-    fn err(&mut self, line: Option<usize>, message: String) {
-        self.errors.push(CheckError { message, line });
+    fn err(&mut self, e: CheckError) {
+        self.errors.push(e);
     }
 
-    fn expect(&mut self, e: &Expr, want: Ty, at: &sql::Expr, what: &str) {
+    fn unsupported(&mut self, what: String, hint: &'static str, at: &sql::Expr) -> Expr {
+        self.err(CheckError::Unsupported {
+            what,
+            hint,
+            span: sp(at),
+        });
+        null()
+    }
+
+    fn expect(&mut self, e: &Expr, want: Ty, at: &sql::Expr, role: &str) {
         if !e.ty.fits(want) {
-            self.err(
-                span_line(at),
-                format!(
-                    "{what} must be {}, but `{e}` is {}",
-                    want.name(),
-                    e.ty.name()
-                ),
-            );
+            self.err(CheckError::WrongType {
+                role: role.to_string(),
+                expr: e.to_string(),
+                found: e.ty,
+                want,
+                span: sp(at),
+            });
         }
     }
 
@@ -214,8 +240,11 @@ impl Checker<'_, '_> {
             .names()
             .chain(self.scope.derived.keys().map(|s| s.as_str()))
             .chain(["AS_OF"]);
-        let hint = did_you_mean(nearest(name, known));
-        self.err(span_line(at), format!("unknown field `{name}`{hint}"));
+        self.err(CheckError::UnknownField {
+            name: name.to_string(),
+            suggestion: suggest(name, known),
+            span: sp(at),
+        });
         null()
     }
 
@@ -223,11 +252,11 @@ impl Checker<'_, '_> {
         if self.scope.params.contains(name) {
             return Expr::new(ExprKind::Param(name.into()), Ty::Number);
         }
-        let hint = did_you_mean(nearest(name, self.scope.params.iter().map(|s| s.as_str())));
-        self.err(
-            span_line(at),
-            format!("unknown parameter `params.{name}`{hint}"),
-        );
+        self.err(CheckError::UnknownParam {
+            name: name.to_string(),
+            suggestion: suggest(name, self.scope.params.iter().map(|s| s.as_str())),
+            span: sp(at),
+        });
         null()
     }
 
@@ -240,43 +269,41 @@ impl Checker<'_, '_> {
             return;
         };
         if def.ty == FieldType::Enum && !def.vocabulary.contains(v) {
-            let hint = did_you_mean(nearest(v, def.vocabulary.iter().map(|s| s.as_str())));
-            self.err(
-                span_line(at),
-                format!("`{v}` is not a value of `{f}`{hint}"),
-            );
+            self.err(CheckError::NotInVocabulary {
+                value: v.clone(),
+                field: f.clone(),
+                suggestion: suggest(v, def.vocabulary.iter().map(|s| s.as_str())),
+                span: sp(at),
+            });
         }
     }
 
     fn cmp(&mut self, op: CmpOp, a: Expr, b: Expr, at: &sql::Expr) -> Expr {
         if !a.ty.fits(b.ty) {
-            let hint = if (a.ty == Ty::Date && b.ty == Ty::Text)
-                || (a.ty == Ty::Text && b.ty == Ty::Date)
-            {
-                "; write a date as DATE 'YYYY-MM-DD'"
-            } else {
-                ""
-            };
-            self.err(
-                span_line(at),
-                format!(
-                    "cannot compare {} `{a}` with {} `{b}`{hint}",
-                    a.ty.name(),
-                    b.ty.name()
-                ),
-            );
+            self.err(CheckError::Incomparable {
+                left: a.to_string(),
+                left_ty: a.ty,
+                right: b.to_string(),
+                right_ty: b.ty,
+                span: sp(at),
+            });
         } else if a.ty == Ty::List {
-            self.err(
-                span_line(at),
-                format!("cannot compare lists (`{a}`); use HAS_ANY, ALL_IN or LEN"),
-            );
+            self.err(CheckError::ListCompared {
+                expr: a.to_string(),
+                span: sp(at),
+            });
         }
         self.check_vocab(&a, &b, at);
         self.check_vocab(&b, &a, at);
         Expr::new(ExprKind::Cmp(op, Box::new(a), Box::new(b)), Ty::Bool)
     }
 
+    /// The typed expression of `e`, placed where `e` was written.
     fn expr(&mut self, e: &sql::Expr) -> Expr {
+        self.expr_kind(e).at(sp(e))
+    }
+
+    fn expr_kind(&mut self, e: &sql::Expr) -> Expr {
         use sql::Expr as S;
         match e {
             S::Nested(inner) => self.expr(inner),
@@ -286,13 +313,10 @@ impl Checker<'_, '_> {
                     self.param(&parts[1].value, e)
                 } else {
                     let name: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
-                    self.err(
-                        span_line(e),
-                        format!(
-                            "unknown name `{}`; parameters are written `params.NAME`",
-                            name.join(".")
-                        ),
-                    );
+                    self.err(CheckError::UnknownName {
+                        name: name.join("."),
+                        span: sp(e),
+                    });
                     null()
                 }
             }
@@ -303,19 +327,16 @@ impl Checker<'_, '_> {
                     other => other.to_string(),
                 };
                 if !matches!(ts.data_type, sql::DataType::Date) {
-                    self.err(
-                        span_line(e),
-                        format!("only DATE literals are supported, not `{}`", ts.data_type),
+                    return self.unsupported(
+                        format!("`{}` 字面量", ts.data_type),
+                        "；只支持 DATE 'YYYY-MM-DD'",
+                        e,
                     );
-                    return null();
                 }
                 match parse_iso(&text) {
                     Some(d) => Expr::new(ExprKind::Date(d), Ty::Date),
                     None => {
-                        self.err(
-                            span_line(e),
-                            format!("`{text}` is not a date; write DATE 'YYYY-MM-DD'"),
-                        );
+                        self.err(CheckError::BadDate { text, span: sp(e) });
                         null()
                     }
                 }
@@ -324,21 +345,18 @@ impl Checker<'_, '_> {
                 let x = self.expr(expr);
                 match op {
                     sql::UnaryOperator::Not => {
-                        self.expect(&x, Ty::Bool, expr, "the operand of NOT");
+                        self.expect(&x, Ty::Bool, expr, "NOT 的操作数");
                         Expr::new(ExprKind::Not(Box::new(x)), Ty::Bool)
                     }
                     sql::UnaryOperator::Minus => {
-                        self.expect(&x, Ty::Number, expr, "the operand of -");
+                        self.expect(&x, Ty::Number, expr, "负号 - 的操作数");
                         if let ExprKind::Number(n) = x.kind {
                             return Expr::new(ExprKind::Number(-n), Ty::Number);
                         }
                         Expr::new(ExprKind::Neg(Box::new(x)), Ty::Number)
                     }
                     sql::UnaryOperator::Plus => x,
-                    other => {
-                        self.err(span_line(e), format!("unsupported operator `{other}`"));
-                        null()
-                    }
+                    other => self.unsupported(format!("运算符 `{other}`"), "", e),
                 }
             }
             S::BinaryOp { left, op, right } => self.binary(e, left, op, right),
@@ -354,7 +372,7 @@ impl Checker<'_, '_> {
             }
             S::IsTrue(x) | S::IsNotTrue(x) | S::IsFalse(x) | S::IsNotFalse(x) => {
                 let inner = self.expr(x);
-                self.expect(&inner, Ty::Bool, x, "the operand of IS TRUE/FALSE");
+                self.expect(&inner, Ty::Bool, x, "IS TRUE/FALSE 的操作数");
                 Expr::new(
                     ExprKind::IsBool {
                         expr: Box::new(inner),
@@ -372,33 +390,28 @@ impl Checker<'_, '_> {
             } => {
                 let x = self.expr(expr);
                 let sql::InTarget::List(items) = target else {
-                    self.err(
-                        span_line(e),
-                        "IN takes a list of values in parentheses".into(),
-                    );
-                    return null();
+                    return self.unsupported("此种 IN 写法".into(), "；IN 后接括号内的取值列表", e);
                 };
                 let mut list = Vec::new();
                 for it in items {
                     let v = self.expr(it);
                     if !v.ty.fits(x.ty) {
-                        self.err(
-                            span_line(it),
-                            format!(
-                                "`{v}` ({}) cannot be in a list compared with {} `{x}`",
-                                v.ty.name(),
-                                x.ty.name()
-                            ),
-                        );
+                        self.err(CheckError::InListType {
+                            item: v.to_string(),
+                            item_ty: v.ty,
+                            expr: x.to_string(),
+                            expr_ty: x.ty,
+                            span: sp(it),
+                        });
                     }
                     self.check_vocab(&x, &v, it);
                     list.push(v);
                 }
                 if x.ty == Ty::List {
-                    self.err(
-                        span_line(e),
-                        format!("`{x}` is a list; use HAS_ANY or ALL_IN instead of IN"),
-                    );
+                    self.err(CheckError::ListIn {
+                        expr: x.to_string(),
+                        span: sp(e),
+                    });
                 }
                 Expr::new(
                     ExprKind::In {
@@ -410,11 +423,7 @@ impl Checker<'_, '_> {
                 )
             }
             S::Between { .. } => {
-                self.err(
-                    span_line(e),
-                    "BETWEEN is not supported; write `a >= x AND a <= y`".into(),
-                );
-                null()
+                self.unsupported("BETWEEN".into(), "；请写 `a >= x AND a <= y`", e)
             }
             S::Case {
                 operand,
@@ -423,10 +432,7 @@ impl Checker<'_, '_> {
                 ..
             } => self.case(e, operand.as_deref(), conditions, else_result.as_deref()),
             S::Function(f) => self.function(e, f),
-            other => {
-                self.err(span_line(e), format!("unsupported expression `{other}`"));
-                null()
-            }
+            other => self.unsupported(format!("表达式 `{other}`"), "", e),
         }
     }
 
@@ -435,7 +441,10 @@ impl Checker<'_, '_> {
             sql::Value::Number(n, _) => match n.parse::<f64>() {
                 Ok(x) => Expr::new(ExprKind::Number(x), Ty::Number),
                 Err(_) => {
-                    self.err(span_line(at), format!("`{n}` is not a number"));
+                    self.err(CheckError::BadNumber {
+                        text: n.clone(),
+                        span: sp(at),
+                    });
                     null()
                 }
             },
@@ -443,16 +452,13 @@ impl Checker<'_, '_> {
             sql::Value::Boolean(b) => Expr::new(ExprKind::Bool(*b), Ty::Bool),
             sql::Value::Null => null(),
             sql::Value::DoubleQuotedString(s) => {
-                self.err(
-                    span_line(at),
-                    format!("text is written in single quotes: '{s}'"),
-                );
+                self.err(CheckError::DoubleQuoted {
+                    text: s.clone(),
+                    span: sp(at),
+                });
                 null()
             }
-            other => {
-                self.err(span_line(at), format!("unsupported literal `{other}`"));
-                null()
-            }
+            other => self.unsupported(format!("字面量 `{other}`"), "", at),
         }
     }
 
@@ -480,8 +486,8 @@ impl Checker<'_, '_> {
         }
         match op {
             B::And | B::Or => {
-                self.expect(&a, Ty::Bool, l, &format!("the left side of {op}"));
-                self.expect(&b, Ty::Bool, r, &format!("the right side of {op}"));
+                self.expect(&a, Ty::Bool, l, &format!("{op} 的左边"));
+                self.expect(&b, Ty::Bool, r, &format!("{op} 的右边"));
                 let kind = if matches!(op, B::And) {
                     ExprKind::And(Box::new(a), Box::new(b))
                 } else {
@@ -503,27 +509,40 @@ impl Checker<'_, '_> {
                     (t, Ty::Date, ArithOp::Add) if t.fits(Ty::Number) => Ty::Date,
                     (x, y, _) if x.fits(Ty::Number) && y.fits(Ty::Number) => Ty::Number,
                     (Ty::Date, Ty::Date, ArithOp::Sub) => {
-                        self.err(span_line(e), format!("`{a} - {b}`: write DAYS({b}, {a}) or WORKDAYS({b}, {a}) for the days between two dates"));
+                        self.err(CheckError::DateDifference {
+                            left: a.to_string(),
+                            right: b.to_string(),
+                            span: sp(e),
+                        });
                         Ty::Null
                     }
                     _ => {
-                        self.err(
-                            span_line(e),
-                            format!(
-                                "arithmetic needs numbers, but `{a}` is {} and `{b}` is {}",
-                                a.ty.name(),
-                                b.ty.name()
-                            ),
-                        );
+                        self.err(CheckError::Arithmetic {
+                            left: a.to_string(),
+                            left_ty: a.ty,
+                            right: b.to_string(),
+                            right_ty: b.ty,
+                            span: sp(e),
+                        });
                         Ty::Null
                     }
                 };
                 Expr::new(ExprKind::Arith(aop, Box::new(a), Box::new(b)), ty)
             }
-            other => {
-                self.err(span_line(e), format!("unsupported operator `{other}`"));
-                null()
-            }
+            other => self.unsupported(format!("运算符 `{other}`"), "", e),
+        }
+    }
+
+    /// A CASE result or COALESCE argument of the running type `ty`, or an error.
+    fn same_type(&mut self, construct: &'static str, x: &Expr, ty: Ty, at: &sql::Expr) {
+        if !x.ty.fits(ty) {
+            self.err(CheckError::MixedTypes {
+                construct,
+                expr: x.to_string(),
+                found: x.ty,
+                want: ty,
+                span: sp(at),
+            });
         }
     }
 
@@ -540,41 +559,29 @@ impl Checker<'_, '_> {
         for w in conditions {
             let mut c = self.expr(&w.condition);
             if let Some(o) = &operand {
-                c = self.cmp(CmpOp::Eq, o.clone(), c, &w.condition);
+                c = self
+                    .cmp(CmpOp::Eq, o.clone(), c, &w.condition)
+                    .at(sp(&w.condition));
             } else {
-                self.expect(&c, Ty::Bool, &w.condition, "a WHEN condition");
+                self.expect(&c, Ty::Bool, &w.condition, "WHEN 条件");
             }
             let r = self.expr(&w.result);
-            if !r.ty.fits(ty) {
-                self.err(
-                    span_line(&w.result),
-                    format!(
-                        "CASE results must have one type; `{r}` is {}, not {}",
-                        r.ty.name(),
-                        ty.name()
-                    ),
-                );
-            }
+            self.same_type("CASE", &r, ty, &w.result);
             ty = ty.unify(r.ty);
             branches.push((c, r));
         }
         let otherwise = otherwise.map(|o| {
             let r = self.expr(o);
-            if !r.ty.fits(ty) {
-                self.err(
-                    span_line(o),
-                    format!(
-                        "CASE results must have one type; `{r}` is {}, not {}",
-                        r.ty.name(),
-                        ty.name()
-                    ),
-                );
-            }
+            self.same_type("CASE", &r, ty, o);
             ty = ty.unify(r.ty);
             Box::new(r)
         });
         if branches.is_empty() {
-            self.err(span_line(e), "CASE needs at least one WHEN".into());
+            self.err(CheckError::TooFewArguments {
+                function: "CASE".into(),
+                need: "一个 WHEN",
+                span: sp(e),
+            });
         }
         Expr::new(
             ExprKind::Case {
@@ -600,19 +607,21 @@ impl Checker<'_, '_> {
         };
         if let sql::FunctionArguments::List(l) = &f.args {
             if raw_args.len() != l.args.len() {
-                self.err(
-                    span_line(e),
-                    format!("{name}: arguments must be plain expressions"),
+                return self.unsupported(
+                    format!("{name} 的此种参数写法"),
+                    "；参数须为普通表达式",
+                    e,
                 );
-                return null();
             }
         }
         let arity = |c: &mut Self, n: usize| -> bool {
             if raw_args.len() != n {
-                c.err(
-                    span_line(e),
-                    format!("{name} takes {n} argument(s), not {}", raw_args.len()),
-                );
+                c.err(CheckError::Arity {
+                    function: name.clone(),
+                    want: n,
+                    got: raw_args.len(),
+                    span: sp(e),
+                });
                 false
             } else {
                 true
@@ -626,7 +635,7 @@ impl Checker<'_, '_> {
                 let a = self.expr(raw_args[0]);
                 let b = self.expr(raw_args[1]);
                 for (x, at) in [(&a, raw_args[0]), (&b, raw_args[1])] {
-                    self.expect(x, Ty::Date, at, &format!("an argument of {name}"));
+                    self.expect(x, Ty::Date, at, &format!("{name} 的参数"));
                     if name == "WORKDAYS"
                         && !matches!(
                             x.kind,
@@ -636,12 +645,10 @@ impl Checker<'_, '_> {
                                 | ExprKind::Null
                         )
                     {
-                        self.err(
-                            span_line(at),
-                            format!(
-                                "WORKDAYS takes date fields, AS_OF or DATE literals, not `{x}`"
-                            ),
-                        );
+                        self.err(CheckError::WorkdaysArgument {
+                            expr: x.to_string(),
+                            span: sp(at),
+                        });
                     }
                 }
                 let kind = if name == "WORKDAYS" {
@@ -656,15 +663,16 @@ impl Checker<'_, '_> {
                     return null();
                 }
                 let a = self.expr(raw_args[0]);
-                self.expect(&a, Ty::List, raw_args[0], "the argument of LEN");
+                self.expect(&a, Ty::List, raw_args[0], "LEN 的参数");
                 Expr::new(ExprKind::Len(Box::new(a)), Ty::Number)
             }
             "HAS_ANY" | "ALL_IN" => {
                 if raw_args.len() < 2 {
-                    self.err(
-                        span_line(e),
-                        format!("{name} takes a list and at least one value"),
-                    );
+                    self.err(CheckError::TooFewArguments {
+                        function: name.clone(),
+                        need: "一个列表和一个取值",
+                        span: sp(e),
+                    });
                     return null();
                 }
                 let list = self.expr(raw_args[0]);
@@ -672,7 +680,7 @@ impl Checker<'_, '_> {
                     &list,
                     Ty::List,
                     raw_args[0],
-                    &format!("the first argument of {name}"),
+                    &format!("{name} 的第一个参数"),
                 );
                 let vocab: Option<Vec<String>> = match &list.kind {
                     ExprKind::Field(f) => self
@@ -690,20 +698,21 @@ impl Checker<'_, '_> {
                         ExprKind::Text(s) => {
                             if let Some(voc) = &vocab {
                                 if !voc.contains(&s) {
-                                    let hint =
-                                        did_you_mean(nearest(&s, voc.iter().map(|x| x.as_str())));
-                                    self.err(
-                                        span_line(a),
-                                        format!("`{s}` is not a value of `{list}`{hint}"),
-                                    );
+                                    self.err(CheckError::NotInVocabulary {
+                                        value: s.clone(),
+                                        field: list.to_string(),
+                                        suggestion: suggest(&s, voc.iter().map(|x| x.as_str())),
+                                        span: sp(a),
+                                    });
                                 }
                             }
                             values.push(s);
                         }
-                        _ => self.err(
-                            span_line(a),
-                            format!("{name} takes text values in quotes, not `{v}`"),
-                        ),
+                        _ => self.err(CheckError::ListValue {
+                            function: name.clone(),
+                            expr: v.to_string(),
+                            span: sp(a),
+                        }),
                     }
                 }
                 let kind = if name == "HAS_ANY" {
@@ -715,31 +724,29 @@ impl Checker<'_, '_> {
             }
             "COALESCE" => {
                 if raw_args.is_empty() {
-                    self.err(span_line(e), "COALESCE needs at least one argument".into());
+                    self.err(CheckError::TooFewArguments {
+                        function: name.clone(),
+                        need: "一个参数",
+                        span: sp(e),
+                    });
                     return null();
                 }
                 let mut ty = Ty::Null;
                 let mut args = Vec::new();
                 for a in raw_args {
                     let x = self.expr(a);
-                    if !x.ty.fits(ty) {
-                        self.err(
-                            span_line(a),
-                            format!(
-                                "COALESCE arguments must have one type; `{x}` is {}, not {}",
-                                x.ty.name(),
-                                ty.name()
-                            ),
-                        );
-                    }
+                    self.same_type("COALESCE", &x, ty, a);
                     ty = ty.unify(x.ty);
                     args.push(x);
                 }
                 Expr::new(ExprKind::Coalesce(args), ty)
             }
             _ => {
-                let hint = did_you_mean(nearest(&name, FUNCTIONS.iter().copied()));
-                self.err(span_line(e), format!("unknown function `{name}`{hint}"));
+                self.err(CheckError::UnknownFunction {
+                    suggestion: suggest(&name, FUNCTIONS.iter().copied()),
+                    name,
+                    span: sp(e),
+                });
                 null()
             }
         }

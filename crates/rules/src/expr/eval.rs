@@ -12,15 +12,22 @@ use std::collections::{BTreeMap, HashMap};
 /// A runtime value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
+    /// Unknown.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// A number.
     Num(f64),
+    /// A text.
     Text(String),
+    /// A date (days since 1970-01-01).
     Date(Day),
+    /// A list of texts.
     List(Vec<String>),
 }
 
 impl Val {
+    /// Whether the value is unknown.
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
     }
@@ -51,8 +58,11 @@ impl Val {
 
 /// What a condition is evaluated against.
 pub struct EvalContext<'a> {
+    /// Parameter values of the profile.
     pub params: &'a ParamValues,
+    /// The work-day calendar of the profile.
     pub calendar: &'a Calendar,
+    /// The audit date.
     pub as_of: Day,
     /// Derived fields by name.
     pub derived: &'a BTreeMap<String, Expr>,
@@ -285,8 +295,11 @@ fn arith(op: ArithOp, x: &Val, y: &Val) -> Val {
 /// Why a condition came out as it did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The clause, as printed.
     pub clause: String,
+    /// Its value for the case.
     pub value: Val,
+    /// The clauses it is made of.
     pub parts: Vec<Explanation>,
 }
 
