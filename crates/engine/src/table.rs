@@ -83,6 +83,19 @@ impl TextColumn {
         self.valid.extend(other.valid);
     }
 
+    /// List values `range` as a polars text column, items joined with the separator the
+    /// SQL backends split on (`rules sql`'s `LIST_SEPARATOR`).
+    fn joined_series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
+        let sep = caseaudit_rules::sql::LIST_SEPARATOR;
+        let ca: StringChunked = range
+            .map(|i| {
+                self.get(i)
+                    .map(|l| list_items(l).collect::<Vec<_>>().join(sep))
+            })
+            .collect();
+        Column::new(name, ca.into_series())
+    }
+
     /// Values `range` as a polars column.
     fn series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
         let ca: StringChunked = range.map(|i| self.get(i)).collect();
@@ -293,18 +306,11 @@ impl CaseTable {
                     ));
                 }
                 ColumnData::List(v) => {
-                    let joined: StringChunked = range
-                        .clone()
-                        .map(|i| {
-                            v.get(i)
-                                .map(|l| list_items(l).collect::<Vec<_>>().join("、"))
-                        })
-                        .collect();
                     let lens: Vec<Option<i32>> = range
                         .clone()
                         .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
                         .collect();
-                    cols.push(Column::new(n, joined.into_series()));
+                    cols.push(v.joined_series(n, range.clone()));
                     cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
                     for (col, field, pred) in list_predicates {
                         if field == name {
@@ -335,16 +341,7 @@ impl CaseTable {
                 ColumnData::Bool(v) => Column::new(n, v),
                 ColumnData::Money(v) => Column::new(n, v),
                 ColumnData::Date(v) => Column::new(n, v).cast(&DataType::Date)?,
-                ColumnData::List(v) => {
-                    let joined: StringChunked = all
-                        .clone()
-                        .map(|i| {
-                            v.get(i)
-                                .map(|l| list_items(l).collect::<Vec<_>>().join("、"))
-                        })
-                        .collect();
-                    Column::new(n, joined.into_series())
-                }
+                ColumnData::List(v) => v.joined_series(n, all.clone()),
             });
         }
         let at = |i: &u32| inputs.get(*i as usize);
