@@ -6,7 +6,7 @@ use crate::evaluate::Compiler;
 use crate::header::{detect, AliasIndex};
 use crate::load::{self, discover_inputs, read_file, InputFile, LoadError};
 use crate::model::*;
-use crate::prepare::{csv_ledger, parquet_ledger, sheet_ledger, Ledger};
+use crate::prepare::{csv_ledger, no_header, parquet_ledger, sheet_ledger, Ledger};
 use crate::score::score;
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
@@ -79,14 +79,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
     }
     let sheets = match read_file(path, &display) {
         Ok(s) => s,
-        Err(e) => {
-            return FileResult::Error(InputError {
-                file: display,
-                sheet: None,
-                kind: e.kind,
-                reason: e.reason,
-            })
-        }
+        Err(e) => return file_error(e),
     };
     let mut out = Vec::new();
     let mut skipped = Vec::new();
@@ -97,25 +90,12 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
         }
     }
     if out.is_empty() {
-        let (kind, reason) = if sheets
+        let has_content = sheets
             .iter()
-            .all(|s| s.rows.iter().all(|r| r.1.iter().all(Cell::is_empty)))
-        {
-            (ErrorKind::NoContent, "文件没有内容".to_string())
-        } else {
-            (
-                ErrorKind::NoHeader,
-                "没有找到可识别的台账表头（至少需要识别出案件编号等 2–3 个字段）".to_string(),
-            )
-        };
-        return FileResult::Error(InputError {
-            file: display,
-            sheet: None,
-            kind,
-            reason,
-        });
+            .any(|s| s.rows.iter().any(|r| !r.1.iter().all(Cell::is_empty)));
+        return file_error(no_header(has_content));
     }
-    // [inputs hook] Hidden columns are data; inspect marks them (xlsx, ods).
+    // Hidden columns are data; inspect marks them (xlsx, xls, ods).
     let hidden = crate::hidden::hidden_columns_of(path);
     for s in &mut out {
         crate::hidden::mark(&hidden, &s.summary.sheet, &mut s.summary.columns);
@@ -224,7 +204,7 @@ pub fn audit_with_progress(
     let profile = pack.profile(&opts.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
-    // [inputs hook] An as-of outside the calendar is not an error: warn (crate::coverage).
+    // An as-of outside the calendar is not an error: warn (crate::coverage).
     let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
     let prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
@@ -543,7 +523,7 @@ fn evaluate_sheets(
                 cases_audited,
                 rows_rejected,
                 rules: statuses,
-                // [inputs hook] labels for the texts people read.
+                // Labels for the texts people read.
                 field_labels: pack
                     .fields
                     .iter()

@@ -549,7 +549,8 @@ pub(crate) fn sheet_ledger(
     all.finish(pack, header, &sheet.file, &sheet.sheet, agency)
 }
 
-fn no_header(has_content: bool) -> LoadError {
+/// Why a file yields no ledger: nothing in it, or no sheet with a recognisable header.
+pub(crate) fn no_header(has_content: bool) -> LoadError {
     if has_content {
         LoadError {
             kind: ErrorKind::NoHeader,

@@ -48,13 +48,4 @@ impl MessageRenderer {
     pub fn shared(context: &serde_json::Value) -> minijinja::Value {
         minijinja::Value::from_serialize(context)
     }
-
-    /// Renders the message of `rule_id` over `context` (an object of evidence values).
-    /// Falls back to `fallback` when the rule has no message or rendering fails.
-    pub fn render(&self, rule_id: &str, context: &serde_json::Value, fallback: &str) -> String {
-        match self.env.get_template(rule_id) {
-            Ok(t) => t.render(context).unwrap_or_else(|_| fallback.to_string()),
-            Err(_) => fallback.to_string(),
-        }
-    }
 }
