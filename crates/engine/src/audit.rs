@@ -11,7 +11,7 @@ use crate::score::score;
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::expr::{EvalContext, Val};
-use caseaudit_rules::{case_key, fold, MessageRenderer};
+use caseaudit_rules::{case_key_ref, fold, MessageRenderer};
 use caseaudit_rules::{Builtin, Day, Rule, RulePack};
 use chrono::Datelike;
 use rayon::prelude::*;
@@ -116,8 +116,8 @@ pub struct Audit {
     pub report: AuditReport,
     /// Whether any input could not be read (exit code 2).
     pub had_input_errors: bool,
-    /// The audited cases, typed (for `cases.parquet`).
-    pub cases: CaseTable,
+    /// The audited cases, typed (for `cases.parquet`), shared with the case scores.
+    pub cases: std::sync::Arc<CaseTable>,
     /// Wall time of each phase, in order, for profiling.
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -233,19 +233,20 @@ fn evaluate_sheets(
     errors: Vec<InputError>,
 ) -> Result<Audit, AuditError> {
     // One table for the run; problems and columns stay per input.
-    let mut table = CaseTable::empty(&pack.fields);
+    let mut tables = Vec::new();
     let mut offsets = Vec::new();
+    let mut len = 0usize;
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     let mut columns = Vec::new();
     let mut skip: Vec<HashSet<String>> = Vec::new();
     let mut has_agency = Vec::new();
     for (k, s) in sheets.into_iter().enumerate() {
-        let offset = table.len();
-        offsets.push(offset);
+        offsets.push(len);
         let mut t = s.table;
+        len += t.len();
         t.input = vec![k as u32; t.len()];
-        table.append(t);
+        tables.push(t);
         skip.push(
             s.summary
                 .not_evaluated
@@ -258,6 +259,7 @@ fn evaluate_sheets(
         has_agency.push(s.has_agency);
         inputs.push(s.summary);
     }
+    let table = CaseTable::concat(&pack.fields, tables);
 
     let mut clock = std::time::Instant::now();
     let mut timings = Vec::new();
@@ -482,6 +484,7 @@ fn evaluate_sheets(
             ))
     });
     lap("findings and evidence");
+    let table = std::sync::Arc::new(table);
     let scores = score(pack, &table, &findings, &inputs);
     lap("scores");
 
@@ -623,37 +626,68 @@ fn fields_read<'e>(
 }
 
 /// Rows whose (agency, case number) occurs more than once in the run, each with the
-/// places of the others. Case numbers are compared by their key ([`case_key`]);
+/// places of the others. Case numbers are compared by their key ([`case_key_ref`]);
 /// a NULL agency is one group.
 fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
-    let mut groups: HashMap<(Option<String>, String), Vec<usize>> = HashMap::new();
+    use std::hash::BuildHasher;
     let (Some(ids), agencies) = (table.column("case_id"), table.column("agency")) else {
         return Vec::new();
     };
-    // Keys are computed in parallel (folding is the costly part), grouped in order.
-    let keys: Vec<Option<(Option<String>, String)>> = (0..table.len())
-        .into_par_iter()
-        .map(|i| {
-            let id = ids.text(i)?;
-            Some((agencies.and_then(|a| a.text(i)).map(fold), case_key(id)))
-        })
-        .collect();
-    for (i, key) in keys.into_iter().enumerate() {
-        if let Some(key) = key {
-            groups.entry(key).or_default().push(i);
+    // Agencies by folded name: few distinct texts, each folded once.
+    let mut agency_of = vec![0u32; table.len()];
+    if let Some(a) = agencies {
+        let mut raw: HashMap<&str, u32> = HashMap::new();
+        let mut folded: HashMap<String, u32> = HashMap::new();
+        for (i, slot) in agency_of.iter_mut().enumerate() {
+            if let Some(t) = a.text(i) {
+                *slot = *raw.entry(t).or_insert_with(|| {
+                    let n = folded.len() as u32 + 1;
+                    *folded.entry(fold(t)).or_insert(n)
+                });
+            }
         }
     }
+    // Keys (borrowed unless a number is written otherwise) and their hashes, in
+    // parallel; equal hashes sorted together, then compared exactly.
+    let keys: Vec<Option<(u32, std::borrow::Cow<str>)>> = (0..table.len())
+        .into_par_iter()
+        .map(|i| Some((agency_of[i], case_key_ref(ids.text(i)?))))
+        .collect();
+    let hasher = polars::prelude::PlRandomState::default();
+    let mut hashed: Vec<(u64, u32)> = keys
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, k)| Some((hasher.hash_one(k.as_ref()?), i as u32)))
+        .collect();
+    hashed.par_sort_unstable();
     let mut out = Vec::new();
-    for rows in groups.values().filter(|r| r.len() > 1) {
-        for &i in rows {
-            // The first DUPLICATES_NAMED others are named; the rest only counted.
-            let named = rows
-                .iter()
-                .filter(|&&j| j != i)
-                .take(DUPLICATES_NAMED)
-                .map(|&j| format!("第 {} 行（输入 {}）", table.row[j], table.input[j] + 1))
-                .collect();
-            out.push((i, named, rows.len() - 1));
+    let mut rows: Vec<usize> = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        // One hash, almost always one key: group the run's rows by key exactly.
+        let mut left: Vec<usize> = run.iter().map(|&(_, i)| i as usize).collect();
+        while let Some(&first) = left.first() {
+            let key = &keys[first];
+            rows.clear();
+            left.retain(|&i| {
+                let same = &keys[i] == key;
+                if same {
+                    rows.push(i);
+                }
+                !same
+            });
+            if rows.len() < 2 {
+                continue;
+            }
+            for &i in &rows {
+                // The first DUPLICATES_NAMED others are named; the rest only counted.
+                let named = rows
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .take(DUPLICATES_NAMED)
+                    .map(|&j| format!("第 {} 行（输入 {}）", table.row[j], table.input[j] + 1))
+                    .collect();
+                out.push((i, named, rows.len() - 1));
+            }
         }
     }
     out.sort_by_key(|(i, _, _)| *i);

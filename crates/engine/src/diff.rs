@@ -359,7 +359,7 @@ mod tests {
             },
             findings,
             scores: Scores {
-                cases,
+                cases: cases.into(),
                 agencies: vec![],
             },
         }

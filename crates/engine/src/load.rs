@@ -603,49 +603,48 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, LoadError> {
     }
 }
 
-/// A reader that watches the bytes the csv crate reads: where each line ends (so that
-/// records get the row numbers people see) and whether a quote is still open (which the
-/// csv crate accepts silently at the end of a file, swallowing every later record).
-struct Tracked<R> {
-    inner: R,
-    /// Bytes read so far.
-    pos: u64,
-    prev: u8,
-    /// Line ends (first byte, byte after) not yet passed by a record.
-    ends: std::collections::VecDeque<(u64, u64)>,
-    /// Line ends seen so far.
-    lines: u64,
+/// The quote state of CSV bytes as the csv crate reads them: a quote opens a field
+/// only at the field's start, and a doubled quote inside a quoted field is a quote.
+#[derive(Debug, Clone, Copy)]
+struct Quotes {
     delimiter: u8,
+    /// The byte before the next one scanned.
+    prev: u8,
     /// Inside a quoted field; `pending` when its last byte was a quote that may be the
     /// first of an escaped pair.
     open: bool,
     pending: bool,
     pending_at: u64,
-    /// The line the open quote is on.
-    opened_line: u64,
-    /// Where the record being read began (set by the consumer after each record).
-    record_start: u64,
 }
 
-impl<R: std::io::Read> Tracked<R> {
-    fn new(inner: R, delimiter: u8) -> Self {
-        Tracked {
-            inner,
-            pos: 0,
-            prev: b'\n',
-            ends: std::collections::VecDeque::new(),
-            lines: 0,
+/// What [`Quotes::scan`] reports.
+enum QuoteEvent {
+    /// A quoted field opened.
+    Opened,
+    /// A line-end byte at `at` (`\r` or `\n`; `crlf` for the `\n` of a CRLF), inside a
+    /// quoted field or not.
+    Break {
+        at: u64,
+        byte: u8,
+        crlf: bool,
+        quoted: bool,
+    },
+}
+
+impl Quotes {
+    fn new(delimiter: u8) -> Quotes {
+        Quotes {
             delimiter,
+            prev: b'\n',
             open: false,
             pending: false,
             pending_at: 0,
-            opened_line: 0,
-            record_start: 0,
         }
     }
 
-    fn watch(&mut self, buf: &[u8]) {
-        let base = self.pos;
+    /// Scans `buf`, which starts at byte `base` of the file, reporting quotes that open
+    /// a field and every line-end byte.
+    fn scan(&mut self, buf: &[u8], base: u64, mut on: impl FnMut(QuoteEvent)) {
         for i in memchr::memchr3_iter(b'"', b'\n', b'\r', buf) {
             let b = buf[i];
             let at = base + i as u64;
@@ -660,21 +659,12 @@ impl<R: std::io::Read> Tracked<R> {
                 self.open = false;
             }
             match b {
-                b'\r' => {
-                    self.ends.push_back((at, at + 1));
-                    self.lines += 1;
-                }
-                b'\n' => {
-                    let crlf = before == b'\r';
-                    match self.ends.back_mut() {
-                        Some(e) if crlf && e.1 == at => e.1 = at + 1,
-                        _ if crlf => {}
-                        _ => {
-                            self.ends.push_back((at, at + 1));
-                            self.lines += 1;
-                        }
-                    }
-                }
+                b'\r' | b'\n' => on(QuoteEvent::Break {
+                    at,
+                    byte: b,
+                    crlf: b == b'\n' && before == b'\r',
+                    quoted: self.open,
+                }),
                 _ if self.open => {
                     self.pending = true;
                     self.pending_at = at;
@@ -683,20 +673,74 @@ impl<R: std::io::Read> Tracked<R> {
                     // A quote opens a field only at its start.
                     if before == self.delimiter || before == b'\n' || before == b'\r' {
                         self.open = true;
-                        self.opened_line = self.lines + 1;
+                        on(QuoteEvent::Opened);
                     }
                 }
             }
         }
-        self.pos += buf.len() as u64;
+        let end = base + buf.len() as u64;
         // A pending quote followed by any other byte closed its field.
-        if self.pending && self.pending_at + 1 < self.pos {
+        if self.pending && self.pending_at + 1 < end {
             self.pending = false;
             self.open = false;
         }
         if let Some(&b) = buf.last() {
             self.prev = b;
         }
+    }
+
+    /// A quote still open at the end of the file.
+    fn unclosed(&self) -> bool {
+        self.open && !self.pending
+    }
+}
+
+/// A reader that watches the bytes the csv crate reads: where each line ends (so that
+/// records get the row numbers people see) and whether a quote is still open (which the
+/// csv crate accepts silently at the end of a file, swallowing every later record).
+struct Tracked<R> {
+    inner: R,
+    /// Bytes read so far.
+    pos: u64,
+    /// Line ends (first byte, byte after) not yet passed by a record.
+    ends: std::collections::VecDeque<(u64, u64)>,
+    /// Line ends seen so far.
+    lines: u64,
+    quotes: Quotes,
+    /// The line the open quote is on.
+    opened_line: u64,
+    /// Where the record being read began (set by the consumer after each record).
+    record_start: u64,
+}
+
+impl<R: std::io::Read> Tracked<R> {
+    fn new(inner: R, delimiter: u8) -> Self {
+        Tracked {
+            inner,
+            pos: 0,
+            ends: std::collections::VecDeque::new(),
+            lines: 0,
+            quotes: Quotes::new(delimiter),
+            opened_line: 0,
+            record_start: 0,
+        }
+    }
+
+    fn watch(&mut self, buf: &[u8]) {
+        let mut quotes = self.quotes;
+        quotes.scan(buf, self.pos, |e| match e {
+            QuoteEvent::Opened => self.opened_line = self.lines + 1,
+            QuoteEvent::Break { at, crlf, .. } => match self.ends.back_mut() {
+                Some(e) if crlf && e.1 == at => e.1 = at + 1,
+                _ if crlf => {}
+                _ => {
+                    self.ends.push_back((at, at + 1));
+                    self.lines += 1;
+                }
+            },
+        });
+        self.quotes = quotes;
+        self.pos += buf.len() as u64;
     }
 
     /// The text line a record starting at byte `at` is on: line ends before it are
@@ -782,6 +826,9 @@ pub struct CsvRecords<R: std::io::Read> {
     shift: u64,
     records: u64,
     done: bool,
+    /// Rows and text lines before the first byte read (a block cut from a file).
+    row_base: u64,
+    line_base: u64,
 }
 
 /// A CSV's bytes, as UTF-8, from wherever they come.
@@ -809,6 +856,8 @@ impl<R: std::io::Read> CsvRecords<R> {
             shift: 0,
             records: 0,
             done: false,
+            row_base: 0,
+            line_base: 0,
         }
     }
 
@@ -827,8 +876,8 @@ impl<R: std::io::Read> CsvRecords<R> {
             Ok(false) => {
                 self.done = true;
                 let t = self.reader.get_ref();
-                if t.open && !t.pending {
-                    let line = t.opened_line;
+                if t.quotes.unclosed() {
+                    let line = t.opened_line + self.line_base;
                     return Some(Err(err(
                         ErrorKind::MalformedCsv,
                         format!(
@@ -856,7 +905,8 @@ impl<R: std::io::Read> CsvRecords<R> {
                         ),
                     );
                 }
-                let row = u32::try_from(line.saturating_sub(self.shift)).unwrap_or(u32::MAX);
+                let row = u32::try_from(line.saturating_sub(self.shift) + self.row_base)
+                    .unwrap_or(u32::MAX);
                 self.shift = self
                     .shift
                     .saturating_add(u64::from(inner_breaks(record.as_byte_record())));
@@ -873,7 +923,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 Some(Ok(row))
             }
             Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                let line = e.position().map_or(0, csv::Position::line) + self.line_base;
                 fail(
                     self,
                     err(
@@ -888,7 +938,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 let t = self.reader.get_ref();
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     if io.to_string() == RECORD_TOO_LARGE {
-                        let line = t.lines.saturating_sub(t.ends.len() as u64) + 1;
+                        let line = t.lines.saturating_sub(t.ends.len() as u64) + 1 + self.line_base;
                         return fail(
                             self,
                             err(
@@ -902,7 +952,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                     }
                     return fail(self, io_error(io));
                 }
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map(|p| p.line()).unwrap_or(0) + self.line_base;
                 fail(
                     self,
                     err(
@@ -949,9 +999,16 @@ pub const MAX_CSV_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// Bytes looked at to tell a CSV's encoding and delimiter.
 const SNIFF_BYTES: usize = 1 << 16;
 
-/// Opens a CSV file for streaming: UTF-8 (with or without BOM) is read as it is, in
-/// blocks; GB18030/GBK and UTF-16 are decoded whole first (within [`MAX_CSV_BYTES`]).
+/// Opens a CSV file for streaming, record by record (see [`csv_source`]).
 pub fn open_csv(path: &Path) -> Result<CsvRecords<CsvSource>, LoadError> {
+    let (source, delimiter) = csv_source(path)?;
+    Ok(CsvRecords::new(source, delimiter))
+}
+
+/// A CSV file's bytes as UTF-8, and its delimiter: UTF-8 (with or without BOM) is
+/// read as it is, in blocks; GB18030/GBK and UTF-16 are decoded whole first (within
+/// [`MAX_CSV_BYTES`]).
+fn csv_source(path: &Path) -> Result<(CsvSource, u8), LoadError> {
     use std::io::Read;
     let size = std::fs::metadata(path).map_err(|e| io_error(&e))?.len();
     let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
@@ -975,7 +1032,7 @@ pub fn open_csv(path: &Path) -> Result<CsvRecords<CsvSource>, LoadError> {
         let source: CsvSource = Box::new(
             std::io::Cursor::new(head).chain(std::io::BufReader::with_capacity(1 << 20, file)),
         );
-        return Ok(CsvRecords::new(source, delimiter));
+        return Ok((source, delimiter));
     }
     if size > MAX_CSV_BYTES {
         return Err(err(
@@ -990,10 +1047,200 @@ pub fn open_csv(path: &Path) -> Result<CsvRecords<CsvSource>, LoadError> {
     file.read_to_end(&mut head).map_err(|e| io_error(&e))?;
     let text = decode_text_owned(head)?;
     let delimiter = csv_delimiter(text.as_bytes());
-    Ok(CsvRecords::new(
-        Box::new(std::io::Cursor::new(text.into_bytes())),
-        delimiter,
-    ))
+    Ok((Box::new(std::io::Cursor::new(text.into_bytes())), delimiter))
+}
+
+/// Bytes of a CSV read at a time while cutting blocks.
+const READ_BYTES: usize = 1 << 20;
+
+/// A run of whole records cut from a CSV, with the rows and text lines before it.
+pub(crate) struct CsvBlock {
+    pub bytes: Vec<u8>,
+    rows_before: u64,
+    lines_before: u64,
+    delimiter: u8,
+}
+
+impl CsvBlock {
+    /// The block's records, numbered as in the whole file.
+    pub fn records(&self) -> CsvRecords<&[u8]> {
+        let mut r = CsvRecords::new(&self.bytes[..], self.delimiter);
+        r.row_base = self.rows_before;
+        r.line_base = self.lines_before;
+        r
+    }
+}
+
+/// A CSV cut into blocks of whole records (at line ends outside quotes) of about
+/// `block` bytes, so that they can be parsed in parallel: each block knows how many
+/// rows come before it, so its records get the row numbers of the whole file.
+pub(crate) struct CsvBlocks {
+    source: CsvSource,
+    quotes: Quotes,
+    block: usize,
+    /// Bytes read and not yet given out, from the start of the next block.
+    carry: Vec<u8>,
+    /// Rows (line ends outside quotes) and text lines before `carry`.
+    rows: u64,
+    lines: u64,
+    /// Rows and lines in `carry`, and the last place it can be cut (the byte after a
+    /// line end outside quotes) with the rows and lines before that.
+    carry_rows: u64,
+    carry_lines: u64,
+    cut: Option<(usize, u64, u64)>,
+    /// Bytes given out before `carry`.
+    offset: u64,
+    eof: bool,
+    failed: bool,
+}
+
+impl CsvBlocks {
+    fn new(source: CsvSource, delimiter: u8, block: usize) -> CsvBlocks {
+        CsvBlocks {
+            source,
+            quotes: Quotes::new(delimiter),
+            block,
+            carry: Vec::with_capacity(block + READ_BYTES),
+            rows: 0,
+            lines: 0,
+            carry_rows: 0,
+            carry_lines: 0,
+            cut: None,
+            offset: 0,
+            eof: false,
+            failed: false,
+        }
+    }
+
+    /// Reads more of the file into `carry`, noting its line ends.
+    fn fill(&mut self) -> Result<(), LoadError> {
+        use std::io::Read;
+        let len = self.carry.len();
+        self.carry
+            .resize(len + READ_BYTES.min(self.block).max(1), 0);
+        let n = loop {
+            match self.source.read(&mut self.carry[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.carry.truncate(len);
+                    return Err(io_error(&e));
+                }
+            }
+        };
+        self.carry.truncate(len + n);
+        if n == 0 {
+            self.eof = true;
+            return Ok(());
+        }
+        let (mut rows, mut lines, mut cut) = (self.carry_rows, self.carry_lines, self.cut);
+        let mut quotes = self.quotes;
+        let (offset, carry) = (self.offset, &self.carry);
+        quotes.scan(&carry[len..], offset + len as u64, |e| {
+            if let QuoteEvent::Break {
+                at,
+                byte,
+                crlf,
+                quoted,
+            } = e
+            {
+                // A CRLF is one line end (its LF is inside quotes when its CR is).
+                if !crlf {
+                    lines += 1;
+                    rows += u64::from(!quoted);
+                }
+                // A block may end after a line end outside quotes: after its LF, or
+                // after a CR that no LF follows.
+                let after = (at - offset) as usize + 1;
+                let lone_cr = byte == b'\r' && carry.get(after).is_some_and(|&b| b != b'\n');
+                if !quoted && (byte == b'\n' || lone_cr) {
+                    cut = Some((after, rows, lines));
+                }
+            }
+        });
+        self.quotes = quotes;
+        (self.carry_rows, self.carry_lines, self.cut) = (rows, lines, cut);
+        Ok(())
+    }
+
+    /// Gives out `carry` up to `end` (with `rows` rows and `lines` lines before it).
+    fn give(&mut self, end: usize, rows: u64, lines: u64) -> CsvBlock {
+        let rest = self.carry.split_off(end);
+        let bytes = std::mem::replace(&mut self.carry, rest);
+        let block = CsvBlock {
+            bytes,
+            rows_before: self.rows,
+            lines_before: self.lines,
+            delimiter: self.quotes.delimiter,
+        };
+        self.carry.reserve(self.block + READ_BYTES);
+        self.offset += end as u64;
+        self.rows += rows;
+        self.lines += lines;
+        self.carry_rows -= rows;
+        self.carry_lines -= lines;
+        self.cut = None;
+        block
+    }
+
+    fn next_block(&mut self) -> Result<Option<CsvBlock>, LoadError> {
+        loop {
+            if self.rows + self.carry_rows > MAX_CSV_RECORDS {
+                return Err(err(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "CSV 文件的记录超过 {} 万条，请按单位或月份拆分后评查",
+                        MAX_CSV_RECORDS / 10_000
+                    ),
+                ));
+            }
+            if self.eof {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                let (rows, lines) = (self.carry_rows, self.carry_lines);
+                return Ok(Some(self.give(self.carry.len(), rows, lines)));
+            }
+            if self.carry.len() >= self.block {
+                if let Some((end, rows, lines)) = self.cut {
+                    return Ok(Some(self.give(end, rows, lines)));
+                }
+            }
+            // One record may not grow past MAX_CSV_RECORD_BYTES (a file of one endless
+            // line, or a quote never closed, must not be read into memory whole).
+            let open = self.carry.len() - self.cut.map_or(0, |c| c.0);
+            if open as u64 > MAX_CSV_RECORD_BYTES {
+                let line = self.lines + self.cut.map_or(0, |c| c.2) + 1;
+                return Err(err(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "第 {line} 行起的一条记录超过 {} MB（引号未闭合或缺少换行），疑似异常文件，已拒绝读取",
+                        MAX_CSV_RECORD_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
+            self.fill()?;
+        }
+    }
+}
+
+impl Iterator for CsvBlocks {
+    type Item = Result<CsvBlock, LoadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let r = self.next_block().transpose();
+        self.failed = matches!(r, Some(Err(_)));
+        r
+    }
+}
+
+/// Opens a CSV file to be read in blocks of whole records of about `block` bytes.
+pub(crate) fn csv_blocks(path: &Path, block: usize) -> Result<CsvBlocks, LoadError> {
+    let (source, delimiter) = csv_source(path)?;
+    Ok(CsvBlocks::new(source, delimiter, block))
 }
 
 fn read_csv(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
@@ -1118,6 +1365,65 @@ mod tests {
         let wide = format!("a,b\n{}\n", ",".repeat(MAX_CSV_FIELDS + 1));
         let e = parse_csv(&wide, "t.csv").map(|_| ());
         assert_eq!(e.map_err(|e| e.kind), Err(ErrorKind::TooLarge));
+    }
+
+    /// Every (row, fields) of a CSV read whole.
+    fn whole(text: &str) -> Vec<(u32, Vec<String>)> {
+        let mut r = CsvRecords::from_text(text);
+        let mut rec = csv::StringRecord::new();
+        let mut out = Vec::new();
+        while let Some(row) = r.next_into(&mut rec) {
+            out.push((row.expect("row"), rec.iter().map(str::to_string).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_of_any_size_read_as_the_whole_file() {
+        let text = "编号,名称\r\n1,\"两行\r\n的\"\"名称\"\"\"\r\n\r\n2,b\n3,\"c\nd\ne\"\r4,\"x\"y\n\n5,末行";
+        let expected = whole(text);
+        assert_eq!(expected.len(), 6);
+        assert_eq!(expected.last().map(|r| r.0), Some(8));
+        for block in [1, 2, 3, 5, 7, 16, 64, 1 << 20] {
+            let source: CsvSource = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+            let mut got = Vec::new();
+            let mut cuts = 0;
+            for b in CsvBlocks::new(source, b',', block) {
+                let b = b.expect("block");
+                cuts += 1;
+                let mut r = b.records();
+                let mut rec = csv::StringRecord::new();
+                while let Some(row) = r.next_into(&mut rec) {
+                    got.push((row.expect("row"), rec.iter().map(str::to_string).collect()));
+                }
+            }
+            assert_eq!(got, expected, "blocks of {block} bytes");
+            if block < 8 {
+                assert!(cuts > 4, "blocks of {block} bytes: {cuts} blocks");
+            }
+        }
+    }
+
+    #[test]
+    fn a_quote_open_at_the_end_names_its_line_in_any_block() {
+        let text = "编号,名称\n1,a\n2,b\n3,\"never closed\n4,d\n";
+        for block in [2, 1 << 20] {
+            let source: CsvSource = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+            let errors: Vec<LoadError> = CsvBlocks::new(source, b',', block)
+                .filter_map(|b| {
+                    let b = b.expect("block");
+                    let mut r = b.records();
+                    let mut rec = csv::StringRecord::new();
+                    std::iter::from_fn(|| r.next_into(&mut rec)).find_map(Result::err)
+                })
+                .collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].reason.contains("第 4 行的引号"),
+                "{}",
+                errors[0].reason
+            );
+        }
     }
 
     #[test]

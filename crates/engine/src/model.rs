@@ -257,7 +257,7 @@ pub struct AgencyScore {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Scores {
-    pub cases: Vec<CaseScore>,
+    pub cases: crate::score::CaseScores,
     pub agencies: Vec<AgencyScore>,
 }
 

@@ -1,8 +1,9 @@
 //! The prepare stage: one input read, its header mapped onto the pack's fields and its
 //! cells normalised into typed columns: a [`Ledger`].
 //!
-//! Rows go into columns in chunks, normalised in parallel. CSV records stream from a
-//! parser thread straight into chunks (no grid of owned cells is ever built); parquet
+//! Rows go into columns in chunks, normalised in parallel. A CSV is cut into blocks of
+//! whole records that the thread pool parses and normalises (no grid of owned cells is
+//! ever built); parquet
 //! columns are read where they lie; workbook sheets, which calamine hands over as rows
 //! of cells, are cut into the same chunks.
 
@@ -23,9 +24,11 @@ use std::path::Path;
 /// in flight, large enough that a chunk's bookkeeping (and its memo of repeated texts)
 /// is negligible.
 const CHUNK_ROWS: usize = 65_536;
-/// Bytes of CSV records gathered into one chunk at most (wide or long records make
-/// smaller chunks, so that records in flight stay a few chunks' worth of memory).
-const CHUNK_BYTES: usize = 32 << 20;
+/// Bytes of a CSV parsed and normalised as one chunk (about 25,000 records of a
+/// typical ledger): blocks in flight stay a few tens of MB.
+const CSV_BLOCK_BYTES: usize = 8 << 20;
+/// The most record bytes gathered to look for a CSV's header in.
+const HEAD_BYTES: usize = 64 << 20;
 
 /// A cell that could not be read (a DQ-003 finding to be).
 #[derive(Debug, Clone)]
@@ -131,25 +134,77 @@ impl Rows for [(u32, Vec<Cell>)] {
     }
 }
 
-/// CSV records with their row numbers.
+/// CSV records with their row numbers, their texts end to end; the first `skip` are
+/// not data (the header).
 #[derive(Default)]
 struct Records {
     rows: Vec<u32>,
-    records: Vec<csv::StringRecord>,
+    text: String,
+    /// End of each field in `text`.
+    field_ends: Vec<u32>,
+    /// End of each record in `field_ends`.
+    record_ends: Vec<u32>,
+    skip: usize,
+}
+
+impl Records {
+    /// Appends every record of a block.
+    fn read(&mut self, block: &load::CsvBlock) -> Result<(), LoadError> {
+        self.text.reserve(block.bytes.len());
+        let mut record = csv::StringRecord::new();
+        let mut records = block.records();
+        while let Some(row) = records.next_into(&mut record) {
+            self.rows.push(row?);
+            for f in record.iter() {
+                self.text.push_str(f);
+                self.field_ends.push(self.text.len() as u32);
+            }
+            self.record_ends.push(self.field_ends.len() as u32);
+        }
+        Ok(())
+    }
+
+    /// The fields of record `i` (counting the skipped ones).
+    fn record(&self, i: usize) -> impl Iterator<Item = &str> {
+        let first = if i == 0 {
+            0
+        } else {
+            self.record_ends[i - 1] as usize
+        };
+        (first..self.record_ends[i] as usize).map(|f| self.field(f))
+    }
+
+    fn field(&self, f: usize) -> &str {
+        let start = if f == 0 {
+            0
+        } else {
+            self.field_ends[f - 1] as usize
+        };
+        &self.text[start..self.field_ends[f] as usize]
+    }
 }
 
 impl Rows for Records {
     fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len() - self.skip
     }
     fn number(&self, i: usize) -> u32 {
-        self.rows[i]
+        self.rows[i + self.skip]
     }
     fn width(&self, i: usize) -> usize {
-        self.records[i].len()
+        let i = i + self.skip;
+        let first = if i == 0 { 0 } else { self.record_ends[i - 1] };
+        (self.record_ends[i] - first) as usize
     }
     fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>> {
-        self.records[i].get(c).map(CellView::Str)
+        let i = i + self.skip;
+        let first = if i == 0 {
+            0
+        } else {
+            self.record_ends[i - 1] as usize
+        };
+        let f = first + c;
+        (f < self.record_ends[i] as usize).then(|| CellView::Str(self.field(f)))
     }
 }
 
@@ -417,7 +472,9 @@ impl<'a> Plan<'a> {
 
 /// Chunks gathered in order into one ledger.
 struct Gather {
-    table: CaseTable,
+    /// Each chunk's columns, joined once all are in.
+    parts: Vec<Vec<ColumnData>>,
+    rows: Vec<u32>,
     problems: Vec<CellProblem>,
     empty: u64,
     rejected: u64,
@@ -426,9 +483,10 @@ struct Gather {
 }
 
 impl Gather {
-    fn new(pack: &RulePack) -> Gather {
+    fn new() -> Gather {
         Gather {
-            table: CaseTable::empty(&pack.fields),
+            parts: Vec::new(),
+            rows: Vec::new(),
             problems: Vec::new(),
             empty: 0,
             rejected: 0,
@@ -438,26 +496,42 @@ impl Gather {
     }
 
     fn add(&mut self, c: Chunk) {
-        let offset = self.table.len();
+        let offset = self.rows.len();
         self.problems.extend(c.problems.into_iter().map(|mut p| {
             p.row_index += offset;
             p
         }));
-        for ((_, a), b) in self.table.columns.iter_mut().zip(c.columns) {
-            a.append(b);
-        }
-        self.table
-            .input
-            .extend(std::iter::repeat_n(0, c.rows.len()));
-        self.table.row.extend(c.rows);
+        self.parts.push(c.columns);
+        self.rows.extend(c.rows);
         self.empty += c.empty;
         self.rejected += c.rejected;
         self.rejected_rows.extend(c.rejected_rows);
         self.notes.extend(c.notes);
     }
 
+    /// The chunks' columns joined field by field ([`CaseTable::concat`]).
+    fn table(&mut self, pack: &RulePack) -> CaseTable {
+        let tables = std::mem::take(&mut self.parts)
+            .into_iter()
+            .map(|columns| CaseTable {
+                columns: pack
+                    .fields
+                    .iter()
+                    .map(|f| f.name.clone())
+                    .zip(columns)
+                    .collect(),
+                input: Vec::new(),
+                row: Vec::new(),
+            })
+            .collect();
+        let mut table = CaseTable::concat(&pack.fields, tables);
+        table.input = vec![0; self.rows.len()];
+        table.row = std::mem::take(&mut self.rows);
+        table
+    }
+
     fn finish(
-        self,
+        mut self,
         pack: &RulePack,
         header: &Header,
         file: &str,
@@ -465,7 +539,7 @@ impl Gather {
         agency: Option<&str>,
     ) -> Ledger {
         let fields = &pack.fields;
-        let mut notes = self.notes;
+        let mut notes = std::mem::take(&mut self.notes);
         // A field with a value its header implies is not missing.
         let missing: Vec<String> = fields
             .iter()
@@ -504,7 +578,8 @@ impl Gather {
             .iter()
             .map(|(f, c)| (f.clone(), column_letter(*c)))
             .collect();
-        let cases = self.table.len() as u64;
+        let table = self.table(pack);
+        let cases = table.len() as u64;
         Ledger {
             summary: InputSummary {
                 file: file.to_string(),
@@ -521,7 +596,7 @@ impl Gather {
                 rejected_rows: self.rejected_rows,
                 implied: header.implied.clone(),
             },
-            table: self.table,
+            table,
             problems: self.problems,
             columns,
             has_agency,
@@ -542,7 +617,7 @@ pub(crate) fn sheet_ledger(
         .par_chunks(CHUNK_ROWS)
         .map(|rows| plan.chunk(rows))
         .collect();
-    let mut all = Gather::new(pack);
+    let mut all = Gather::new();
     for c in chunks {
         all.add(c);
     }
@@ -565,7 +640,8 @@ pub(crate) fn no_header(has_content: bool) -> LoadError {
 }
 
 /// Reads a CSV straight into a ledger: the header is found among the first records,
-/// then a parser thread cuts the rest into chunks that the thread pool normalises.
+/// then a reader thread cuts the rest into blocks of whole records that the thread pool
+/// parses and normalises.
 pub(crate) fn csv_ledger(
     path: &Path,
     display: &str,
@@ -573,99 +649,79 @@ pub(crate) fn csv_ledger(
     index: &AliasIndex,
     agency: Option<&str>,
 ) -> Result<Ledger, LoadError> {
-    let mut records = load::open_csv(path)?;
+    let mut blocks = load::csv_blocks(path, CSV_BLOCK_BYTES)?;
     let mut head = Records::default();
-    let mut record = csv::StringRecord::new();
-    while head.len() < HEADER_SEARCH_ROWS {
-        match records.next_into(&mut record) {
+    while head.rows.len() < HEADER_SEARCH_ROWS && head.text.len() < HEAD_BYTES {
+        match blocks.next() {
             None => break,
-            Some(row) => {
-                head.rows.push(row?);
-                head.records.push(record.clone());
-            }
+            Some(block) => head.read(&block?)?,
         }
     }
     let grid = RawSheet {
         file: display.to_string(),
         sheet: String::new(),
-        rows: head
-            .rows
-            .iter()
-            .zip(&head.records)
-            .map(|(r, rec)| (*r, rec.iter().map(|s| Cell::Text(s.to_string())).collect()))
+        rows: (0..head.rows.len().min(HEADER_SEARCH_ROWS))
+            .map(|i| {
+                let cells = head.record(i).map(|s| Cell::Text(s.to_string())).collect();
+                (head.rows[i], cells)
+            })
             .collect(),
         date1904: false,
     };
     let Some(header) = detect(&grid, &pack.fields, index) else {
-        let mut has_content = grid.rows.iter().any(|r| !r.1.iter().all(Cell::is_empty));
+        let blank = |r: &Records| r.text.trim().is_empty();
+        let mut has_content = !blank(&head);
         while !has_content {
-            match records.next_into(&mut record) {
-                None => break,
-                Some(row) => {
-                    row?;
-                    has_content = record.iter().any(|s| !s.trim().is_empty());
-                }
-            }
+            let Some(block) = blocks.next() else { break };
+            let mut more = Records::default();
+            more.read(&block?)?;
+            has_content = !blank(&more);
         }
         return Err(no_header(has_content));
     };
     drop(grid);
     let plan = Plan::new(pack, &header, agency, false);
-    let start = header.data_start.min(head.len());
-    let first = Records {
-        rows: head.rows.split_off(start),
-        records: head.records.split_off(start),
-    };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Records)>(2);
-    let (mut chunks, parsed) = std::thread::scope(|s| {
-        let parser = s.spawn(move || -> Result<(), LoadError> {
-            let mut batch = first;
-            let mut n = 0usize;
-            let (mut bytes, mut width) = (64usize, 8usize);
-            let mut batch_bytes = 0usize;
-            loop {
-                let mut rec = csv::StringRecord::with_capacity(bytes, width);
-                match records.next_into(&mut rec) {
-                    None => break,
-                    Some(row) => batch.rows.push(row?),
+    head.skip = header.data_start.min(head.rows.len());
+    let first = plan.chunk(&head);
+    drop(head);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, load::CsvBlock)>(2);
+    let (mut chunks, cut) = std::thread::scope(|s| {
+        let reader = s.spawn(move || -> Result<(), LoadError> {
+            for (n, block) in blocks.enumerate() {
+                if tx.send((n, block?)).is_err() {
+                    break;
                 }
-                bytes = rec.as_byte_record().as_slice().len().max(16);
-                width = rec.len().max(1);
-                batch_bytes += bytes + 8 * width;
-                batch.records.push(rec);
-                if batch.len() >= CHUNK_ROWS || batch_bytes >= CHUNK_BYTES {
-                    batch_bytes = 0;
-                    let full = std::mem::take(&mut batch);
-                    if tx.send((n, full)).is_err() {
-                        return Ok(());
-                    }
-                    n += 1;
-                }
-            }
-            if batch.len() > 0 {
-                let _ = tx.send((n, batch));
             }
             Ok(())
         });
-        let chunks: Vec<(usize, Chunk)> = rx
+        let chunks: Vec<(usize, Result<Chunk, LoadError>)> = rx
             .into_iter()
             .par_bridge()
-            .map(|(n, b)| (n, plan.chunk(&b)))
+            .map(|(n, block)| {
+                let mut records = Records::default();
+                let chunk = records.read(&block).map(|()| {
+                    drop(block);
+                    plan.chunk(&records)
+                });
+                (n, chunk)
+            })
             .collect();
-        let parsed = parser.join().unwrap_or_else(|_| {
+        let cut = reader.join().unwrap_or_else(|_| {
             Err(LoadError {
                 kind: ErrorKind::MalformedCsv,
                 reason: "CSV 内容异常，无法解析".into(),
             })
         });
-        (chunks, parsed)
+        (chunks, cut)
     });
-    parsed?;
     chunks.sort_by_key(|(n, _)| *n);
-    let mut all = Gather::new(pack);
+    let mut all = Gather::new();
+    all.add(first);
     for (_, c) in chunks {
-        all.add(c);
+        // The first error in the file is the one reported.
+        all.add(c?);
     }
+    cut?;
     Ok(all.finish(pack, &header, display, "", agency))
 }
 
@@ -830,7 +886,7 @@ pub(crate) fn parquet_ledger(
             })
             .collect())
     })?;
-    let mut all = Gather::new(pack);
+    let mut all = Gather::new();
     for c in chunks {
         all.add(c);
     }

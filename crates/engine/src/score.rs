@@ -2,17 +2,176 @@
 
 use crate::model::{AgencyScore, CaseScore, Finding, InputSummary, Scores, Source, NO_AGENCY};
 use crate::table::CaseTable;
-use caseaudit_rules::expr::Val;
-use caseaudit_rules::RulePack;
+use caseaudit_rules::{RulePack, Scoring};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Case score: the veto score when any veto finding, else max(0, 100 − deductions).
 pub fn case_score(pack: &RulePack, deductions: u32, veto: bool) -> f64 {
+    score_of(&pack.scoring, deductions, veto)
+}
+
+fn score_of(scoring: &Scoring, deductions: u32, veto: bool) -> f64 {
     if veto {
-        pack.scoring.veto_score
+        scoring.veto_score
     } else {
         (100.0 - deductions as f64).max(0.0)
+    }
+}
+
+/// Every case's score, in table order. A run keeps only each case's tallies and makes
+/// a [`CaseScore`] when one is read or written (a million cases would otherwise hold a
+/// million sets of strings); a findings.json read back holds its rows.
+#[derive(Clone)]
+pub struct CaseScores(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Rows(Vec<CaseScore>),
+    Tallies(Arc<Tallies>),
+}
+
+/// What a run's case scores are made from.
+struct Tallies {
+    table: Arc<CaseTable>,
+    /// (file, sheet) of each input.
+    inputs: Vec<(String, String)>,
+    deductions: Vec<u32>,
+    veto: Vec<bool>,
+    findings: Vec<u32>,
+    scoring: Scoring,
+}
+
+impl Tallies {
+    fn text(&self, field: &str, i: usize) -> Option<&str> {
+        self.table.column(field).and_then(|c| c.text(i))
+    }
+
+    fn score(&self, i: usize) -> f64 {
+        score_of(&self.scoring, self.deductions[i], self.veto[i])
+    }
+
+    fn case(&self, i: usize) -> CaseScore {
+        let score = self.score(i);
+        let (file, sheet) = self
+            .inputs
+            .get(self.table.input[i] as usize)
+            .cloned()
+            .unwrap_or_default();
+        CaseScore {
+            case_id: self.text("case_id", i).map(str::to_string),
+            agency: self.text("agency", i).map(str::to_string),
+            score,
+            grade: self.scoring.grade(score).to_string(),
+            veto: self.veto[i],
+            deductions: self.deductions[i],
+            findings: self.findings[i],
+            source: Source {
+                file,
+                sheet,
+                row: self.table.row[i],
+                column: None,
+            },
+        }
+    }
+}
+
+impl Default for CaseScores {
+    fn default() -> Self {
+        CaseScores(Repr::Rows(Vec::new()))
+    }
+}
+
+impl From<Vec<CaseScore>> for CaseScores {
+    fn from(rows: Vec<CaseScore>) -> Self {
+        CaseScores(Repr::Rows(rows))
+    }
+}
+
+impl CaseScores {
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Rows(r) => r.len(),
+            Repr::Tallies(t) => t.deductions.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The score of case `i`, made anew.
+    pub fn get(&self, i: usize) -> Option<CaseScore> {
+        match &self.0 {
+            Repr::Rows(r) => r.get(i).cloned(),
+            Repr::Tallies(t) => (i < t.deductions.len()).then(|| t.case(i)),
+        }
+    }
+
+    /// Every case's score, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = CaseScore> + '_ {
+        self.range(0..self.len())
+    }
+
+    /// The scores of cases `range`.
+    pub fn range(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl ExactSizeIterator<Item = CaseScore> + '_ {
+        range.map(|i| self.get(i).unwrap_or_else(|| unreachable_score(i)))
+    }
+}
+
+/// Never made: `range` callers stay within `len`.
+fn unreachable_score(i: usize) -> CaseScore {
+    CaseScore {
+        case_id: None,
+        agency: None,
+        score: 0.0,
+        grade: String::new(),
+        veto: false,
+        deductions: 0,
+        findings: 0,
+        source: Source {
+            file: String::new(),
+            sheet: String::new(),
+            row: i as u32,
+            column: None,
+        },
+    }
+}
+
+impl<'a> IntoIterator for &'a CaseScores {
+    type Item = CaseScore;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = CaseScore> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl std::fmt::Debug for CaseScores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for CaseScores {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for CaseScores {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for CaseScores {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<CaseScore>::deserialize(d).map(CaseScores::from)
     }
 }
 
@@ -20,7 +179,7 @@ pub fn case_score(pack: &RulePack, deductions: u32, veto: bool) -> f64 {
 /// `inputs` names the file and sheet of each input index.
 pub fn score(
     pack: &RulePack,
-    table: &CaseTable,
+    table: &Arc<CaseTable>,
     findings: &[(usize, Finding)],
     inputs: &[InputSummary],
 ) -> Scores {
@@ -33,83 +192,89 @@ pub fn score(
         veto[*i] |= f.veto;
         count[*i] += 1;
     }
-    let text = |field: &str, i: usize| match table.val(field, i) {
-        Val::Text(s) => Some(s),
-        _ => None,
+    let tallies = Tallies {
+        table: Arc::clone(table),
+        inputs: inputs
+            .iter()
+            .map(|x| (x.file.clone(), x.sheet.clone()))
+            .collect(),
+        deductions: ded,
+        veto,
+        findings: count,
+        scoring: pack.scoring.clone(),
     };
-    let mut cases = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = case_score(pack, ded[i], veto[i]);
-        cases.push(CaseScore {
-            case_id: text("case_id", i),
-            agency: text("agency", i),
-            score: s,
-            grade: pack.scoring.grade(s).to_string(),
-            veto: veto[i],
-            deductions: ded[i],
-            findings: count[i],
-            source: Source {
-                file: inputs
-                    .get(table.input[i] as usize)
-                    .map(|x| x.file.clone())
-                    .unwrap_or_default(),
-                sheet: inputs
-                    .get(table.input[i] as usize)
-                    .map(|x| x.sheet.clone())
-                    .unwrap_or_default(),
-                row: table.row[i],
-                column: None,
-            },
-        });
-    }
     // Per agency, in order of first appearance.
-    let mut order: Vec<String> = Vec::new();
-    let mut acc: HashMap<String, AgencyScore> = HashMap::new();
-    let mut totals: HashMap<String, f64> = HashMap::new();
-    for c in &cases {
-        let a = c.agency.clone().unwrap_or_else(|| NO_AGENCY.to_string());
-        let e = acc.entry(a.clone()).or_insert_with(|| {
-            order.push(a.clone());
-            let mut grades = Map::new();
-            for (g, _) in &pack.scoring.grades {
-                grades.insert(g.clone(), 0.into());
-            }
-            AgencyScore {
-                agency: a.clone(),
+    struct Acc {
+        cases: u64,
+        total: f64,
+        grades: Vec<u64>,
+        veto_cases: u64,
+        findings: u64,
+        by_system: Map<String, Value>,
+    }
+    let agencies = table.column("agency");
+    let agency_of = |i: usize| agencies.and_then(|c| c.text(i)).unwrap_or(NO_AGENCY);
+    let mut order: Vec<&str> = Vec::new();
+    let mut acc: HashMap<&str, Acc> = HashMap::new();
+    let grades = &pack.scoring.grades;
+    for i in 0..n {
+        let a = agency_of(i);
+        let e = acc.entry(a).or_insert_with(|| {
+            order.push(a);
+            Acc {
                 cases: 0,
-                mean_score: 0.0,
-                grades,
+                total: 0.0,
+                grades: vec![0; grades.len()],
                 veto_cases: 0,
                 findings: 0,
-                findings_by_system: Map::new(),
+                by_system: Map::new(),
             }
         });
+        let s = tallies.score(i);
         e.cases += 1;
-        *totals.entry(a).or_insert(0.0) += c.score;
-        bump(&mut e.grades, &c.grade);
-        if c.veto {
+        e.total += s;
+        let g = pack.scoring.grade(s);
+        if let Some(k) = grades.iter().position(|(name, _)| name == g) {
+            e.grades[k] += 1;
+        }
+        if tallies.veto[i] {
             e.veto_cases += 1;
         }
     }
     for (i, f) in findings {
-        let a = text("agency", *i).unwrap_or_else(|| NO_AGENCY.to_string());
-        if let Some(e) = acc.get_mut(&a) {
+        if let Some(e) = acc.get_mut(agency_of(*i)) {
             e.findings += 1;
-            bump(&mut e.findings_by_system, &f.system);
+            bump(&mut e.by_system, &f.system);
         }
     }
     let agencies = order
         .into_iter()
         .filter_map(|a| {
-            let mut s = acc.remove(&a)?;
-            let total = totals.get(&a).copied().unwrap_or(0.0);
-            if s.cases > 0 {
-                s.mean_score = ((total / s.cases as f64) * 10.0).round() / 10.0;
-            }
-            Some(s)
+            let e = acc.remove(a)?;
+            let mean_score = if e.cases > 0 {
+                ((e.total / e.cases as f64) * 10.0).round() / 10.0
+            } else {
+                0.0
+            };
+            Some(AgencyScore {
+                agency: a.to_string(),
+                cases: e.cases,
+                mean_score,
+                grades: grades
+                    .iter()
+                    .zip(&e.grades)
+                    .map(|((g, _), c)| (g.clone(), Value::from(*c)))
+                    .collect(),
+                veto_cases: e.veto_cases,
+                findings: e.findings,
+                findings_by_system: e.by_system,
+            })
         })
         .collect();
-    Scores { cases, agencies }
+    Scores {
+        cases: CaseScores(Repr::Tallies(Arc::new(tallies))),
+        agencies,
+    }
 }
 
 fn bump(map: &mut Map<String, Value>, key: &str) {
@@ -198,11 +363,16 @@ mod tests {
             (2, finding("PRO-003", 60, false, "procedure")),
             (2, finding("REC-002", 50, false, "recording")),
         ];
-        let s = score(&p, &t, &findings, &[]);
+        let s = score(&p, &Arc::new(t), &findings, &[]);
         let scores: Vec<f64> = s.cases.iter().map(|c| c.score).collect();
         assert_eq!(scores, vec![90.0, 0.0, 0.0, 100.0]);
-        assert_eq!(s.cases[1].grade, "不合格");
-        assert!(s.cases[1].veto);
+        let second = s.cases.get(1).expect("second case");
+        assert_eq!(second.grade, "不合格");
+        assert!(second.veto);
+        // Read back from JSON, the same scores.
+        let back: CaseScores =
+            serde_json::from_str(&serde_json::to_string(&s.cases).expect("json")).expect("back");
+        assert_eq!(back, s.cases);
         let a: Vec<(&str, u64, f64, u64, u64)> = s
             .agencies
             .iter()

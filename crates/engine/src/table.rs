@@ -72,15 +72,21 @@ impl TextColumn {
         self.ends.is_empty()
     }
 
-    pub fn append(&mut self, other: TextColumn) {
-        let base = self.bytes.len() as u64;
-        if self.bytes.is_empty() {
-            self.bytes = other.bytes;
-        } else {
-            self.bytes.push_str(&other.bytes);
+    /// The columns `parts` end to end, each allocation made once at its final size
+    /// (growing by appends would hold the old and the new buffer at once).
+    fn concat(parts: Vec<TextColumn>) -> TextColumn {
+        let mut out = TextColumn {
+            bytes: String::with_capacity(parts.iter().map(|p| p.bytes.len()).sum()),
+            ends: Vec::with_capacity(parts.iter().map(TextColumn::len).sum()),
+            valid: Vec::with_capacity(parts.iter().map(TextColumn::len).sum()),
+        };
+        for p in parts {
+            let base = out.bytes.len() as u64;
+            out.bytes.push_str(&p.bytes);
+            out.ends.extend(p.ends.iter().map(|e| e + base));
+            out.valid.extend(p.valid);
         }
-        self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.valid.extend(other.valid);
+        out
     }
 
     /// List values `range` as a polars text column, items joined with the separator the
@@ -151,14 +157,45 @@ impl ColumnData {
         }
     }
 
-    pub fn append(&mut self, other: ColumnData) {
-        match (self, other) {
-            (ColumnData::Text(a), ColumnData::Text(b)) => a.append(b),
-            (ColumnData::Date(a), ColumnData::Date(b)) => a.extend(b),
-            (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
-            (ColumnData::Money(a), ColumnData::Money(b)) => a.extend(b),
-            (ColumnData::List(a), ColumnData::List(b)) => a.append(b),
-            _ => {}
+    /// The columns `parts` (all of one type) end to end, allocated once.
+    pub fn concat(ty: FieldType, parts: Vec<ColumnData>) -> ColumnData {
+        fn flat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
+            let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+            for p in parts {
+                out.extend(p);
+            }
+            out
+        }
+        let texts = |parts: Vec<ColumnData>| {
+            TextColumn::concat(
+                parts
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        ColumnData::Text(t) | ColumnData::List(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        };
+        macro_rules! of {
+            ($v:ident) => {
+                flat(
+                    parts
+                        .into_iter()
+                        .filter_map(|p| match p {
+                            ColumnData::$v(v) => Some(v),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            };
+        }
+        match ColumnData::new(ty, 0) {
+            ColumnData::Text(_) => ColumnData::Text(texts(parts)),
+            ColumnData::List(_) => ColumnData::List(texts(parts)),
+            ColumnData::Date(_) => ColumnData::Date(of!(Date)),
+            ColumnData::Bool(_) => ColumnData::Bool(of!(Bool)),
+            ColumnData::Money(_) => ColumnData::Money(of!(Money)),
         }
     }
 
@@ -244,12 +281,25 @@ impl CaseTable {
         self.row.is_empty()
     }
 
-    pub fn append(&mut self, other: CaseTable) {
-        for ((_, a), (_, b)) in self.columns.iter_mut().zip(other.columns) {
-            a.append(b);
+    /// The tables end to end, field by field: each part is freed as it is copied, so
+    /// that the cases are never held twice (one table is moved, not copied).
+    pub fn concat(fields: &FieldSet, mut tables: Vec<CaseTable>) -> CaseTable {
+        if tables.len() == 1 {
+            return tables.pop().unwrap_or_else(|| CaseTable::empty(fields));
         }
-        self.input.extend(other.input);
-        self.row.extend(other.row);
+        let mut out = CaseTable::empty(fields);
+        for (fi, (field, (_, column))) in fields.iter().zip(&mut out.columns).enumerate() {
+            let parts = tables
+                .iter_mut()
+                .map(|t| std::mem::replace(&mut t.columns[fi].1, ColumnData::new(field.ty, 0)))
+                .collect();
+            *column = ColumnData::concat(field.ty, parts);
+        }
+        for t in tables {
+            out.input.extend(t.input);
+            out.row.extend(t.row);
+        }
+        out
     }
 
     pub fn column(&self, name: &str) -> Option<&ColumnData> {

@@ -216,7 +216,8 @@ pub fn report(ledger: &Path) -> AuditReport {
             cases: vec![
                 case(FORMULA_CASE, EVIL, 0.0, "不合格", true, 2),
                 case("B-2", OTHER_AGENCY, 95.0, "优秀", false, 3),
-            ],
+            ]
+            .into(),
             agencies: vec![
                 AgencyScore {
                     agency: EVIL.into(),

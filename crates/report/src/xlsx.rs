@@ -232,14 +232,15 @@ fn render<W: std::io::Write + Send>(
         ws.set_name(name)?;
         tables::findings_sheet(ws, report, chunk, &st)?;
     }
-    let cases: Vec<_> = if report.scores.cases.is_empty() {
-        vec![&[][..]]
-    } else {
-        report.scores.cases.chunks(per_sheet).collect()
-    };
-    for (name, chunk) in score_names.iter().zip(cases) {
+    let cases = report.scores.cases.len();
+    for (k, name) in score_names.iter().enumerate() {
         let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
+        let from = (k * per_sheet).min(cases);
+        let chunk = report
+            .scores
+            .cases
+            .range(from..(from + per_sheet).min(cases));
         tables::scores_sheet(ws, chunk, &st)?;
     }
     wb.push_worksheet(tables::rules_sheet(&rules_name, report, &st)?);

@@ -81,7 +81,7 @@ fn report(ledger: &Path) -> AuditReport {
             ),
         ],
         scores: Scores {
-            cases: vec![],
+            cases: Default::default(),
             agencies: vec![AgencyScore {
                 agency: evil.into(),
                 cases: 1,

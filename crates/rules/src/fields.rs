@@ -242,8 +242,22 @@ pub fn fold(s: &str) -> String {
 /// year (〔〕［］[]【】()（）) written as 〔〕, so `巴市监罚[2022]21号` and `巴市监罚〔2022〕21号`
 /// are one key. Outputs show the case number as read, never the key.
 pub fn case_key(s: &str) -> String {
+    case_key_ref(s).into_owned()
+}
+
+/// [`case_key`], borrowing the case number when it is its own key (almost always:
+/// already NFKC, no whitespace, the year in 〔〕), so that keying a million cases
+/// allocates only for the few written otherwise.
+pub fn case_key_ref(s: &str) -> std::borrow::Cow<'_, str> {
     const OPEN: [char; 4] = ['〔', '[', '【', '('];
     const CLOSE: [char; 4] = ['〕', ']', '】', ')'];
+    let plain = |c: char| !c.is_whitespace() && !OPEN[1..].contains(&c) && !CLOSE[1..].contains(&c);
+    if s.chars().all(plain)
+        && unicode_normalization::is_nfkc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
     // After NFKC, ［］ and （） are [] and ().
     let chars: Vec<char> = fold(s).chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -264,7 +278,7 @@ pub fn case_key(s: &str) -> String {
         out.push(c);
         i += 1;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// All canonical fields of a pack.
@@ -472,5 +486,27 @@ mod key_tests {
         // Brackets around anything but a year stay as written.
         assert_eq!(case_key("罚(食)21号"), "罚(食)21号");
         assert_eq!(case_key("[2022"), "[2022");
+    }
+
+    #[test]
+    fn a_case_number_that_is_its_own_key_is_borrowed() {
+        use super::{case_key_ref, fold};
+        use std::borrow::Cow;
+        assert!(matches!(
+            case_key_ref("巴市监罚〔2022〕21号"),
+            Cow::Borrowed(_)
+        ));
+        // Every other spelling takes the folding path and agrees with it.
+        for s in [
+            "巴市监罚[2022]21号",
+            "巴市监罚〔2022〕２１号",
+            "a b",
+            "罚(食)21号",
+            "〔2022]1号",
+        ] {
+            assert!(matches!(case_key_ref(s), Cow::Owned(_)), "{s}");
+        }
+        assert_eq!(case_key_ref("〔2022]1号"), "〔2022〕1号");
+        assert_eq!(case_key_ref("a\u{3000}b"), fold("a b"));
     }
 }

@@ -81,7 +81,7 @@ pub(super) fn findings_sheet(
 /// One sheet of case scores, written row by row into `ws`.
 pub(super) fn scores_sheet(
     ws: &mut Worksheet,
-    cases: &[CaseScore],
+    cases: impl ExactSizeIterator<Item = CaseScore>,
     st: &Styles,
 ) -> Result<(), XlsxError> {
     let cols = [
@@ -97,7 +97,8 @@ pub(super) fn scores_sheet(
         ("行号", 7.0),
     ];
     header_row(ws, st, 0, &cols)?;
-    for (i, c) in cases.iter().enumerate() {
+    let n = cases.len();
+    for (i, c) in cases.enumerate() {
         let r = i as u32 + 1;
         put(ws, r, 0, c.case_id.as_deref().unwrap_or(""))?;
         put(ws, r, 1, c.agency.as_deref().unwrap_or(""))?;
@@ -110,7 +111,7 @@ pub(super) fn scores_sheet(
         put(ws, r, 8, &c.source.sheet)?;
         ws.write_number(r, 9, c.source.row as f64)?;
     }
-    ws.autofilter(0, 0, cases.len() as u32, cols.len() as u16 - 1)?;
+    ws.autofilter(0, 0, n as u32, cols.len() as u16 - 1)?;
     Ok(())
 }
 
