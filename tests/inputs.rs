@@ -361,3 +361,46 @@ fn inspect_marks_a_hidden_column_of_an_xls() {
     assert_eq!(hidden, ["D"], "{columns:?}");
     assert_eq!(run["inputs"][0]["cases"], 2);
 }
+
+#[test]
+fn inspect_reads_without_evaluating_and_lists_unreadable_cells_as_audit_does() {
+    let file = "fixtures/ledgers/transport-2022-gbk.csv";
+    let o = caseaudit()
+        .current_dir(root())
+        .args(["inspect", "--json", file])
+        .run_ok();
+    let ins: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    // The prepare stage alone: no rules, findings or as-of date.
+    for key in ["rules", "findings", "as_of"] {
+        assert!(ins.get(key).is_none(), "inspect evaluated something: {key}");
+    }
+    let mut cells: Vec<(u64, String)> = ins["unreadable"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["source"]["row"].as_u64().unwrap_or(0),
+                c["source"]["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(!cells.is_empty(), "{ins}");
+    // The same cells an audit reports as DQ-003.
+    let (_out, report, _) = audit(&[file, "--as-of", "2022-12-31"]);
+    let mut dq3: Vec<(u64, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule_id"] == "DQ-003")
+        .map(|f| {
+            (
+                f["source"]["row"].as_u64().unwrap_or(0),
+                f["source"]["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    cells.sort();
+    dq3.sort();
+    assert_eq!(cells, dq3);
+}

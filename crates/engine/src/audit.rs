@@ -185,6 +185,59 @@ pub fn prepare_inputs(
     prepared
 }
 
+/// What `inspect` shows: every input read, mapped and normalised (the prepare stage
+/// alone: nothing is evaluated, so no date is needed).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    pub inputs: Vec<InputSummary>,
+    pub errors: Vec<InputError>,
+    /// What input discovery skipped or merged, and why.
+    pub warnings: Vec<String>,
+    /// The cells that could not be read (each a DQ-003 finding in an audit), in order.
+    pub unreadable: Vec<UnreadableCell>,
+}
+
+/// A cell whose value could not be read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnreadableCell {
+    /// Where it is (with its column letter).
+    pub source: Source,
+    pub field: String,
+    pub header: String,
+    pub raw: String,
+    pub problem: String,
+}
+
+/// Reads, maps and normalises every input, for `inspect`.
+pub fn inspect(pack: &RulePack, inputs: &[PathBuf], agency: Option<&str>) -> Inspection {
+    let prepared = prepare_inputs(pack, inputs, agency, &|_| {});
+    let mut unreadable = Vec::new();
+    let mut summaries = Vec::new();
+    for l in prepared.ledgers {
+        for p in &l.problems {
+            unreadable.push(UnreadableCell {
+                source: Source {
+                    file: l.summary.file.clone(),
+                    sheet: l.summary.sheet.clone(),
+                    row: l.table.row[p.row_index],
+                    column: Some(column_letter(p.column)),
+                },
+                field: p.field.clone(),
+                header: p.header.clone(),
+                raw: p.raw.clone(),
+                problem: p.problem.clone(),
+            });
+        }
+        summaries.push(l.summary);
+    }
+    Inspection {
+        inputs: summaries,
+        errors: prepared.errors,
+        warnings: prepared.notes,
+        unreadable,
+    }
+}
+
 /// Runs an audit over input paths.
 pub fn audit(
     pack: &RulePack,

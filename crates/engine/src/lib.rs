@@ -32,7 +32,8 @@ pub mod table;
 
 #[cfg(feature = "evaluate")]
 pub use audit::{
-    audit, audit_with_progress, prepare_inputs, Audit, AuditError, AuditOptions, Prepared, Progress,
+    audit, audit_with_progress, inspect, prepare_inputs, Audit, AuditError, AuditOptions,
+    Inspection, Prepared, Progress, UnreadableCell,
 };
 pub use model::*;
 

@@ -223,12 +223,14 @@ impl RunInfo {
 
     /// The fields a rule lacks, for people: `缺少“出示执法证件”、“音像记录”列`.
     pub fn missing_text(&self, fields: &[String]) -> String {
-        let names: Vec<String> = fields
-            .iter()
-            .map(|f| format!("“{}”", self.label(f)))
-            .collect();
-        format!("缺少{}列", names.join("、"))
+        missing_text(fields, |f| self.label(f).to_string())
     }
+}
+
+/// The fields a rule lacks, for people, each named by `label`.
+pub fn missing_text(fields: &[String], label: impl Fn(&str) -> String) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("“{}”", label(f))).collect();
+    format!("缺少{}列", names.join("、"))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

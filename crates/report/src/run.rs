@@ -4,7 +4,7 @@
 //! other modules of this crate render.
 
 use crate::write::ReportError;
-use caseaudit_engine::{Audit, AuditError, AuditOptions, Progress};
+use caseaudit_engine::{Audit, AuditError, AuditOptions, Inspection, Progress};
 use caseaudit_rules::calendar::to_day;
 use caseaudit_rules::{Day, RulePack};
 use std::path::{Path, PathBuf};
@@ -112,24 +112,10 @@ pub fn audit_to_folder(
     Ok(audit)
 }
 
-/// The audit `caseaudit inspect` runs to show how headers map: deadlines are not judged,
-/// so the as-of date is today in China, or the last day of the calendar when today is
-/// outside it.
-pub fn inspect(pack: &RulePack, inputs: &[PathBuf], profile: &str) -> Result<Audit, RunError> {
-    let prof = pack
-        .profile(profile)
+/// What `caseaudit inspect` shows: how headers map, read without evaluating (the
+/// profile is checked so that a mistyped one is said at once).
+pub fn inspect(pack: &RulePack, inputs: &[PathBuf], profile: &str) -> Result<Inspection, RunError> {
+    pack.profile(profile)
         .map_err(|e| RunError::Usage(e.to_string()))?;
-    let calendar = pack.calendar(prof);
-    let mut as_of = today_in_china();
-    if !calendar.covers(as_of) {
-        if let Some((y, _)) = calendar.years().last() {
-            as_of = to_day(chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or_default());
-        }
-    }
-    let opts = AuditOptions {
-        as_of,
-        profile: profile.to_string(),
-        agency: None,
-    };
-    Ok(caseaudit_engine::audit(pack, inputs, &opts)?)
+    Ok(caseaudit_engine::inspect(pack, inputs, None))
 }

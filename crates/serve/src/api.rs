@@ -462,9 +462,9 @@ async fn inspect(State(state): State<Shared>, Path(id): Path<String>) -> Respons
     }
     let st = state.clone();
     let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let audit = caseaudit_report::run::inspect(&st.pack, &paths, &params.profile)
+        let inspection = caseaudit_report::run::inspect(&st.pack, &paths, &params.profile)
             .map_err(|e| format!("错误：{e}"))?;
-        let mut run = serde_json::to_value(&audit.report.run).map_err(|e| e.to_string())?;
+        let mut run = serde_json::to_value(&inspection).map_err(|e| e.to_string())?;
         let mut labels = serde_json::Map::new();
         if let Some(inputs) = run.get_mut("inputs").and_then(Value::as_array_mut) {
             for inp in inputs.iter_mut() {

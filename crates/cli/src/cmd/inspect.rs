@@ -5,24 +5,24 @@ use crate::args::InspectArgs;
 use crate::summary::table;
 use crate::EXIT_INPUT;
 use anyhow::{anyhow, Result};
-use caseaudit_engine::AuditReport;
+use caseaudit_engine::{missing_text, Inspection};
 use caseaudit_report::safe::{json_for_terminal, terminal as term};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn run(a: InspectArgs) -> Result<u8> {
     let pack = super::pack_from(&a.pack)?;
-    let audit =
+    let inspection =
         caseaudit_report::run::inspect(&pack, &a.inputs, &a.profile).map_err(|e| anyhow!("{e}"))?;
     if a.json {
         crate::outln!(
             "{}",
-            json_for_terminal(&serde_json::to_string_pretty(&audit.report.run)?)
+            json_for_terminal(&serde_json::to_string_pretty(&inspection)?)
         );
     } else {
-        crate::out!("{}", render(&audit.report, &pack));
+        crate::out!("{}", render(&inspection, &pack));
     }
-    Ok(if audit.had_input_errors {
+    Ok(if !inspection.errors.is_empty() {
         EXIT_INPUT
     } else {
         0
@@ -30,16 +30,16 @@ pub fn run(a: InspectArgs) -> Result<u8> {
 }
 
 /// The inspection text for people.
-pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String {
+pub fn render(report: &Inspection, pack: &caseaudit_rules::RulePack) -> String {
     let mut out = String::new();
     // People read labels, not canonical names (decisions.md).
     let label = |f: &str| -> String {
         pack.fields
             .get(f)
             .map(|d| d.label.clone())
-            .unwrap_or_else(|| report.run.label(f).to_string())
+            .unwrap_or_else(|| f.to_string())
     };
-    for inp in &report.run.inputs {
+    for inp in &report.inputs {
         let title = if inp.sheet.is_empty() {
             term(&inp.file).into_owned()
         } else {
@@ -107,7 +107,7 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
                 "  无法评查 {} {}：{}",
                 n.rule_id,
                 title,
-                report.run.missing_text(&n.missing_fields)
+                missing_text(&n.missing_fields, |f| label(f))
             );
         }
         for r in &inp.rejected_rows {
@@ -118,27 +118,17 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
         }
         // Value problems (DQ-003), grouped by column.
         let mut by_col: BTreeMap<String, (String, Vec<(u32, String)>)> = BTreeMap::new();
-        for f in report.findings.iter().filter(|f| {
-            f.rule_id == "DQ-003" && f.source.file == inp.file && f.source.sheet == inp.sheet
-        }) {
-            let col = f.source.column.clone().unwrap_or_default();
-            let header = f
-                .evidence
-                .get("header")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            let raw = f
-                .evidence
-                .get("raw")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
+        for c in report
+            .unreadable
+            .iter()
+            .filter(|c| c.source.file == inp.file && c.source.sheet == inp.sheet)
+        {
+            let col = c.source.column.clone().unwrap_or_default();
             by_col
                 .entry(col)
-                .or_insert_with(|| (header, Vec::new()))
+                .or_insert_with(|| (c.header.clone(), Vec::new()))
                 .1
-                .push((f.source.row, raw));
+                .push((c.source.row, c.raw.clone()));
         }
         for (col, (header, cells)) in by_col {
             let sample: Vec<String> = cells
@@ -156,7 +146,7 @@ pub fn render(report: &AuditReport, pack: &caseaudit_rules::RulePack) -> String 
             );
         }
     }
-    for e in &report.run.errors {
+    for e in &report.errors {
         let _ = writeln!(out, "\n{}\n  无法读取：{}", term(&e.file), term(&e.reason));
     }
     out
