@@ -2,7 +2,7 @@
 //! findings, accounting and scores.
 
 use crate::cell::{column_letter, Cell};
-use crate::evaluate::Compiler;
+use crate::evaluate::{fields_read, Compiler};
 use crate::header::{detect, AliasIndex};
 use crate::load::{self, discover_inputs, read_file, InputFile, LoadError};
 use crate::model::*;
@@ -356,11 +356,9 @@ fn evaluate_sheets(
             column: None,
         }
     };
-    let text_of = |field: &str, i: usize| -> Option<String> {
-        match table.val(field, i) {
-            Val::Text(s) => Some(s),
-            _ => None,
-        }
+    let (ids, agencies) = (table.column("case_id"), table.column("agency"));
+    let text_of = |column: Option<&ColumnData>, i: usize| -> Option<String> {
+        column.and_then(|c| c.text(i)).map(str::to_string)
     };
 
     // One finding of `rule` on table row `i`; every finding is built here.
@@ -369,8 +367,8 @@ fn evaluate_sheets(
                    message: String,
                    evidence: Map<String, Value>,
                    cells: Vec<String>| Finding {
-        case_id: text_of("case_id", i),
-        agency: text_of("agency", i),
+        case_id: text_of(ids, i),
+        agency: text_of(agencies, i),
         rule_id: rule.id.clone(),
         system: rule.system.key().into(),
         severity: rule.severity.key().into(),
@@ -394,7 +392,14 @@ fn evaluate_sheets(
         .enumerate()
         .map(|(ri, rule)| {
             let h = &hits[ri];
-            let evidence_fields = rule.evidence_fields();
+            let evidence_fields: Vec<(String, Option<&ColumnData>)> = rule
+                .evidence_fields()
+                .into_iter()
+                .map(|f| {
+                    let c = table.column(&f);
+                    (f, c)
+                })
+                .collect();
             let pointed = rule.violation_fields();
             let day_counts: Vec<(String, caseaudit_rules::expr::Expr)> = rule
                 .applies
@@ -412,8 +417,8 @@ fn evaluate_sheets(
                     continue;
                 }
                 let mut evidence = Map::new();
-                for f in &evidence_fields {
-                    evidence.insert(f.clone(), table.val(f, i).to_json());
+                for (f, c) in &evidence_fields {
+                    evidence.insert(f.clone(), c.map_or(Value::Null, |c| c.json(i)));
                 }
                 if !day_counts.is_empty() {
                     let case: caseaudit_rules::expr::Case = day_fields
@@ -466,13 +471,13 @@ fn evaluate_sheets(
         let found = duplicates(&table);
         let n = found.len() as u64;
         for (i, named, total) in found {
-            let id = text_of("case_id", i).unwrap_or_default();
+            let id = text_of(ids, i).unwrap_or_default();
             let k = table.input[i] as usize;
             let mut evidence = Map::new();
             evidence.insert("case_id".into(), id.clone().into());
             evidence.insert(
                 "agency".into(),
-                text_of("agency", i).map(Value::from).unwrap_or(Value::Null),
+                text_of(agencies, i).map(Value::from).unwrap_or(Value::Null),
             );
             // Named at most DUPLICATES_NAMED others: the message must not grow with
             // the square of a group's size.
@@ -652,31 +657,6 @@ fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
 
 /// How many other rows a DQ-002 finding names (the rest are counted).
 const DUPLICATES_NAMED: usize = 10;
-
-/// Every field an expression reads, directly or through derived fields.
-fn fields_read<'e>(
-    pack: &RulePack,
-    exprs: impl Iterator<Item = &'e caseaudit_rules::expr::Expr>,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut pending: Vec<&caseaudit_rules::expr::Expr> = exprs.collect();
-    let mut seen_derived: HashSet<String> = HashSet::new();
-    while let Some(x) = pending.pop() {
-        x.direct_fields(false, &mut out);
-        let mut refs = Vec::new();
-        x.derived_refs(&mut refs);
-        for r in refs {
-            if seen_derived.insert(r.clone()) {
-                if let Some(d) = pack.derived_exprs.get(&r) {
-                    pending.push(d);
-                }
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 /// Rows whose (agency, case number) occurs more than once in the run, each with the
 /// places of the others. Case numbers are compared by their key ([`case_key_ref`]);

@@ -328,6 +328,13 @@ impl<'a> Compiler<'a> {
         if exprs.is_empty() || table.is_empty() {
             return Ok(hits);
         }
+        // Only the fields the conditions read (through derived fields too) go into the
+        // frames.
+        let conditions = rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Condition)
+            .flat_map(|r| r.applies.iter().chain(r.violation.iter()));
+        let needed = fields_read(self.pack, conditions);
         let mut from = 0;
         while from < table.len() {
             let to = (from + self.slice.max(1)).min(table.len());
@@ -336,7 +343,7 @@ impl<'a> Compiler<'a> {
                 reason: e,
             };
             let df = table
-                .to_dataframe(self.calendar, &preds, from..to)
+                .to_dataframe(self.calendar, &preds, &needed, from..to)
                 .map_err(|e| whole(e.to_string()))?;
             let out = df
                 .lazy()
@@ -357,6 +364,31 @@ impl<'a> Compiler<'a> {
 pub struct EvalError {
     pub rule: Option<String>,
     pub reason: String,
+}
+
+/// Every field an expression reads, directly or through derived fields.
+pub(crate) fn fields_read<'e>(
+    pack: &RulePack,
+    exprs: impl Iterator<Item = &'e caseaudit_rules::expr::Expr>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending: Vec<&caseaudit_rules::expr::Expr> = exprs.collect();
+    let mut seen_derived: std::collections::HashSet<String> = Default::default();
+    while let Some(x) = pending.pop() {
+        x.direct_fields(false, &mut out);
+        let mut refs = Vec::new();
+        x.derived_refs(&mut refs);
+        for r in refs {
+            if seen_derived.insert(r.clone()) {
+                if let Some(d) = pack.derived_exprs.get(&r) {
+                    pending.push(d);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Cases evaluated together in one frame.

@@ -12,8 +12,60 @@ use polars::prelude::*;
 pub struct TextColumn {
     bytes: String,
     /// End of each value in `bytes` (its start is the previous end).
-    ends: Vec<u64>,
+    ends: Ends,
     valid: Vec<bool>,
+}
+
+/// End offsets of a column's texts: four bytes each while the column holds less than
+/// 4 GiB of text (always, for ledgers), eight past that.
+#[derive(Debug, Clone)]
+enum Ends {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Narrow(Vec::new())
+    }
+}
+
+impl Ends {
+    fn with_capacity(n: usize, bytes: usize) -> Ends {
+        if u32::try_from(bytes).is_ok() {
+            Ends::Narrow(Vec::with_capacity(n))
+        } else {
+            Ends::Wide(Vec::with_capacity(n))
+        }
+    }
+
+    fn push(&mut self, end: usize) {
+        match self {
+            Ends::Narrow(v) => match u32::try_from(end) {
+                Ok(e) => v.push(e),
+                Err(_) => {
+                    let mut wide: Vec<u64> = v.iter().map(|&e| u64::from(e)).collect();
+                    wide.push(end as u64);
+                    *self = Ends::Wide(wide);
+                }
+            },
+            Ends::Wide(v) => v.push(end as u64),
+        }
+    }
+
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Ends::Narrow(v) => v[i] as usize,
+            Ends::Wide(v) => v[i] as usize,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ends::Narrow(v) => v.len(),
+            Ends::Wide(v) => v.len(),
+        }
+    }
 }
 
 /// Separates a list's items inside a [`TextColumn`] (never inside an item: it is a
@@ -24,7 +76,7 @@ impl TextColumn {
     pub fn with_capacity(n: usize) -> TextColumn {
         TextColumn {
             bytes: String::with_capacity(n * 8),
-            ends: Vec::with_capacity(n),
+            ends: Ends::with_capacity(n, n * 8),
             valid: Vec::with_capacity(n),
         }
     }
@@ -33,7 +85,7 @@ impl TextColumn {
         if let Some(t) = v {
             self.bytes.push_str(t);
         }
-        self.ends.push(self.bytes.len() as u64);
+        self.ends.push(self.bytes.len());
         self.valid.push(v.is_some());
     }
 
@@ -52,7 +104,7 @@ impl TextColumn {
                 }
             }
         }
-        self.ends.push(self.bytes.len() as u64);
+        self.ends.push(self.bytes.len());
         self.valid.push(items.is_some());
     }
 
@@ -60,8 +112,8 @@ impl TextColumn {
         if !*self.valid.get(i)? {
             return None;
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.bytes.get(start..self.ends[i] as usize)
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1) };
+        self.bytes.get(start..self.ends.get(i))
     }
 
     pub fn len(&self) -> usize {
@@ -69,21 +121,25 @@ impl TextColumn {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.len() == 0
     }
 
     /// The columns `parts` end to end, each allocation made once at its final size
     /// (growing by appends would hold the old and the new buffer at once).
     fn concat(parts: Vec<TextColumn>) -> TextColumn {
+        let bytes: usize = parts.iter().map(|p| p.bytes.len()).sum();
+        let n: usize = parts.iter().map(TextColumn::len).sum();
         let mut out = TextColumn {
-            bytes: String::with_capacity(parts.iter().map(|p| p.bytes.len()).sum()),
-            ends: Vec::with_capacity(parts.iter().map(TextColumn::len).sum()),
-            valid: Vec::with_capacity(parts.iter().map(TextColumn::len).sum()),
+            bytes: String::with_capacity(bytes),
+            ends: Ends::with_capacity(n, bytes),
+            valid: Vec::with_capacity(n),
         };
         for p in parts {
-            let base = out.bytes.len() as u64;
+            let base = out.bytes.len();
             out.bytes.push_str(&p.bytes);
-            out.ends.extend(p.ends.iter().map(|e| e + base));
+            for k in 0..p.len() {
+                out.ends.push(base + p.ends.get(k));
+            }
             out.valid.extend(p.valid);
         }
         out
@@ -213,6 +269,17 @@ impl ColumnData {
         .unwrap_or(Val::Null)
     }
 
+    /// The value of row `i` as evidence JSON (what `self.val(i).to_json()` gives, without
+    /// copying a text twice).
+    pub fn json(&self, i: usize) -> serde_json::Value {
+        match self {
+            ColumnData::Text(c) => c.get(i).map_or(serde_json::Value::Null, |s| {
+                serde_json::Value::String(s.to_string())
+            }),
+            _ => self.val(i).to_json(),
+        }
+    }
+
     /// The text of row `i` of a text column, borrowed (None for other types and NULL).
     pub fn text(&self, i: usize) -> Option<&str> {
         match self {
@@ -321,17 +388,21 @@ impl CaseTable {
     }
 
     /// Builds the DataFrame the evaluator runs on, for the rows in `range`: one column
-    /// per field, plus for each date field its work-day ordinal and an "outside the
+    /// per field of `fields` (sorted), plus for each date field its work-day ordinal and an "outside the
     /// calendar" flag, and for each list its length. `list_predicates` adds one boolean
     /// column per list predicate.
     pub fn to_dataframe(
         &self,
         calendar: &Calendar,
         list_predicates: &[ListPredicate],
+        fields: &[String],
         range: std::ops::Range<usize>,
     ) -> PolarsResult<DataFrame> {
         let mut cols: Vec<Column> = Vec::new();
         for (name, data) in &self.columns {
+            if fields.binary_search(name).is_err() {
+                continue;
+            }
             let n: PlSmallStr = name.as_str().into();
             match data {
                 ColumnData::Text(v) => cols.push(v.series(n, range.clone())),
@@ -430,5 +501,35 @@ impl CaseTable {
         let mut df = self.to_canonical_dataframe(inputs)?;
         ParquetWriter::new(out).finish(&mut df)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_widen_past_four_gib_of_text() {
+        let mut e = Ends::with_capacity(2, 0);
+        e.push(3);
+        e.push(u32::MAX as usize);
+        assert!(matches!(e, Ends::Narrow(_)));
+        e.push(u32::MAX as usize + 7);
+        assert!(matches!(e, Ends::Wide(_)));
+        let got: Vec<usize> = (0..e.len()).map(|i| e.get(i)).collect();
+        assert_eq!(got, vec![3, u32::MAX as usize, u32::MAX as usize + 7]);
+    }
+
+    #[test]
+    fn text_columns_join_end_to_end() {
+        let mut a = TextColumn::with_capacity(2);
+        a.push(Some("甲"));
+        a.push(None);
+        let mut b = TextColumn::with_capacity(2);
+        b.push(Some(""));
+        b.push(Some("乙丙"));
+        let c = TextColumn::concat(vec![a, TextColumn::default(), b]);
+        let got: Vec<Option<&str>> = (0..c.len()).map(|i| c.get(i)).collect();
+        assert_eq!(got, vec![Some("甲"), None, Some(""), Some("乙丙")]);
     }
 }
