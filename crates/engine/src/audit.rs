@@ -447,7 +447,7 @@ fn evaluate_sheets(
                 not_evaluable += 1;
                 for (_, c) in &table.columns {
                     if let ColumnData::Date(v) = c {
-                        if let Some(d) = v[i].filter(|d| !calendar.covers(*d)) {
+                        if let Some(d) = v.get(i).filter(|d| !calendar.covers(*d)) {
                             years.insert(from_day(d).year());
                         }
                     }
@@ -525,17 +525,25 @@ fn evaluate_sheets(
     }
     statuses.sort_by(|a, b| a.id.cmp(&b.id));
 
-    findings.sort_by(|(_, a), (_, b)| {
+    // In (file, sheet, row, rule, column) order: inputs ranked by (file, sheet) once,
+    // so that sorting compares numbers, not file names.
+    let mut ranked: Vec<usize> = (0..inputs.len()).collect();
+    ranked.sort_by(|&a, &b| {
+        (&inputs[a].file, &inputs[a].sheet).cmp(&(&inputs[b].file, &inputs[b].sheet))
+    });
+    let mut rank = vec![0u32; inputs.len()];
+    for (r, &k) in ranked.iter().enumerate() {
+        rank[k] = r as u32;
+    }
+    findings.par_sort_by(|(i, a), (j, b)| {
         (
-            &a.source.file,
-            &a.source.sheet,
+            rank[table.input[*i] as usize],
             a.source.row,
             &a.rule_id,
             &a.source.column,
         )
             .cmp(&(
-                &b.source.file,
-                &b.source.sheet,
+                rank[table.input[*j] as usize],
                 b.source.row,
                 &b.rule_id,
                 &b.source.column,

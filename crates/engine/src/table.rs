@@ -170,13 +170,88 @@ pub fn list_items(stored: &str) -> impl Iterator<Item = &str> {
     stored.split(ITEM_SEP)
 }
 
+/// A fixed-size value with one of its values set aside for NULL, so that a column of
+/// them needs no separate validity (`Option<i32>` takes eight bytes, `Option<f64>`
+/// sixteen).
+pub trait Slot: Copy {
+    const NULL: Self;
+    fn is_null(self) -> bool;
+}
+
+impl Slot for i32 {
+    /// No date of a ledger is 2³¹ days before 1970.
+    const NULL: i32 = i32::MIN;
+    fn is_null(self) -> bool {
+        self == i32::MIN
+    }
+}
+
+impl Slot for f64 {
+    /// A normalised amount is never NaN.
+    const NULL: f64 = f64::NAN;
+    fn is_null(self) -> bool {
+        self.is_nan()
+    }
+}
+
+/// A column of [`Slot`] values.
+#[derive(Debug, Clone, Default)]
+pub struct Slots<T>(Vec<T>);
+
+impl<T: Slot> Slots<T> {
+    pub fn with_capacity(n: usize) -> Self {
+        Slots(Vec::with_capacity(n))
+    }
+
+    pub fn push(&mut self, v: Option<T>) {
+        self.0.push(v.unwrap_or(T::NULL));
+    }
+
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.0.get(i).copied().filter(|v| !v.is_null())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Values `range`, NULL as None.
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = Option<T>> + '_ {
+        self.0[range].iter().map(|v| (!v.is_null()).then_some(*v))
+    }
+
+    /// Values `range` as a polars column.
+    fn column(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column
+    where
+        T: polars::prelude::NumericNative,
+        T::PolarsType: polars::prelude::PolarsNumericType<Native = T>,
+    {
+        let ca: ChunkedArray<T::PolarsType> =
+            ChunkedArray::from_iter_options(name, self.range(range));
+        Column::new(ca.name().clone(), ca.into_series())
+    }
+
+    fn concat(parts: Vec<Slots<T>>) -> Slots<T> {
+        let mut out = Vec::with_capacity(parts.iter().map(Slots::len).sum());
+        for p in parts {
+            out.extend(p.0);
+        }
+        Slots(out)
+    }
+}
+
 /// The values of one canonical field over all cases.
 #[derive(Debug, Clone)]
 pub enum ColumnData {
     Text(TextColumn),
-    Date(Vec<Option<i32>>),
+    /// Days since 1970-01-01.
+    Date(Slots<i32>),
     Bool(Vec<Option<bool>>),
-    Money(Vec<Option<f64>>),
+    Money(Slots<f64>),
     /// Each list's items, in one text per case.
     List(TextColumn),
 }
@@ -185,9 +260,9 @@ impl ColumnData {
     pub fn new(ty: FieldType, cap: usize) -> ColumnData {
         match ty {
             FieldType::Text | FieldType::Enum => ColumnData::Text(TextColumn::with_capacity(cap)),
-            FieldType::Date => ColumnData::Date(Vec::with_capacity(cap)),
+            FieldType::Date => ColumnData::Date(Slots::with_capacity(cap)),
             FieldType::Bool => ColumnData::Bool(Vec::with_capacity(cap)),
-            FieldType::Money => ColumnData::Money(Vec::with_capacity(cap)),
+            FieldType::Money => ColumnData::Money(Slots::with_capacity(cap)),
             FieldType::List => ColumnData::List(TextColumn::with_capacity(cap)),
         }
     }
@@ -235,23 +310,21 @@ impl ColumnData {
         };
         macro_rules! of {
             ($v:ident) => {
-                flat(
-                    parts
-                        .into_iter()
-                        .filter_map(|p| match p {
-                            ColumnData::$v(v) => Some(v),
-                            _ => None,
-                        })
-                        .collect(),
-                )
+                parts
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        ColumnData::$v(v) => Some(v),
+                        _ => None,
+                    })
+                    .collect()
             };
         }
         match ColumnData::new(ty, 0) {
             ColumnData::Text(_) => ColumnData::Text(texts(parts)),
             ColumnData::List(_) => ColumnData::List(texts(parts)),
-            ColumnData::Date(_) => ColumnData::Date(of!(Date)),
-            ColumnData::Bool(_) => ColumnData::Bool(of!(Bool)),
-            ColumnData::Money(_) => ColumnData::Money(of!(Money)),
+            ColumnData::Date(_) => ColumnData::Date(Slots::concat(of!(Date))),
+            ColumnData::Bool(_) => ColumnData::Bool(flat(of!(Bool))),
+            ColumnData::Money(_) => ColumnData::Money(Slots::concat(of!(Money))),
         }
     }
 
@@ -259,9 +332,9 @@ impl ColumnData {
     pub fn val(&self, i: usize) -> Val {
         match self {
             ColumnData::Text(c) => c.get(i).map(|s| Val::Text(s.to_string())),
-            ColumnData::Date(c) => c[i].map(Val::Date),
+            ColumnData::Date(c) => c.get(i).map(Val::Date),
             ColumnData::Bool(c) => c[i].map(Val::Bool),
-            ColumnData::Money(c) => c[i].map(Val::Num),
+            ColumnData::Money(c) => c.get(i).map(Val::Num),
             ColumnData::List(c) => c
                 .get(i)
                 .map(|s| Val::List(list_items(s).map(str::to_string).collect())),
@@ -407,16 +480,15 @@ impl CaseTable {
             match data {
                 ColumnData::Text(v) => cols.push(v.series(n, range.clone())),
                 ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
-                ColumnData::Money(v) => cols.push(Column::new(n, &v[range.clone()])),
+                ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
                 ColumnData::Date(v) => {
-                    let v = &v[range.clone()];
-                    cols.push(Column::new(n, v).cast(&DataType::Date)?);
+                    cols.push(v.column(n, range.clone()).cast(&DataType::Date)?);
                     let ords: Vec<Option<i32>> = v
-                        .iter()
+                        .range(range.clone())
                         .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
                         .collect();
                     let outside: Vec<bool> = v
-                        .iter()
+                        .range(range.clone())
                         .zip(&ords)
                         .map(|(d, o)| d.is_some() && o.is_none())
                         .collect();
@@ -460,8 +532,8 @@ impl CaseTable {
             cols.push(match data {
                 ColumnData::Text(v) => v.series(n, all.clone()),
                 ColumnData::Bool(v) => Column::new(n, v),
-                ColumnData::Money(v) => Column::new(n, v),
-                ColumnData::Date(v) => Column::new(n, v).cast(&DataType::Date)?,
+                ColumnData::Money(v) => v.column(n, all.clone()),
+                ColumnData::Date(v) => v.column(n, all.clone()).cast(&DataType::Date)?,
                 ColumnData::List(v) => v.joined_series(n, all.clone()),
             });
         }
