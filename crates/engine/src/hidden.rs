@@ -81,6 +81,32 @@ fn hidden_in_sheet(xml: &str) -> Vec<usize> {
     out
 }
 
+/// Each sheet of an xlsx workbook: (name, path of its part in the zip).
+fn sheet_paths<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> Vec<(String, String)> {
+    let (Some(book), Some(rels)) = (
+        read_part(zip, "xl/workbook.xml"),
+        read_part(zip, "xl/_rels/workbook.xml.rels"),
+    ) else {
+        return Vec::new();
+    };
+    let targets: HashMap<String, String> = tags(&rels, "Relationship")
+        .into_iter()
+        .filter_map(|t| Some((attr(t, "Id")?, attr(t, "Target")?)))
+        .collect();
+    tags(&book, "sheet")
+        .into_iter()
+        .filter_map(|t| {
+            let (name, id) = (attr(t, "name")?, attr(t, "r:id")?);
+            let target = targets.get(&id)?;
+            let path = match target.strip_prefix('/') {
+                Some(abs) => abs.to_string(),
+                None => format!("xl/{target}"),
+            };
+            Some((name, path))
+        })
+        .collect()
+}
+
 /// Hidden columns per sheet name of an xlsx workbook; empty when the file is not one
 /// or says nothing (never an error: visibility only annotates `inspect`).
 pub fn hidden_columns<R: Read + Seek>(reader: R) -> HashMap<String, Vec<usize>> {
@@ -88,27 +114,7 @@ pub fn hidden_columns<R: Read + Seek>(reader: R) -> HashMap<String, Vec<usize>> 
     let Ok(mut zip) = zip::ZipArchive::new(reader) else {
         return out;
     };
-    let (Some(book), Some(rels)) = (
-        read_part(&mut zip, "xl/workbook.xml"),
-        read_part(&mut zip, "xl/_rels/workbook.xml.rels"),
-    ) else {
-        return out;
-    };
-    let targets: HashMap<String, String> = tags(&rels, "Relationship")
-        .into_iter()
-        .filter_map(|t| Some((attr(t, "Id")?, attr(t, "Target")?)))
-        .collect();
-    for t in tags(&book, "sheet") {
-        let (Some(name), Some(id)) = (attr(t, "name"), attr(t, "r:id")) else {
-            continue;
-        };
-        let Some(target) = targets.get(&id) else {
-            continue;
-        };
-        let path = match target.strip_prefix('/') {
-            Some(abs) => abs.to_string(),
-            None => format!("xl/{target}"),
-        };
+    for (name, path) in sheet_paths(&mut zip) {
         if let Some(xml) = read_part(&mut zip, &path) {
             let hidden = hidden_in_sheet(&xml);
             if !hidden.is_empty() {
@@ -117,6 +123,74 @@ pub fn hidden_columns<R: Read + Seek>(reader: R) -> HashMap<String, Vec<usize>> 
         }
     }
     out
+}
+
+/// The most bytes of a sheet's `<mergeCells>` element read (a million areas).
+const MAX_MERGE_BYTES: u64 = 64 << 20;
+
+/// Merged areas per sheet name of an xlsx workbook. The `<mergeCells>` element follows
+/// the sheet's data, so the part is inflated and searched for it as bytes: parsing the
+/// whole sheet as XML a second time (calamine's way) would cost as much as reading it.
+pub(crate) fn merged_areas<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+) -> HashMap<String, Vec<calamine::Dimensions>> {
+    let mut out = HashMap::new();
+    for (name, path) in sheet_paths(zip) {
+        let Ok(part) = zip.by_name(&path) else {
+            continue;
+        };
+        let Some(xml) = merge_cells_element(part) else {
+            continue;
+        };
+        let areas: Vec<calamine::Dimensions> = tags(&xml, "mergeCell")
+            .into_iter()
+            .filter_map(|t| area(&attr(t, "ref")?))
+            .collect();
+        if !areas.is_empty() {
+            out.insert(name, areas);
+        }
+    }
+    out
+}
+
+/// The text from `<mergeCells` to the end of a part (bounded), if it has one.
+fn merge_cells_element(mut part: impl Read) -> Option<String> {
+    const TAG: &[u8] = b"<mergeCells";
+    let finder = memchr::memmem::Finder::new(TAG);
+    let mut buf = vec![0u8; 1 << 18];
+    // Bytes kept from the previous read: a tag may straddle two.
+    let mut kept = 0usize;
+    loop {
+        let n = part.read(&mut buf[kept..]).ok()?;
+        if n == 0 {
+            return None;
+        }
+        let filled = kept + n;
+        if let Some(i) = finder.find(&buf[..filled]) {
+            let mut rest = buf[i..filled].to_vec();
+            part.take(MAX_MERGE_BYTES).read_to_end(&mut rest).ok()?;
+            return Some(String::from_utf8_lossy(&rest).into_owned());
+        }
+        kept = (TAG.len() - 1).min(filled);
+        buf.copy_within(filled - kept..filled, 0);
+    }
+}
+
+/// An area `A1:C3` (or one cell `B2`), zero-based.
+fn area(r: &str) -> Option<calamine::Dimensions> {
+    let cell = |c: &str| -> Option<(u32, u32)> {
+        let digits = c.find(|ch: char| ch.is_ascii_digit())?;
+        let (letters, row) = c.split_at(digits);
+        if letters.is_empty() || !letters.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            return None;
+        }
+        let row: u32 = row.parse().ok()?;
+        let col = crate::header_col_index(&letters.to_ascii_uppercase());
+        Some((row.checked_sub(1)?, u32::try_from(col).ok()?))
+    };
+    let (a, b) = r.split_once(':').unwrap_or((r, r));
+    let (start, end) = (cell(a.trim())?, cell(b.trim())?);
+    Some(calamine::Dimensions::new(start, end))
 }
 
 /// Marks the hidden columns of one sheet's column mappings.
@@ -304,6 +378,40 @@ pub fn hidden_columns_of(path: &std::path::Path) -> HashMap<String, Vec<usize>> 
 
 #[cfg(test)]
 mod tests {
+    /// Gives its bytes three at a time, so that a tag straddles reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(3).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn merged_areas_are_found_after_the_data_in_any_reads() {
+        let xml = r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData><mergeCells count="2"><mergeCell ref="A1:C1"/><mergeCell ref="AB12"/></mergeCells></worksheet>"#;
+        let text = super::merge_cells_element(Trickle(xml.as_bytes())).expect("found");
+        let areas: Vec<calamine::Dimensions> = super::tags(&text, "mergeCell")
+            .into_iter()
+            .filter_map(|t| super::area(&super::attr(t, "ref")?))
+            .collect();
+        assert_eq!(
+            areas,
+            vec![
+                calamine::Dimensions::new((0, 0), (0, 2)),
+                calamine::Dimensions::new((11, 27), (11, 27))
+            ]
+        );
+        assert!(
+            super::merge_cells_element(Trickle(b"<worksheet><sheetData/></worksheet>")).is_none()
+        );
+        assert_eq!(super::area("A0:B2"), None);
+        assert_eq!(super::area("1:2"), None);
+    }
+
     use super::*;
 
     #[test]

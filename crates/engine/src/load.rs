@@ -282,11 +282,13 @@ pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>,
     })
 }
 
-/// The worksheet parts of a zip workbook: how many, and the largest's inflated size.
-#[derive(Debug, Clone, Copy, Default)]
+/// The worksheet parts of a zip workbook: how many, the largest's inflated size, and
+/// each xlsx sheet's merged areas.
+#[derive(Debug, Clone, Default)]
 struct SheetParts {
     count: usize,
     largest: u64,
+    merges: std::collections::HashMap<String, Vec<calamine::Dimensions>>,
 }
 
 /// What calamine would allocate or read, spent from the file's budget before calamine
@@ -338,6 +340,7 @@ fn prescan<R: std::io::Read + std::io::Seek>(
             }
             let is_xlsx = z.index_for_name("xl/workbook.xml").is_some()
                 || z.index_for_name("xl/workbook.bin").is_some();
+            parts.merges = crate::hidden::merged_areas(&mut z);
             if !is_xlsx {
                 if let Ok(content) = z.by_name("content.xml") {
                     budget.bytes(content.size(), "工作簿")?;
@@ -381,7 +384,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                         .map_err(|e| in_sheet(e.into()))?;
                     cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?
                 };
-                let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                let merges = parts.merges.get(&name).cloned().unwrap_or_default();
                 (r0, rows, merges, x.has_1904_epoch())
             }
             calamine::Sheets::Xlsb(x) => {
