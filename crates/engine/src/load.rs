@@ -452,7 +452,9 @@ fn sparse_rows(
 ) -> Result<SheetRows, LoadError> {
     // Cells come in document order, which is row order in files Excel writes; sort
     // anyway (stable) so that hand-made files read the same.
-    cells.sort_by_key(|c| (c.0, c.1));
+    if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
+        cells.sort_by_key(|c| (c.0, c.1));
+    }
     let Some(&(r0, _, _)) = cells.first() else {
         return Ok((0, Vec::new()));
     };
