@@ -6,14 +6,107 @@ use caseaudit_rules::expr::Val;
 use caseaudit_rules::{Calendar, FieldSet, FieldType};
 use polars::prelude::*;
 
-/// Texts of one column stored end to end: one buffer and an end offset per value, so
-/// that a million cells are three allocations, not a million.
+/// Texts of one column. A column of few distinct texts (agencies, case types,
+/// channels…) keeps each once and a four-byte code per case; any other stores its texts
+/// end to end, one buffer and an end offset per value, so that a million cells are
+/// three allocations, not a million.
+#[derive(Debug, Clone)]
+pub struct TextColumn(Texts);
+
+#[derive(Debug, Clone)]
+enum Texts {
+    Plain(Plain),
+    Dict(Dict),
+}
+
+impl Default for TextColumn {
+    fn default() -> Self {
+        TextColumn(Texts::Dict(Dict::default()))
+    }
+}
+
+/// Texts end to end.
 #[derive(Debug, Clone, Default)]
-pub struct TextColumn {
+struct Plain {
     bytes: String,
     /// End of each value in `bytes` (its start is the previous end).
     ends: Ends,
     valid: Vec<bool>,
+}
+
+/// Distinct texts and a code per value ([`NULL_CODE`] for NULL).
+#[derive(Debug, Clone, Default)]
+struct Dict {
+    values: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    codes: Vec<u32>,
+}
+
+const NULL_CODE: u32 = u32::MAX;
+
+/// The most distinct texts a column keeps as a dictionary: past it the column is
+/// stored end to end.
+const DICT_MAX: usize = 4096;
+
+impl Plain {
+    fn with_capacity(n: usize, bytes: usize) -> Plain {
+        Plain {
+            bytes: String::with_capacity(bytes),
+            ends: Ends::with_capacity(n, bytes),
+            valid: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, v: Option<&str>) {
+        if let Some(t) = v {
+            self.bytes.push_str(t);
+        }
+        self.ends.push(self.bytes.len());
+        self.valid.push(v.is_some());
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        if !*self.valid.get(i)? {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1) };
+        self.bytes.get(start..self.ends.get(i))
+    }
+}
+
+impl Dict {
+    fn get(&self, i: usize) -> Option<&str> {
+        let c = *self.codes.get(i)?;
+        (c != NULL_CODE).then(|| self.values[c as usize].as_str())
+    }
+
+    /// The code of a text, added if new and there is room.
+    fn code(&mut self, t: &str) -> Option<u32> {
+        if let Some(&c) = self.index.get(t) {
+            return Some(c);
+        }
+        if self.values.len() >= DICT_MAX {
+            return None;
+        }
+        let c = self.values.len() as u32;
+        self.values.push(t.to_string());
+        self.index.insert(t.to_string(), c);
+        Some(c)
+    }
+
+    fn to_plain(&self, extra: usize) -> Plain {
+        let bytes = self
+            .codes
+            .iter()
+            .filter(|&&c| c != NULL_CODE)
+            .map(|&c| self.values[c as usize].len())
+            .sum::<usize>();
+        let mut p = Plain::with_capacity(self.codes.len() + extra, bytes + extra * 8);
+        for i in 0..self.codes.len() {
+            p.push(self.get(i));
+        }
+        p
+    }
 }
 
 /// End offsets of a column's texts: four bytes each while the column holds less than
@@ -74,75 +167,136 @@ const ITEM_SEP: char = '\u{1f}';
 
 impl TextColumn {
     pub fn with_capacity(n: usize) -> TextColumn {
-        TextColumn {
-            bytes: String::with_capacity(n * 8),
-            ends: Ends::with_capacity(n, n * 8),
-            valid: Vec::with_capacity(n),
-        }
+        TextColumn(Texts::Dict(Dict {
+            codes: Vec::with_capacity(n),
+            ..Dict::default()
+        }))
     }
 
     pub fn push(&mut self, v: Option<&str>) {
-        if let Some(t) = v {
-            self.bytes.push_str(t);
+        match &mut self.0 {
+            Texts::Plain(p) => p.push(v),
+            Texts::Dict(d) => match v {
+                None => d.codes.push(NULL_CODE),
+                Some(t) => match d.code(t) {
+                    Some(c) => d.codes.push(c),
+                    None => {
+                        let mut p = d.to_plain(d.codes.capacity() - d.codes.len());
+                        p.push(v);
+                        self.0 = Texts::Plain(p);
+                    }
+                },
+            },
         }
-        self.ends.push(self.bytes.len());
-        self.valid.push(v.is_some());
     }
 
     fn push_items(&mut self, items: Option<&[String]>) {
-        if let Some(items) = items {
-            for (k, it) in items.iter().enumerate() {
-                if k > 0 {
-                    self.bytes.push(ITEM_SEP);
-                }
-                // An item holding the separator (impossible from the normaliser) keeps
-                // the list well formed.
-                if it.contains(ITEM_SEP) {
-                    self.bytes.push_str(&it.replace(ITEM_SEP, " "));
-                } else {
-                    self.bytes.push_str(it);
-                }
+        let Some(items) = items else {
+            self.push(None);
+            return;
+        };
+        let mut joined = String::new();
+        for (k, it) in items.iter().enumerate() {
+            if k > 0 {
+                joined.push(ITEM_SEP);
+            }
+            // An item holding the separator (impossible from the normaliser) keeps
+            // the list well formed.
+            if it.contains(ITEM_SEP) {
+                joined.push_str(&it.replace(ITEM_SEP, " "));
+            } else {
+                joined.push_str(it);
             }
         }
-        self.ends.push(self.bytes.len());
-        self.valid.push(items.is_some());
+        self.push(Some(&joined));
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
-        if !*self.valid.get(i)? {
-            return None;
+        match &self.0 {
+            Texts::Plain(p) => p.get(i),
+            Texts::Dict(d) => d.get(i),
         }
-        let start = if i == 0 { 0 } else { self.ends.get(i - 1) };
-        self.bytes.get(start..self.ends.get(i))
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        match &self.0 {
+            Texts::Plain(p) => p.ends.len(),
+            Texts::Dict(d) => d.codes.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.len() == 0
+        self.len() == 0
     }
 
     /// The columns `parts` end to end, each allocation made once at its final size
-    /// (growing by appends would hold the old and the new buffer at once).
+    /// (growing by appends would hold the old and the new buffer at once): a dictionary
+    /// when the parts' texts together are few enough, else end to end.
     fn concat(parts: Vec<TextColumn>) -> TextColumn {
-        let bytes: usize = parts.iter().map(|p| p.bytes.len()).sum();
         let n: usize = parts.iter().map(TextColumn::len).sum();
-        let mut out = TextColumn {
-            bytes: String::with_capacity(bytes),
-            ends: Ends::with_capacity(n, bytes),
-            valid: Vec::with_capacity(n),
-        };
-        for p in parts {
-            let base = out.bytes.len();
-            out.bytes.push_str(&p.bytes);
-            for k in 0..p.len() {
-                out.ends.push(base + p.ends.get(k));
+        let dicts: Option<Vec<&Dict>> = parts
+            .iter()
+            .map(|p| match &p.0 {
+                Texts::Dict(d) => Some(d),
+                Texts::Plain(_) => None,
+            })
+            .collect();
+        if let Some(dicts) = dicts {
+            let mut out = Dict {
+                codes: Vec::with_capacity(n),
+                ..Dict::default()
+            };
+            let fits = dicts.iter().all(|d| {
+                let map: Option<Vec<u32>> = d.values.iter().map(|v| out.code(v)).collect();
+                match map {
+                    Some(map) => {
+                        out.codes.extend(d.codes.iter().map(|&c| {
+                            if c == NULL_CODE {
+                                NULL_CODE
+                            } else {
+                                map[c as usize]
+                            }
+                        }));
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if fits {
+                return TextColumn(Texts::Dict(out));
             }
-            out.valid.extend(p.valid);
         }
-        out
+        let bytes: usize = parts
+            .iter()
+            .map(|p| match &p.0 {
+                Texts::Plain(p) => p.bytes.len(),
+                Texts::Dict(d) => d
+                    .codes
+                    .iter()
+                    .filter(|&&c| c != NULL_CODE)
+                    .map(|&c| d.values[c as usize].len())
+                    .sum(),
+            })
+            .sum();
+        let mut out = Plain::with_capacity(n, bytes);
+        for p in parts {
+            match p.0 {
+                Texts::Plain(p) => {
+                    let base = out.bytes.len();
+                    out.bytes.push_str(&p.bytes);
+                    for k in 0..p.ends.len() {
+                        out.ends.push(base + p.ends.get(k));
+                    }
+                    out.valid.extend(p.valid);
+                }
+                Texts::Dict(d) => {
+                    for i in 0..d.codes.len() {
+                        out.push(d.get(i));
+                    }
+                }
+            }
+        }
+        TextColumn(Texts::Plain(out))
     }
 
     /// List values `range` as a polars text column, items joined with the separator the
@@ -603,5 +757,37 @@ mod tests {
         let c = TextColumn::concat(vec![a, TextColumn::default(), b]);
         let got: Vec<Option<&str>> = (0..c.len()).map(|i| c.get(i)).collect();
         assert_eq!(got, vec![Some("甲"), None, Some(""), Some("乙丙")]);
+        assert!(matches!(c.0, Texts::Dict(_)));
+    }
+
+    /// A column of `n` texts, `distinct` of them different, with a NULL every 7th.
+    fn column(n: usize, distinct: usize, tag: &str) -> (TextColumn, Vec<Option<String>>) {
+        let mut c = TextColumn::with_capacity(n);
+        let mut expected = Vec::new();
+        for i in 0..n {
+            let v = (i % 7 != 3).then(|| format!("{tag}{}", i % distinct));
+            c.push(v.as_deref());
+            expected.push(v);
+        }
+        (c, expected)
+    }
+
+    #[test]
+    fn many_distinct_texts_leave_the_dictionary_and_read_the_same() {
+        let (few, mut expected) = column(10_000, 30, "单位");
+        assert!(matches!(few.0, Texts::Dict(_)));
+        let (many, e) = column(2 * DICT_MAX, 2 * DICT_MAX, "号");
+        assert!(matches!(many.0, Texts::Plain(_)));
+        expected.extend(e);
+        // Dictionaries that are few each but many together join end to end.
+        let (a, e) = column(3000, 3000, "甲");
+        expected.extend(e);
+        let (b, e) = column(3000, 3000, "乙");
+        expected.extend(e);
+        assert!(matches!((&a.0, &b.0), (Texts::Dict(_), Texts::Dict(_))));
+        let c = TextColumn::concat(vec![few, many, a, b]);
+        assert!(matches!(c.0, Texts::Plain(_)));
+        let got: Vec<Option<String>> = (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect();
+        assert_eq!(got, expected);
     }
 }
