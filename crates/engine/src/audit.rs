@@ -26,6 +26,8 @@ pub struct AuditOptions {
     pub profile: String,
     /// Fills the agency of inputs that have no agency column.
     pub agency: Option<String>,
+    /// Publication records to check the ledgers against (`--published`).
+    pub published: crate::published::PublishedOptions,
 }
 
 /// Errors that stop the whole run (a file error does not: it is reported in the run).
@@ -207,7 +209,13 @@ pub fn audit_with_progress(
     // An as-of outside the calendar is not an error: warn (crate::coverage).
     let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
-    let prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
+    let mut prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
+    // Publication records: evidence read like ledgers, never cases.
+    let mut records = crate::published::read(pack, &opts.published, opts.as_of);
+    if let Some(r) = &mut records {
+        prepared.errors.append(&mut r.errors);
+        prepared.notes.append(&mut r.notes);
+    }
     progress(Progress::Evaluating);
     let read = started.elapsed();
     let mut audit = evaluate_sheets(
@@ -217,6 +225,7 @@ pub fn audit_with_progress(
         opts,
         prepared.ledgers,
         prepared.errors,
+        records,
     )?;
     audit.report.run.warnings.extend(prepared.notes);
     audit.report.run.warnings.extend(calendar_warnings);
@@ -231,6 +240,7 @@ fn evaluate_sheets(
     opts: &AuditOptions,
     sheets: Vec<Ledger>,
     errors: Vec<InputError>,
+    records: Option<crate::published::Records>,
 ) -> Result<Audit, AuditError> {
     // One table for the run; problems and columns stay per input.
     let mut table = CaseTable::empty(&pack.fields);
@@ -463,6 +473,20 @@ fn evaluate_sheets(
         }
         statuses.push(builtin_status(rule, n));
     }
+    // Publication records: PUB-008, PUB-009, and published-without-date cases.
+    let publication = crate::published::check(
+        &crate::published::Context {
+            pack,
+            ctx,
+            table: &table,
+            columns: &columns,
+            finding: &finding,
+        },
+        records,
+        &inputs,
+        &mut findings,
+        &mut statuses,
+    );
     statuses.sort_by(|a, b| a.id.cmp(&b.id));
 
     findings.sort_by(|(_, a), (_, b)| {
@@ -482,6 +506,9 @@ fn evaluate_sheets(
             ))
     });
     lap("findings and evidence");
+    for (k, n) in publication.not_evaluated {
+        inputs[k].not_evaluated.push(n);
+    }
     let scores = score(pack, &table, &findings, &inputs);
     lap("scores");
 
@@ -523,6 +550,8 @@ fn evaluate_sheets(
                 cases_audited,
                 rows_rejected,
                 rules: statuses,
+                published: publication.published,
+                published_summary: publication.summary,
                 // Labels for the texts people read.
                 field_labels: pack
                     .fields
@@ -539,7 +568,7 @@ fn evaluate_sheets(
     })
 }
 
-fn rule_status(
+pub(crate) fn rule_status(
     rule: &Rule,
     inputs: &[InputSummary],
     findings: u64,
@@ -598,7 +627,7 @@ fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
 const DUPLICATES_NAMED: usize = 10;
 
 /// Every field an expression reads, directly or through derived fields.
-fn fields_read<'e>(
+pub(crate) fn fields_read<'e>(
     pack: &RulePack,
     exprs: impl Iterator<Item = &'e caseaudit_rules::expr::Expr>,
 ) -> Vec<String> {

@@ -338,6 +338,8 @@ mod tests {
                 rows_read: 0,
                 cases_audited: 0,
                 rows_rejected: 0,
+                published: Vec::new(),
+                published_summary: None,
                 field_labels: Default::default(),
                 rules: ["PUB-001", "PUB-002", "REC-001", "REC-004"]
                     .iter()

@@ -24,6 +24,8 @@ pub mod model;
 pub mod normalize;
 #[cfg(feature = "evaluate")]
 pub mod prepare;
+#[cfg(feature = "evaluate")]
+pub mod published;
 pub mod rows;
 #[cfg(feature = "evaluate")]
 pub mod score;
@@ -34,6 +36,8 @@ pub mod table;
 pub use audit::{
     audit, audit_with_progress, prepare_inputs, Audit, AuditError, AuditOptions, Prepared, Progress,
 };
+#[cfg(feature = "evaluate")]
+pub use published::PublishedOptions;
 pub use model::*;
 
 /// Column index of a column letter (A → 0, AA → 26).

@@ -130,6 +130,7 @@ pub fn inspect(pack: &RulePack, inputs: &[PathBuf], profile: &str) -> Result<Aud
         as_of,
         profile: profile.to_string(),
         agency: None,
+        published: Default::default(),
     };
     Ok(caseaudit_engine::audit(pack, inputs, &opts)?)
 }
