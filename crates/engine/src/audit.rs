@@ -120,6 +120,8 @@ pub struct Audit {
     pub had_input_errors: bool,
     /// The audited cases, typed (for `cases.parquet`).
     pub cases: CaseTable,
+    /// The publication records given, if any (for `published.parquet`).
+    pub published: Option<crate::published::Records>,
     /// Wall time of each phase, in order, for profiling.
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -482,7 +484,7 @@ fn evaluate_sheets(
             columns: &columns,
             finding: &finding,
         },
-        records,
+        records.as_ref(),
         &inputs,
         &mut findings,
         &mut statuses,
@@ -564,6 +566,7 @@ fn evaluate_sheets(
         },
         had_input_errors,
         cases: table,
+        published: records,
         timings,
     })
 }

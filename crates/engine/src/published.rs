@@ -15,7 +15,8 @@ use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::format_day;
 use caseaudit_rules::expr::{Case, EvalContext, Val};
 use caseaudit_rules::publication::{self, Difference};
-use caseaudit_rules::{case_key, Builtin, Day, PublishedWithoutDate, Rule, RulePack};
+use caseaudit_rules::{case_key, fold, Builtin, Day, PublishedWithoutDate, Rule, RulePack};
+use polars::prelude::{Column, DataFrame, DataType, ParquetWriter, PolarsResult};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -37,6 +38,8 @@ struct Record {
     /// Index into [`Records::inputs`].
     entry: usize,
     row: u32,
+    /// Its file's coverage date.
+    covered: Option<Day>,
 }
 
 /// The publication records of a run, read and keyed.
@@ -50,6 +53,74 @@ pub struct Records {
     pub errors: Vec<InputError>,
     /// What discovery skipped, and files that cover nothing (for `run.warnings`).
     pub notes: Vec<String>,
+}
+
+impl Records {
+    /// The records as the `published` table of `rules sql` (published.parquet):
+    /// case_key, decision_date, fine_amount, party_name (folded), kind, covered_until,
+    /// and where each came from (`__file`, `__sheet`, `__row`).
+    pub fn write_parquet(&self, out: &mut impl std::io::Write) -> PolarsResult<()> {
+        let text = |f: &str| -> Vec<Option<String>> {
+            self.records
+                .iter()
+                .map(|r| match r.case.get(f) {
+                    Some(Val::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let date = |f: &str| -> Vec<Option<i32>> {
+            self.records
+                .iter()
+                .map(|r| match r.case.get(f) {
+                    Some(Val::Date(d)) => Some(*d),
+                    _ => None,
+                })
+                .collect()
+        };
+        let keys: Vec<Option<String>> = self
+            .records
+            .iter()
+            .map(|r| publication::key_of(&r.case))
+            .collect();
+        let parties: Vec<Option<String>> = text("party_name")
+            .into_iter()
+            .map(|p| p.map(|p| fold(&p)))
+            .collect();
+        let fines: Vec<Option<f64>> = self
+            .records
+            .iter()
+            .map(|r| match r.case.get("fine_amount") {
+                Some(Val::Num(n)) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        let covered: Vec<Option<i32>> = self.records.iter().map(|r| r.covered).collect();
+        let place = |f: fn(&PublishedInput) -> &str| -> Vec<String> {
+            self.records
+                .iter()
+                .map(|r| f(&self.inputs[r.entry]).to_string())
+                .collect()
+        };
+        let rows: Vec<u32> = self.records.iter().map(|r| r.row).collect();
+        let mut df = DataFrame::new(
+            self.records.len(),
+            vec![
+                Column::new("case_key".into(), keys),
+                Column::new("decision_date".into(), date("decision_date"))
+                    .cast(&DataType::Date)?,
+                Column::new("fine_amount".into(), fines),
+                Column::new("party_name".into(), parties),
+                Column::new("kind".into(), text("case_type")),
+                Column::new("covered_until".into(), covered).cast(&DataType::Date)?,
+                Column::new("__file".into(), place(|i| &i.file)),
+                Column::new("__sheet".into(), place(|i| &i.sheet)),
+                Column::new("__row".into(), rows),
+            ],
+        )?;
+        ParquetWriter::new(out).finish(&mut df)?;
+        Ok(())
+    }
 }
 
 /// The fields a record keeps.
@@ -153,6 +224,7 @@ pub fn read(pack: &RulePack, opts: &PublishedOptions, as_of: Day) -> Option<Reco
                 case,
                 entry,
                 row: l.table.row[i],
+                covered,
             });
         }
     }
@@ -184,7 +256,7 @@ pub(crate) struct Outcome {
 /// counted as not evaluable. Without records the two rules are listed as not evaluated.
 pub(crate) fn check(
     cx: &Context,
-    records: Option<Records>,
+    records: Option<&Records>,
     inputs: &[InputSummary],
     findings: &mut Vec<(usize, Finding)>,
     statuses: &mut Vec<RuleStatus>,
@@ -197,7 +269,7 @@ pub(crate) fn check(
         .collect();
     // The audit lists every active rule's status; these two are decided here.
     statuses.retain(|s| !rules.iter().any(|r| r.id == s.id));
-    let Some(mut records) = records else {
+    let Some(records) = records else {
         for rule in rules {
             let mut s = rule_status(rule, inputs, 0, 0);
             s.evaluated = false;
@@ -209,7 +281,7 @@ pub(crate) fn check(
             not_evaluated: Vec::new(),
         };
     };
-    let mut entries = std::mem::take(&mut records.inputs);
+    let mut entries = records.inputs.clone();
     // Inputs lacking a rule's required fields do not run it (as for condition rules).
     let mut inputs = inputs.to_vec();
     let mut not_evaluated = Vec::new();
