@@ -124,6 +124,24 @@ fn records_check_the_ledger_as_the_fixture_expects() {
         assert_ne!(c["source"]["file"], RECORDS, "{c}");
     }
     assert_eq!(report["run"]["inputs"].as_array().map(Vec::len), Some(2));
+    // The annotated copy of the penalty sheet notes the cell that disagrees: 3号's
+    // decision date (J7).
+    let file = std::fs::File::open(out.path().join("findings.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+    let mut zip = zip::ZipArchive::new(file).unwrap_or_else(|e| panic!("{e}"));
+    let mut noted = false;
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+        if !part.name().starts_with("xl/comments") {
+            continue;
+        }
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut part, &mut xml).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(at) = xml.find("ref=\"J7\"") {
+            let end = xml[at..].find("</comment>").map_or(xml.len(), |e| at + e);
+            noted |= xml[at..end].contains("PUB-009");
+        }
+    }
+    assert!(noted, "no PUB-009 note on J7 of the annotated copy");
     // report.html has the publication section with its counts.
     let html = std::fs::read_to_string(out.path().join("report.html"))
         .unwrap_or_else(|e| panic!("{e}"));
