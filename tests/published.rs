@@ -14,7 +14,13 @@ fn audit(extra: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
         .current_dir(root())
         .args(["audit", LEDGER, "--published", RECORDS])
         .args(extra)
-        .args(["--as-of", "2022-12-31", "--quiet", "--format", "json,xlsx,html"])
+        .args([
+            "--as-of",
+            "2022-12-31",
+            "--quiet",
+            "--format",
+            "json,xlsx,html",
+        ])
         .arg("--out")
         .arg(out.path())
         .run_ok();
@@ -64,10 +70,7 @@ fn records_check_the_ledger_as_the_fixture_expects() {
     // Date (3号), amount (7号), party (8号), both records disagreeing (11号), the second
     // row of a duplicated number (20号); 1号/2号 (brackets, spaces), 6号 (3 万元), 9号
     // (a space in the name) and 10号 (one of two records agrees) agree.
-    assert_eq!(
-        cases("PUB-009"),
-        vec![no(11), no(20), no(3), no(7), no(8)]
-    );
+    assert_eq!(cases("PUB-009"), vec![no(11), no(20), no(3), no(7), no(8)]);
     // Published, date unknown: no PUB-001 for 4号, PUB-002 not evaluable for it.
     assert!(!cases("PUB-001").contains(&no(4)));
     assert_eq!(rule_status(&report, "PUB-002")["not_evaluable"], 1);
@@ -116,7 +119,9 @@ fn records_check_the_ledger_as_the_fixture_expects() {
     // Records are never cases: no finding and no score comes from the records file.
     for f in report["findings"].as_array().into_iter().flatten() {
         assert!(
-            f["source"]["file"].as_str().is_some_and(|s| s.ends_with(LEDGER)),
+            f["source"]["file"]
+                .as_str()
+                .is_some_and(|s| s.ends_with(LEDGER)),
             "{f}"
         );
     }
@@ -126,12 +131,13 @@ fn records_check_the_ledger_as_the_fixture_expects() {
     assert_eq!(report["run"]["inputs"].as_array().map(Vec::len), Some(2));
     // The annotated copy of the penalty sheet notes the cell that disagrees: 3号's
     // decision date (J7).
-    let file = std::fs::File::open(out.path().join("findings.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+    let file =
+        std::fs::File::open(out.path().join("findings.xlsx")).unwrap_or_else(|e| panic!("{e}"));
     let mut zip = zip::ZipArchive::new(file).unwrap_or_else(|e| panic!("{e}"));
     let mut noted = false;
     for i in 0..zip.len() {
         let mut part = zip.by_index(i).unwrap_or_else(|e| panic!("{e}"));
-        if !part.name().starts_with("xl/comments") {
+        if !part.name().is_ok_and(|n| n.starts_with("xl/comments")) {
             continue;
         }
         let mut xml = String::new();
@@ -143,8 +149,8 @@ fn records_check_the_ledger_as_the_fixture_expects() {
     }
     assert!(noted, "no PUB-009 note on J7 of the annotated copy");
     // report.html has the publication section with its counts.
-    let html = std::fs::read_to_string(out.path().join("report.html"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let html =
+        std::fs::read_to_string(out.path().join("report.html")).unwrap_or_else(|e| panic!("{e}"));
     assert!(html.contains("<h2 id=\"published\">公示记录比对</h2>"));
     assert!(html.contains("台账未填公示日期但公示平台已有记录 1 件"));
     assert!(html.contains("行政处罚决定至 2022-09-20"));
@@ -191,7 +197,13 @@ fn without_records_the_two_rules_do_not_run_and_the_export_is_a_ledger() {
 fn published_until_needs_published() {
     let o = caseaudit()
         .current_dir(root())
-        .args(["audit", LEDGER, "--published-until", "2022-12-31", "--quiet"])
+        .args([
+            "audit",
+            LEDGER,
+            "--published-until",
+            "2022-12-31",
+            "--quiet",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.status.code(), Some(2));
@@ -205,7 +217,15 @@ fn an_unreadable_record_file_is_an_input_error() {
     let out = dir.path().join("out");
     let o = caseaudit()
         .current_dir(root())
-        .args(["audit", LEDGER, "--as-of", "2022-12-31", "--quiet", "--format", "json"])
+        .args([
+            "audit",
+            LEDGER,
+            "--as-of",
+            "2022-12-31",
+            "--quiet",
+            "--format",
+            "json",
+        ])
         .arg("--published")
         .arg(&bad)
         .arg("--out")
@@ -214,11 +234,14 @@ fn an_unreadable_record_file_is_an_input_error() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.status.code(), Some(2));
     let report = read_json(&out.join("findings.json"));
-    let errors = report["run"]["errors"].as_array().cloned().unwrap_or_default();
+    let errors = report["run"]["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
-        errors
-            .iter()
-            .any(|e| e["file"].as_str().is_some_and(|f| f.ends_with("平台导出.xlsx"))),
+        errors.iter().any(|e| e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("平台导出.xlsx"))),
         "{errors:?}"
     );
 }

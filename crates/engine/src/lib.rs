@@ -36,9 +36,9 @@ pub mod table;
 pub use audit::{
     audit, audit_with_progress, prepare_inputs, Audit, AuditError, AuditOptions, Prepared, Progress,
 };
+pub use model::*;
 #[cfg(feature = "evaluate")]
 pub use published::PublishedOptions;
-pub use model::*;
 
 /// Column index of a column letter (A → 0, AA → 26).
 pub fn header_col_index(letter: &str) -> usize {

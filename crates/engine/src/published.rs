@@ -8,8 +8,7 @@
 
 use crate::audit::{prepare_inputs, rule_status, Prepared};
 use crate::model::{
-    Finding, InputError, InputSummary, NotEvaluated, PublishedInput, PublishedSummary,
-    RuleStatus,
+    Finding, InputError, InputSummary, NotEvaluated, PublishedInput, PublishedSummary, RuleStatus,
 };
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::format_day;
@@ -107,8 +106,7 @@ impl Records {
             self.records.len(),
             vec![
                 Column::new("case_key".into(), keys),
-                Column::new("decision_date".into(), date("decision_date"))
-                    .cast(&DataType::Date)?,
+                Column::new("decision_date".into(), date("decision_date")).cast(&DataType::Date)?,
                 Column::new("fine_amount".into(), fines),
                 Column::new("party_name".into(), parties),
                 Column::new("kind".into(), text("case_type")),
@@ -215,10 +213,7 @@ pub fn read(pack: &RulePack, opts: &PublishedOptions, as_of: Day) -> Option<Reco
                 *c = (*c).max(d);
             }
             if let Some(key) = publication::key_of(&case) {
-                out.by_key
-                    .entry(key)
-                    .or_default()
-                    .push(out.records.len());
+                out.by_key.entry(key).or_default().push(out.records.len());
             }
             out.records.push(Record {
                 case,
@@ -239,8 +234,8 @@ pub(crate) struct Context<'a> {
     /// Field → column letter, per input.
     pub columns: &'a [HashMap<String, String>],
     /// Builds a finding of a rule on a table row (the audit's one builder).
-    pub finding: &'a (dyn Fn(&Rule, usize, String, Map<String, Value>, Vec<String>) -> Finding
-              + Sync),
+    pub finding:
+        &'a (dyn Fn(&Rule, usize, String, Map<String, Value>, Vec<String>) -> Finding + Sync),
 }
 
 /// The publication part of `run`.
@@ -303,12 +298,8 @@ pub(crate) fn check(
             }
         }
     }
-    let skipped = |rule: &Rule, k: usize| {
-        inputs[k]
-            .not_evaluated
-            .iter()
-            .any(|n| n.rule_id == rule.id)
-    };
+    let skipped =
+        |rule: &Rule, k: usize| inputs[k].not_evaluated.iter().any(|n| n.rule_id == rule.id);
     let table = cx.table;
     // Each case's matching records, by key.
     let ids = table.column("case_id");

@@ -709,9 +709,7 @@ async fn history_survives_a_restart() {
 async fn uploaded_publication_records_are_checked_not_audited() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let state = open(dir.path());
-    let read = |p: &str| {
-        std::fs::read(fixtures().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
-    };
+    let read = |p: &str| std::fs::read(fixtures().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
     let parts: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
         ("file", Some("market-2022.xlsx"), read("market-2022.xlsx")),
         (
@@ -734,7 +732,10 @@ async fn uploaded_publication_records_are_checked_not_audited() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     // The records were passed as `--published`: one entry, and PUB-008/PUB-009 found.
-    let published = report["run"]["published"].as_array().cloned().unwrap_or_default();
+    let published = report["run"]["published"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(published.len(), 1, "{}", report["run"]);
     assert_eq!(published[0]["rows"], 23);
     let count = |id: &str| {

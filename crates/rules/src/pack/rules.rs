@@ -324,12 +324,17 @@ fn check_kind(at: &At, raw: &RawRule, issues: &mut Issues) {
                 );
             }
             if raw.builtin.is_none() {
-                let known: Vec<String> =
-                    Builtin::ALL.iter().map(|b| format!("\"{}\"", b.key())).collect();
+                let known: Vec<String> = Builtin::ALL
+                    .iter()
+                    .map(|b| format!("\"{}\"", b.key()))
+                    .collect();
                 at.push(
                     issues,
                     None,
-                    format!("内置规则须写明其机制：`builtin = …`，可选：{}", known.join("、")),
+                    format!(
+                        "内置规则须写明其机制：`builtin = …`，可选：{}",
+                        known.join("、")
+                    ),
                 );
             }
         }
@@ -474,7 +479,10 @@ fn example(
                 at.push(
                     issues,
                     Some(line),
-                    format!("示例 `{}`：covered_until `{s}` 不是 YYYY-MM-DD 格式", ex.name),
+                    format!(
+                        "示例 `{}`：covered_until `{s}` 不是 YYYY-MM-DD 格式",
+                        ex.name
+                    ),
                 );
                 return None;
             }
