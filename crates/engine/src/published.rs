@@ -226,6 +226,10 @@ pub fn read(pack: &RulePack, opts: &PublishedOptions, as_of: Day) -> Option<Reco
     Some(out)
 }
 
+/// The audit's finding builder: (rule, table row, message, evidence, cells) → finding.
+pub(crate) type FindingBuilder<'a> =
+    dyn Fn(&Rule, usize, String, Map<String, Value>, Vec<String>) -> Finding + Sync + 'a;
+
 /// What the audit gives the publication check.
 pub(crate) struct Context<'a> {
     pub pack: &'a RulePack,
@@ -234,8 +238,7 @@ pub(crate) struct Context<'a> {
     /// Field → column letter, per input.
     pub columns: &'a [HashMap<String, String>],
     /// Builds a finding of a rule on a table row (the audit's one builder).
-    pub finding:
-        &'a (dyn Fn(&Rule, usize, String, Map<String, Value>, Vec<String>) -> Finding + Sync),
+    pub finding: &'a FindingBuilder<'a>,
 }
 
 /// The publication part of `run`.
