@@ -245,3 +245,41 @@ fn an_unreadable_record_file_is_an_input_error() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_record_file_in_the_ledger_folder_is_not_a_ledger() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ledgers = dir.path().join("台账");
+    std::fs::create_dir(&ledgers).unwrap_or_else(|e| panic!("{e}"));
+    for (from, to) in [(LEDGER, "market.xlsx"), (RECORDS, "平台导出.xlsx")] {
+        std::fs::copy(root().join(from), ledgers.join(to)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = dir.path().join("out");
+    caseaudit()
+        .args([
+            "audit",
+            "--as-of",
+            "2022-12-31",
+            "--quiet",
+            "--format",
+            "json",
+        ])
+        .arg(&ledgers)
+        .arg("--published")
+        .arg(ledgers.join("平台导出.xlsx"))
+        .arg("--out")
+        .arg(&out)
+        .run_ok();
+    let report = read_json(&out.join("findings.json"));
+    let inputs = report["run"]["inputs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(inputs.len(), 2, "{inputs:?}");
+    assert!(inputs.iter().all(|i| i["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("market.xlsx"))));
+    let warnings = report["run"]["warnings"].to_string();
+    assert!(warnings.contains("作为公示记录读取"), "{warnings}");
+    assert_eq!(report["run"]["published_summary"]["cases_missing"], 3);
+}

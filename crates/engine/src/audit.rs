@@ -153,8 +153,38 @@ pub fn prepare_inputs(
     agency: Option<&str>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Prepared {
+    prepare_inputs_except(pack, inputs, &[], agency, progress)
+}
+
+/// [`prepare_inputs`], leaving out the files in `except` (publication records met in a
+/// folder of ledgers), each with a note.
+pub fn prepare_inputs_except(
+    pack: &RulePack,
+    inputs: &[PathBuf],
+    except: &[PathBuf],
+    agency: Option<&str>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Prepared {
     let index = AliasIndex::new(&pack.fields);
-    let (files, notes) = discover_inputs(inputs);
+    let (mut files, mut notes) = discover_inputs(inputs);
+    if !except.is_empty() {
+        let skip: HashSet<(u64, u64)> = except
+            .iter()
+            .filter_map(|p| crate::inputs::file_identity(p))
+            .collect();
+        files.retain(|f| match f {
+            InputFile::File(p)
+                if crate::inputs::file_identity(p).is_some_and(|i| skip.contains(&i)) =>
+            {
+                notes.push(format!(
+                    "{} 作为公示记录读取，不作为台账评查",
+                    display_path(p)
+                ));
+                false
+            }
+            _ => true,
+        });
+    }
     progress(Progress::Files(files.len()));
     let results: Vec<FileResult> = files
         .par_iter()
@@ -211,7 +241,14 @@ pub fn audit_with_progress(
     // An as-of outside the calendar is not an error: warn (crate::coverage).
     let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
-    let mut prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
+    let record_files = crate::published::files(&opts.published);
+    let mut prepared = prepare_inputs_except(
+        pack,
+        inputs,
+        &record_files,
+        opts.agency.as_deref(),
+        progress,
+    );
     // Publication records: evidence read like ledgers, never cases.
     let mut records = crate::published::read(pack, &opts.published, opts.as_of);
     if let Some(r) = &mut records {

@@ -121,6 +121,22 @@ impl Records {
     }
 }
 
+/// The record files the options name (folders walked), for leaving them out of the
+/// ledgers.
+pub fn files(opts: &PublishedOptions) -> Vec<PathBuf> {
+    if opts.files.is_empty() {
+        return Vec::new();
+    }
+    crate::load::discover_inputs(&opts.files)
+        .0
+        .into_iter()
+        .filter_map(|f| match f {
+            crate::load::InputFile::File(p) => Some(p),
+            crate::load::InputFile::Error(..) => None,
+        })
+        .collect()
+}
+
 /// The fields a record keeps.
 const RECORD_FIELDS: [&str; 5] = [
     "case_id",
