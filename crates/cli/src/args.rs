@@ -261,7 +261,8 @@ pub enum RulesCommand {
     },
     /// 校验规则包，列出全部错误
     Check(PackArgs),
-    /// 将规则包编译为一条 SQL 查询（DuckDB 或 Spark SQL），用于在集群上运行同样的规则
+    /// 将规则包编译为一条 SQL 查询（DuckDB 或 Spark SQL），用于在集群上运行同样的规则；查询读取 cases、
+    /// calendar 和 published（公示记录，audit --published --format cases 写出 published.parquet；没有时用空表）
     Sql(SqlArgs),
 }
 
