@@ -6,9 +6,12 @@ usage: run_duckdb.py QUERY.sql CASES CALENDAR.csv [SCHEMA.json]
 CASES is a parquet file (`caseaudit audit --format cases`) or a CSV with canonical
 headers, typed by SCHEMA.json (`caseaudit rules sql --schema`). Prints the findings as
 JSON lines: [case_id, agency, rule_id]. Given several jobs (parquet only), each job's
-lines follow a line `#job K`.
+lines follow a line `#job K`. The `published` table (publication records) is the
+published.parquet beside CASES (`caseaudit audit --published … --format cases` writes
+it), or empty.
 """
 import json
+import os
 import sys
 
 import duckdb
@@ -29,6 +32,12 @@ def run(query_file, cases, calendar, schema=None):
         "FROM read_csv(?, header=true, columns={'day': 'DATE', 'ordinal': 'INTEGER'})",
         [calendar],
     )
+    published = os.path.join(os.path.dirname(cases), "published.parquet")
+    if os.path.exists(published):
+        con.execute("CREATE TABLE published AS SELECT * FROM read_parquet(?)", [published])
+    else:
+        con.execute("CREATE TABLE published (case_key VARCHAR, decision_date DATE, fine_amount DOUBLE, "
+                    "party_name VARCHAR, kind VARCHAR, covered_until DATE)")
     for row in con.execute(open(query_file, encoding="utf-8").read()).fetchall():
         print(json.dumps(list(row), ensure_ascii=False))
 

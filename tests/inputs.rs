@@ -404,3 +404,20 @@ fn inspect_reads_without_evaluating_and_lists_unreadable_cells_as_audit_does() {
     dq3.sort();
     assert_eq!(cells, dq3);
 }
+
+#[test]
+fn each_rule_has_one_status_in_the_run() {
+    let (_out, report, _) = audit(&["fixtures/ledgers", "--as-of", "2022-12-31"]);
+    let mut ids: Vec<&str> = report["run"]["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a rule listed twice: {ids:?}");
+    for id in ["DQ-002", "DQ-003", "PUB-008", "PUB-009", "REC-001"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+}

@@ -46,9 +46,21 @@ struct Job {
 }
 
 fn job(sql_engine: Sql, inputs: &[&Path], profile: &str, as_of: &str) -> Job {
+    job_with(sql_engine, inputs, &[], profile, as_of)
+}
+
+/// A job whose audit gets more options (publication records).
+fn job_with(
+    sql_engine: Sql,
+    inputs: &[&Path],
+    options: &[&str],
+    profile: &str,
+    as_of: &str,
+) -> Job {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("out");
     caseaudit()
+        .current_dir(root())
         .args([
             "audit",
             "--quiet",
@@ -61,6 +73,7 @@ fn job(sql_engine: Sql, inputs: &[&Path], profile: &str, as_of: &str) -> Job {
             "--out",
         ])
         .arg(&out)
+        .args(options)
         .args(inputs)
         .run_ok();
     let report = read_json(&out.join("findings.json"));
@@ -261,6 +274,27 @@ fn runs_the_same_rules(sql_engine: Sql) {
     let mut jobs = Vec::new();
     for profile in ["national", "jiangxi"] {
         jobs.push((job(sql_engine, &[&fixtures], profile, "2022-12-31"), 30));
+    }
+    // Publication records (PUB-008, PUB-009, PUB-001 for cases published without a
+    // ledger date), with the default coverage date and a later one.
+    let market = root().join("fixtures/ledgers/market-2022.xlsx");
+    for until in [None, Some("2022-12-31")] {
+        let mut options = vec![
+            "--published",
+            "fixtures/published/market-platform-2022.xlsx",
+        ];
+        if let Some(u) = until {
+            options.extend(["--published-until", u]);
+        }
+        let j = job_with(sql_engine, &[&market], &options, "national", "2022-12-31");
+        let pub_findings = j.report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule_id"] == "PUB-008" || f["rule_id"] == "PUB-009")
+            .count();
+        assert!(pub_findings >= 8, "{pub_findings} PUB-008/PUB-009 findings");
+        jobs.push((j, 30));
     }
     for (seed, profile, as_of) in [
         (1, "national", "2022-12-31"),

@@ -6,6 +6,7 @@ mod columns;
 pub mod fuzz_replay;
 mod hostile;
 mod inputs;
+mod published;
 mod serve;
 mod sql;
 mod truth;

@@ -93,9 +93,14 @@ fn audits_find_exactly_the_planted_findings() {
         );
         rules_seen.extend(want.keys().map(|(_, r)| r.clone()));
     }
-    // Every catalog rule was planted.
+    // Every catalog rule was planted, but those that need publication records (a
+    // generated batch has none; tests/published.rs checks them on the fixture export).
     let pack = caseaudit_rules::RulePack::builtin().unwrap_or_else(|e| panic!("{e}"));
-    for r in &pack.rules {
+    for r in pack
+        .rules
+        .iter()
+        .filter(|r| !r.builtin.is_some_and(|b| b.needs_records()))
+    {
         assert!(rules_seen.contains(&r.id), "{} was never planted", r.id);
     }
 }

@@ -206,6 +206,14 @@ pub struct AuditArgs {
     /// 为没有执法单位列的台账指定执法单位
     #[arg(long, value_name = "NAME")]
     pub agency: Option<String>,
+    /// 公示平台（信用中国、双公示、行政执法公示平台）导出的公示记录文件或文件夹（可重复）：
+    /// 只作比对依据，不作为案件评查；据此检查台账记载已公示的决定平台上是否有（PUB-008）、
+    /// 信息是否一致（PUB-009）
+    #[arg(long = "published", value_name = "FILE")]
+    pub published: Vec<std::path::PathBuf>,
+    /// 公示记录的覆盖截止日期 YYYY-MM-DD（默认：各记录文件中已识别日期列的最晚日期；不晚于评查日期）
+    #[arg(long = "published-until", value_name = "DATE", requires = "published")]
+    pub published_until: Option<String>,
     /// 不显示进度条和汇总表
     #[arg(long)]
     pub quiet: bool,
@@ -253,7 +261,8 @@ pub enum RulesCommand {
     },
     /// 校验规则包，列出全部错误
     Check(PackArgs),
-    /// 将规则包编译为一条 SQL 查询（DuckDB 或 Spark SQL），用于在集群上运行同样的规则
+    /// 将规则包编译为一条 SQL 查询（DuckDB 或 Spark SQL），用于在集群上运行同样的规则；查询读取 cases、
+    /// calendar 和 published（公示记录，audit --published --format cases 写出 published.parquet；没有时用空表）
     Sql(SqlArgs),
 }
 

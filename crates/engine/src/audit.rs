@@ -12,7 +12,7 @@ use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::expr::{EvalContext, Val};
 use caseaudit_rules::{case_key_ref, fold, MessageRenderer};
-use caseaudit_rules::{Builtin, Day, Rule, RulePack};
+use caseaudit_rules::{Builtin, Day, Rule, RuleKind, RulePack};
 use chrono::Datelike;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -26,6 +26,8 @@ pub struct AuditOptions {
     pub profile: String,
     /// Fills the agency of inputs that have no agency column.
     pub agency: Option<String>,
+    /// Publication records to check the ledgers against (`--published`).
+    pub published: crate::published::PublishedOptions,
 }
 
 /// Errors that stop the whole run (a file error does not: it is reported in the run).
@@ -118,6 +120,8 @@ pub struct Audit {
     pub had_input_errors: bool,
     /// The audited cases, typed (for `cases.parquet`), shared with the case scores.
     pub cases: std::sync::Arc<CaseTable>,
+    /// The publication records given, if any (for `published.parquet`).
+    pub published: Option<crate::published::Records>,
     /// Wall time of each phase, in order, for profiling.
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -149,8 +153,38 @@ pub fn prepare_inputs(
     agency: Option<&str>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Prepared {
+    prepare_inputs_except(pack, inputs, &[], agency, progress)
+}
+
+/// [`prepare_inputs`], leaving out the files in `except` (publication records met in a
+/// folder of ledgers), each with a note.
+pub fn prepare_inputs_except(
+    pack: &RulePack,
+    inputs: &[PathBuf],
+    except: &[PathBuf],
+    agency: Option<&str>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Prepared {
     let index = AliasIndex::new(&pack.fields);
-    let (files, notes) = discover_inputs(inputs);
+    let (mut files, mut notes) = discover_inputs(inputs);
+    if !except.is_empty() {
+        let skip: HashSet<(u64, u64)> = except
+            .iter()
+            .filter_map(|p| crate::inputs::file_identity(p))
+            .collect();
+        files.retain(|f| match f {
+            InputFile::File(p)
+                if crate::inputs::file_identity(p).is_some_and(|i| skip.contains(&i)) =>
+            {
+                notes.push(format!(
+                    "{} 作为公示记录读取，不作为台账评查",
+                    display_path(p)
+                ));
+                false
+            }
+            _ => true,
+        });
+    }
     progress(Progress::Files(files.len()));
     let results: Vec<FileResult> = files
         .par_iter()
@@ -260,7 +294,20 @@ pub fn audit_with_progress(
     // An as-of outside the calendar is not an error: warn (crate::coverage).
     let calendar_warnings = crate::coverage::as_of_warnings(pack, &calendar, opts.as_of);
     let started = std::time::Instant::now();
-    let prepared = prepare_inputs(pack, inputs, opts.agency.as_deref(), progress);
+    let record_files = crate::published::files(&opts.published);
+    let mut prepared = prepare_inputs_except(
+        pack,
+        inputs,
+        &record_files,
+        opts.agency.as_deref(),
+        progress,
+    );
+    // Publication records: evidence read like ledgers, never cases.
+    let mut records = crate::published::read(pack, &opts.published, opts.as_of);
+    if let Some(r) = &mut records {
+        prepared.errors.append(&mut r.errors);
+        prepared.notes.append(&mut r.notes);
+    }
     progress(Progress::Evaluating);
     let read = started.elapsed();
     let mut audit = evaluate_sheets(
@@ -270,6 +317,7 @@ pub fn audit_with_progress(
         opts,
         prepared.ledgers,
         prepared.errors,
+        records,
     )?;
     audit.report.run.warnings.extend(prepared.notes);
     audit.report.run.warnings.extend(calendar_warnings);
@@ -284,6 +332,7 @@ fn evaluate_sheets(
     opts: &AuditOptions,
     sheets: Vec<Ledger>,
     errors: Vec<InputError>,
+    records: Option<crate::published::Records>,
 ) -> Result<Audit, AuditError> {
     // One table for the run; problems and columns stay per input.
     let mut tables = Vec::new();
@@ -321,7 +370,12 @@ fn evaluate_sheets(
         clock = std::time::Instant::now();
     };
     lap("combine inputs");
-    let rules: Vec<&Rule> = pack.rules.iter().filter(|r| r.is_active()).collect();
+    // Condition rules; each builtin rule's findings and status come from its mechanism.
+    let rules: Vec<&Rule> = pack
+        .rules
+        .iter()
+        .filter(|r| r.is_active() && r.kind == RuleKind::Condition)
+        .collect();
     let mut compiler = Compiler::new(pack, params, calendar, opts.as_of);
     let hits = compiler
         .run(&table, &rules)
@@ -523,6 +577,20 @@ fn evaluate_sheets(
         }
         statuses.push(builtin_status(rule, n));
     }
+    // Publication records: PUB-008, PUB-009, and published-without-date cases.
+    let publication = crate::published::check(
+        &crate::published::Context {
+            pack,
+            ctx,
+            table: &table,
+            columns: &columns,
+            finding: &finding,
+        },
+        records.as_ref(),
+        &inputs,
+        &mut findings,
+        &mut statuses,
+    );
     statuses.sort_by(|a, b| a.id.cmp(&b.id));
 
     // In (file, sheet, row, rule, column) order: inputs ranked by (file, sheet) once,
@@ -550,6 +618,9 @@ fn evaluate_sheets(
             ))
     });
     lap("findings and evidence");
+    for (k, n) in publication.not_evaluated {
+        inputs[k].not_evaluated.push(n);
+    }
     let table = std::sync::Arc::new(table);
     let scores = score(pack, &table, &findings, &inputs);
     lap("scores");
@@ -592,6 +663,8 @@ fn evaluate_sheets(
                 cases_audited,
                 rows_rejected,
                 rules: statuses,
+                published: publication.published,
+                published_summary: publication.summary,
                 // Labels for the texts people read.
                 field_labels: pack
                     .fields
@@ -604,11 +677,12 @@ fn evaluate_sheets(
         },
         had_input_errors,
         cases: table,
+        published: records,
         timings,
     })
 }
 
-fn rule_status(
+pub(crate) fn rule_status(
     rule: &Rule,
     inputs: &[InputSummary],
     findings: u64,

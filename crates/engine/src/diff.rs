@@ -38,10 +38,10 @@ pub struct DiffItem {
 }
 
 /// Something the two audits measured against differently: the parameter profile, the
-/// as-of year or the rule pack's version.
+/// as-of year, the rule pack's version, or whether publication records were checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunDifference {
-    /// `profile`, `as_of_year` or `pack_version`.
+    /// `profile`, `as_of_year`, `pack_version` or `published_records`.
     pub what: String,
     pub old: String,
     pub new: String,
@@ -50,6 +50,12 @@ pub struct RunDifference {
 /// How two audits differ in what they were measured against.
 pub fn run_differences(old: &AuditReport, new: &AuditReport) -> Vec<RunDifference> {
     let year = |as_of: &str| as_of.split('-').next().unwrap_or("").to_string();
+    // Publication records change PUB-001 and add PUB-008/PUB-009 (decisions.md).
+    let records = |r: &AuditReport| match &r.run.published_summary {
+        Some(s) => format!("比对 {} 条公示记录", s.records),
+        None => "未比对公示记录".to_string(),
+    };
+    let checked = |r: &AuditReport| r.run.published_summary.is_some();
     [
         ("profile", old.run.profile.clone(), new.run.profile.clone()),
         ("as_of_year", year(&old.run.as_of), year(&new.run.as_of)),
@@ -57,6 +63,15 @@ pub fn run_differences(old: &AuditReport, new: &AuditReport) -> Vec<RunDifferenc
             "pack_version",
             format!("{} {}", old.run.pack.name, old.run.pack.version),
             format!("{} {}", new.run.pack.name, new.run.pack.version),
+        ),
+        (
+            "published_records",
+            records(old),
+            if checked(old) == checked(new) {
+                records(old)
+            } else {
+                records(new)
+            },
         ),
     ]
     .into_iter()
@@ -85,6 +100,7 @@ impl FollowUp {
                     "profile" => "参数配置",
                     "as_of_year" => "评查年度",
                     "pack_version" => "规则包版本",
+                    "published_records" => "公示记录比对",
                     other => other,
                 };
                 format!("{label}不同（原 {}，复查 {}）", d.old, d.new)
@@ -338,6 +354,8 @@ mod tests {
                 rows_read: 0,
                 cases_audited: 0,
                 rows_rejected: 0,
+                published: Vec::new(),
+                published_summary: None,
                 field_labels: Default::default(),
                 rules: ["PUB-001", "PUB-002", "REC-001", "REC-004"]
                     .iter()
@@ -363,6 +381,27 @@ mod tests {
                 agencies: vec![],
             },
         }
+    }
+
+    #[test]
+    fn runs_with_and_without_publication_records_differ() {
+        let old = report(vec![], vec![], vec![]);
+        let mut new = report(vec![], vec![], vec![]);
+        assert!(run_differences(&old, &new).is_empty());
+        new.run.published_summary = Some(PublishedSummary {
+            records: 23,
+            ..Default::default()
+        });
+        let d = run_differences(&old, &new);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].what, "published_records");
+        assert_eq!(d[0].new, "比对 23 条公示记录");
+        // Two runs that both checked records (however many) do not differ.
+        let mut old = new.clone();
+        if let Some(s) = &mut old.run.published_summary {
+            s.records = 5;
+        }
+        assert!(run_differences(&old, &new).is_empty());
     }
 
     #[test]

@@ -99,6 +99,11 @@ fn identity(_meta: &std::fs::Metadata, path: &Path) -> Option<(u64, u64)> {
     Some((0, h.finish()))
 }
 
+/// The identity of the file at `path` (through links and spellings), if it exists.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    identity(&std::fs::metadata(path).ok()?, path)
+}
+
 /// Inputs found, and the notes about what was skipped.
 struct Discovery {
     files: Vec<InputFile>,

@@ -24,6 +24,8 @@ pub mod model;
 pub mod normalize;
 #[cfg(feature = "evaluate")]
 pub mod prepare;
+#[cfg(feature = "evaluate")]
+pub mod published;
 pub mod rows;
 #[cfg(feature = "evaluate")]
 pub mod score;
@@ -36,6 +38,8 @@ pub use audit::{
     Inspection, Prepared, Progress, UnreadableCell,
 };
 pub use model::*;
+#[cfg(feature = "evaluate")]
+pub use published::PublishedOptions;
 
 /// Column index of a column letter (A → 0, AA → 26).
 pub fn header_col_index(letter: &str) -> usize {

@@ -180,6 +180,45 @@ pub struct RuleStatus {
     pub findings: u64,
 }
 
+/// The publication records of one sheet and one kind (`run.published[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedInput {
+    pub file: String,
+    pub sheet: String,
+    /// Records (rows read as records) of this kind in the sheet.
+    pub rows: u64,
+    /// 行政处罚 or 行政许可 (from the records' case type, explicit or implied); none when
+    /// the records name no case type (they cover nothing, but still match).
+    pub kind: Option<String>,
+    /// The date up to which the file covers its kinds' decisions (`--published-until`,
+    /// else the latest date of the file's mapped date fields; at most the as-of date).
+    pub covered_until: Option<String>,
+    /// Records whose case number matches a ledger case.
+    pub matched: u64,
+    /// Records matching no ledger case (those without a case number included).
+    pub unmatched: u64,
+    /// Cells of these records that could not be read as their field's type.
+    pub unreadable_cells: u64,
+}
+
+/// What the publication records showed about the ledgers (`run.published_summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PublishedSummary {
+    /// Records read, in all files.
+    pub records: u64,
+    /// Each kind the records cover, with its coverage date.
+    pub covered: BTreeMap<String, String>,
+    /// Ledger cases with at least one record.
+    pub cases_matched: u64,
+    /// Ledger cases the ledger says are published that the records lack (PUB-008).
+    pub cases_missing: u64,
+    /// Ledger cases no record of which agrees with the ledger (PUB-009).
+    pub cases_disagreeing: u64,
+    /// Ledger cases with a record but no publication date in the ledger (台账未填公示日期但
+    /// 公示平台已有记录): published, date unknown.
+    pub published_without_ledger_date: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackInfo {
     pub name: String,
@@ -205,6 +244,12 @@ pub struct RunInfo {
     pub cases_audited: u64,
     pub rows_rejected: u64,
     pub rules: Vec<RuleStatus>,
+    /// The publication records given (`--published`): one entry per sheet and kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<PublishedInput>,
+    /// What the publication records showed, when records were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_summary: Option<PublishedSummary>,
     /// Canonical field name → its Chinese label. Everything people read names a field by
     /// its label (decisions.md); findings.json keeps canonical names everywhere else.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -16,6 +16,7 @@ fn run(paths: &[PathBuf], profile: &str) -> AuditReport {
         as_of: parse_iso("2022-12-31").unwrap_or_default(),
         profile: profile.into(),
         agency: None,
+        published: Default::default(),
     };
     audit(&pack(), paths, &opts)
         .unwrap_or_else(|e| panic!("{e}"))

@@ -395,6 +395,50 @@ fn agency_sections(h: &mut String, report: &AuditReport, t: &Tally) {
     }
 }
 
+/// The publication records given (`--published`) and what they showed.
+fn publication(h: &mut String, report: &AuditReport) {
+    let run = &report.run;
+    let Some(s) = &run.published_summary else {
+        return;
+    };
+    h.push_str("<h2 id=\"published\">公示记录比对</h2>");
+    let covered: Vec<String> = s
+        .covered
+        .iter()
+        .map(|(kind, day)| format!("{}决定至 {}", esc(kind), esc(day)))
+        .collect();
+    let covered = if covered.is_empty() {
+        "无（记录没有可识别的日期，未检查漏公示）".to_string()
+    } else {
+        covered.join("；")
+    };
+    let _ = write!(
+        h,
+        "<p>公示平台导出记录 {} 条，覆盖：{covered}。与台账案件编号相符的案件 {} 件；台账记载已公示但平台无此决定（PUB-008）{} 件；公示信息与台账不一致（PUB-009）{} 件；台账未填公示日期但公示平台已有记录 {} 件（视为已公示、公示日期不详，不计未公示，公示是否超期无法判断）。</p>",
+        s.records,
+        s.cases_matched,
+        s.cases_missing,
+        s.cases_disagreeing,
+        s.published_without_ledger_date
+    );
+    h.push_str("<table id=\"published-records\"><thead><tr><th>文件</th><th>工作表</th><th>类别</th><th class=\"num\">记录数</th><th>覆盖截止日期</th><th class=\"num\">与台账相符</th><th class=\"num\">台账中无此编号</th><th class=\"num\">无法识别的单元格</th></tr></thead><tbody>");
+    for p in &run.published {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&p.file),
+            esc(&p.sheet),
+            esc(p.kind.as_deref().unwrap_or("未注明")),
+            p.rows,
+            esc(p.covered_until.as_deref().unwrap_or("—")),
+            p.matched,
+            p.unmatched,
+            p.unreadable_cells
+        );
+    }
+    h.push_str("</tbody></table>");
+}
+
 fn notes(h: &mut String, report: &AuditReport) {
     let run = &report.run;
     let mut ne = String::new();
@@ -463,6 +507,7 @@ pub fn render_html(report: &AuditReport) -> String {
     charts(&mut h, report, &t);
     findings_table(&mut h, report, &t);
     agency_sections(&mut h, report, &t);
+    publication(&mut h, report);
     notes(&mut h, report);
     let _ = write!(h, "<script>{SCRIPT}</script></body></html>");
     h

@@ -67,25 +67,16 @@ pub fn write_outputs(audit: &Audit, out: &Path, formats: &[String]) -> Result<()
             "xlsx" => crate::xlsx::write_xlsx(report, out),
             "html" => crate::html::write_html(report, out),
             "cases" => {
-                let path = out.join("cases.parquet");
-                let mut failed = None;
-                crate::write::write_atomic_with(&path, |mut w| {
-                    audit
-                        .cases
-                        .write_parquet(&report.run.inputs, &mut w)
-                        .map_err(|e| {
-                            failed = Some(e.to_string());
-                            std::io::Error::other("parquet")
-                        })
+                // The publication records too, as `rules sql`'s `published` table.
+                if let Some(records) = &audit.published {
+                    let written = write_parquet(&out.join("published.parquet"), |mut w| {
+                        records.write_parquet(&mut w)
+                    });
+                    written_files.push(written.map_err(|e| RunError::Output(e.to_string()))?);
+                }
+                write_parquet(&out.join("cases.parquet"), |mut w| {
+                    audit.cases.write_parquet(&report.run.inputs, &mut w)
                 })
-                .map_err(|e| match failed.take() {
-                    Some(reason) => ReportError::Render {
-                        file: path.display().to_string(),
-                        reason,
-                    },
-                    None => e,
-                })
-                .map(|()| path)
             }
             _ => continue,
         };
@@ -95,6 +86,28 @@ pub fn write_outputs(audit: &Audit, out: &Path, formats: &[String]) -> Result<()
     // audit never reads these files as ledgers.
     crate::outdir::record(out, &written_files).map_err(|e| RunError::Output(e.to_string()))?;
     Ok(())
+}
+
+/// Writes a parquet file whole or not at all.
+fn write_parquet<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn std::io::Write + Send)) -> Result<(), E>,
+) -> Result<PathBuf, ReportError> {
+    let mut failed = None;
+    crate::write::write_atomic_with(path, |w| {
+        write(w).map_err(|e| {
+            failed = Some(e.to_string());
+            std::io::Error::other("parquet")
+        })
+    })
+    .map_err(|e| match failed.take() {
+        Some(reason) => ReportError::Render {
+            file: path.display().to_string(),
+            reason,
+        },
+        None => e,
+    })
+    .map(|()| path.to_path_buf())
 }
 
 /// Audits `inputs` and writes the outputs into `out`: what `caseaudit audit` does,

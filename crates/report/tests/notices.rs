@@ -15,6 +15,7 @@ fn fixtures_report(pack: &RulePack) -> AuditReport {
         as_of: parse_iso("2022-12-31").unwrap(),
         profile: "national".into(),
         agency: None,
+        published: Default::default(),
     };
     audit(pack, &[dir], &opts).expect("audit").report
 }

@@ -66,6 +66,8 @@ fn report(ledger: &Path) -> AuditReport {
             rows_read: 2,
             cases_audited: 2,
             rows_rejected: 0,
+            published: Vec::new(),
+            published_summary: None,
             field_labels: Default::default(),
             rules: vec![],
         },

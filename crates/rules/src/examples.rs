@@ -2,7 +2,8 @@
 
 use crate::expr::EvalContext;
 use crate::pack::RulePack;
-use crate::rule::{Expect, Rule};
+use crate::publication;
+use crate::rule::{Builtin, Expect, Rule};
 
 /// The outcome of one example.
 #[derive(Debug, Clone)]
@@ -40,25 +41,55 @@ pub fn run_rule_examples(pack: &RulePack, rule: &Rule) -> Vec<ExampleOutcome> {
             as_of: ex.as_of,
             derived: &pack.derived_exprs,
         };
+        // PUB-008's scope counts to the records' coverage date (at most the as-of).
+        let scope_ctx = EvalContext {
+            as_of: ex.covered_until.map_or(ex.as_of, |c| c.min(ex.as_of)),
+            ..ctx
+        };
+        let scope = if rule.builtin == Some(Builtin::PublicationMissing) {
+            &scope_ctx
+        } else {
+            &ctx
+        };
         let applies = rule
             .applies
             .as_ref()
-            .map(|a| ctx.eval(a, &ex.case).is_true())
+            .map(|a| scope.eval(a, &ex.case).is_true())
             .unwrap_or(true);
-        let violated = rule
-            .violation
-            .as_ref()
-            .map(|v| ctx.eval(v, &ex.case).is_true())
-            .unwrap_or(false);
+        let key = publication::key_of(&ex.case);
+        let matching = || {
+            ex.published
+                .iter()
+                .filter(|r| key.is_some() && publication::key_of(r) == key)
+        };
+        let violated = match rule.builtin {
+            Some(Builtin::PublicationMissing) => {
+                publication::missing(&ex.case, matching().next().is_some())
+            }
+            Some(Builtin::PublicationMismatch) => {
+                publication::disagreement(&ex.case, matching()).is_some()
+            }
+            _ => rule
+                .violation
+                .as_ref()
+                .map(|v| ctx.eval(v, &ex.case).is_true())
+                .unwrap_or(false),
+        };
         let fired = applies && violated;
         let mut explanation = String::new();
         if let Some(a) = &rule.applies {
             explanation.push_str("applies:\n");
-            explanation.push_str(&ctx.explain(a, &ex.case).render());
+            explanation.push_str(&scope.explain(a, &ex.case).render());
         }
         if let Some(v) = &rule.violation {
             explanation.push_str("violation:\n");
             explanation.push_str(&ctx.explain(v, &ex.case).render());
+        }
+        if rule.builtin.is_some_and(Builtin::needs_records) {
+            explanation.push_str(&format!(
+                "publication records with the same case number: {}\n",
+                matching().count()
+            ));
         }
         out.push(ExampleOutcome {
             rule_id: rule.id.clone(),

@@ -18,6 +18,7 @@ mod fields;
 mod message;
 mod pack;
 mod params;
+pub mod publication;
 mod rule;
 
 pub use calendar::{Calendar, Day};
@@ -29,4 +30,7 @@ pub use fields::{
 pub use message::MessageRenderer;
 pub use pack::{builtin_files, Derived, RulePack, DEFAULT_CALENDAR_WARNING_DAYS};
 pub use params::{Param, ParamValues, Profile};
-pub use rule::{Builtin, Example, Expect, Rule, RuleKind, Scoring, Severity, Status, System};
+pub use rule::{
+    Builtin, Example, Expect, PublishedWithoutDate, Rule, RuleKind, Scoring, Severity, Status,
+    System,
+};

@@ -134,6 +134,52 @@ pub enum Builtin {
     DuplicateCaseNumbers,
     /// Cells that cannot be read as their field's type (DQ-003).
     UnreadableCells,
+    /// A case the ledger says is published that the publication records lack (PUB-008).
+    /// Its `applies` is the per-case scope, with `AS_OF` read as the records' coverage
+    /// date.
+    PublicationMissing,
+    /// A case whose publication records all disagree with the ledger (PUB-009).
+    PublicationMismatch,
+}
+
+impl Builtin {
+    /// The word written in a rule file (`builtin = "…"`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Builtin::DuplicateCaseNumbers => "duplicate_case_numbers",
+            Builtin::UnreadableCells => "unreadable_cells",
+            Builtin::PublicationMissing => "publication_missing",
+            Builtin::PublicationMismatch => "publication_mismatch",
+        }
+    }
+
+    /// Every mechanism, in the order the pack documents them.
+    pub const ALL: [Builtin; 4] = [
+        Builtin::DuplicateCaseNumbers,
+        Builtin::UnreadableCells,
+        Builtin::PublicationMissing,
+        Builtin::PublicationMismatch,
+    ];
+
+    /// Whether the rule needs publication records (`--published`) to run.
+    pub fn needs_records(self) -> bool {
+        matches!(
+            self,
+            Builtin::PublicationMissing | Builtin::PublicationMismatch
+        )
+    }
+}
+
+/// What a publication record means for a rule on a case whose ledger has no
+/// publication date (decisions.md, "Publication records"): the case is published,
+/// date unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishedWithoutDate {
+    /// The rule does not fire for the case (PUB-001).
+    Pass,
+    /// The rule cannot decide the case (PUB-002): counted as not evaluable.
+    NotEvaluable,
 }
 
 /// Whether a rule runs. A rule is never deleted (its id is never reused): a retired rule
@@ -188,6 +234,10 @@ pub struct Example {
     pub profile: String,
     /// The case, field by field (absent fields are NULL).
     pub case: Case,
+    /// Publication records given with the case (publication builtins only).
+    pub published: Vec<Case>,
+    /// The records' coverage date (publication builtins; default: the example's as-of).
+    pub covered_until: Option<Day>,
     /// Its line in the rule file.
     pub line: usize,
 }
@@ -213,6 +263,9 @@ pub struct Rule {
     pub builtin: Option<Builtin>,
     /// Whether the rule runs.
     pub status: Status,
+    /// What a publication record means for the rule when the ledger has no publication
+    /// date (`published_without_date = "pass"` or `"not_evaluable"`).
+    pub published_without_date: Option<PublishedWithoutDate>,
     /// Fields a ledger must have for the rule to run.
     pub requires: Vec<String>,
     /// Evaluated on whichever of its fields a ledger has (DQ-004, DQ-005).

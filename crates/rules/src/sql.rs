@@ -4,11 +4,20 @@
 //! (`day` DATE, `ordinal` INTEGER: working days from the calendar's start to the day)
 //! and returns one row per finding: `case_id`, `agency`, `rule_id`. It covers every
 //! rule but DQ-003, which concerns cells before they have a type.
+//!
+//! PUB-008 and PUB-009 (and the rules with `published_without_date`) also read a table
+//! `published` of publication records (decisions.md): `case_key` (the case number's key,
+//! as cases.parquet has it), `decision_date` DATE, `fine_amount` DOUBLE (yuan),
+//! `party_name` (NFKC-folded, whitespace removed: `caseaudit audit --format cases`
+//! writes it so in published.parquet), `kind` (行政处罚 or 行政许可) and `covered_until`
+//! DATE. Without records it is an empty table of those columns. The ledger's party name
+//! is compared with whitespace removed (SQL engines have no NFKC).
 
 use crate::calendar::{format_day, Calendar, Day};
 use crate::expr::{ArithOp, Expr, ExprKind, Ty};
 use crate::fields::FieldType;
 use crate::params::ParamValues;
+use crate::publication::MONEY_TOLERANCE;
 use crate::rule::{Builtin, RuleKind};
 use crate::RulePack;
 use std::fmt::Write;
@@ -25,12 +34,16 @@ pub enum Dialect {
 /// Separator of list items in the `cases` table.
 pub const LIST_SEPARATOR: &str = "、";
 
+#[derive(Clone, Copy)]
 struct Printer<'a> {
     pack: &'a RulePack,
     params: &'a ParamValues,
     calendar: &'a Calendar,
     as_of: Day,
     dialect: Dialect,
+    /// Where `AS_OF` is read from a column instead (PUB-008's coverage date): the date
+    /// and its work-day ordinal.
+    as_of_column: Option<(&'a str, &'a str)>,
 }
 
 fn quote(s: &str) -> String {
@@ -81,7 +94,10 @@ impl Printer<'_> {
         };
         Ok(match &e.kind {
             ExprKind::Field(f) => format!("__wd__{f}"),
-            ExprKind::AsOf => lit(self.as_of),
+            ExprKind::AsOf => match self.as_of_column {
+                Some((_, ordinal)) => ordinal.to_string(),
+                None => lit(self.as_of),
+            },
             ExprKind::Date(d) => lit(*d),
             ExprKind::Null => "CAST(NULL AS INTEGER)".into(),
             _ => {
@@ -114,7 +130,10 @@ impl Printer<'_> {
                 Some(v) => number(v),
                 None => "CAST(NULL AS DOUBLE)".into(),
             },
-            K::AsOf => format!("DATE '{}'", format_day(self.as_of)),
+            K::AsOf => match self.as_of_column {
+                Some((day, _)) => day.to_string(),
+                None => format!("DATE '{}'", format_day(self.as_of)),
+            },
             K::Not(x) => format!("(NOT {})", self.expr(x)?),
             K::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
             K::Or(a, b) => format!("({} OR {})", self.expr(a)?, self.expr(b)?),
@@ -281,12 +300,15 @@ pub fn pack_query(
         calendar,
         as_of,
         dialect,
+        as_of_column: None,
     };
     let wd = workday_fields(pack);
     let mut q = String::from("WITH c AS (\n  SELECT cases.*");
     for f in &wd {
         let _ = write!(q, ", w_{f}.ordinal AS __wd__{f}");
     }
+    // Whether publication records hold the case (its key).
+    q.push_str(", pub_keys.case_key IS NOT NULL AS __published");
     q.push_str("\n  FROM cases");
     for f in &wd {
         let _ = write!(
@@ -294,6 +316,7 @@ pub fn pack_query(
             "\n  LEFT JOIN calendar AS w_{f} ON w_{f}.day = cases.{f}"
         );
     }
+    q.push_str("\n  LEFT JOIN (SELECT DISTINCT case_key FROM published WHERE case_key IS NOT NULL) AS pub_keys ON pub_keys.case_key = cases.case_key");
     q.push_str("\n)\n");
     let mut parts = Vec::new();
     for r in pack.rules.iter().filter(|r| r.is_active()) {
@@ -303,10 +326,45 @@ pub fn pack_query(
                     Some(a) => p.expr(a)?,
                     None => "TRUE".into(),
                 };
+                // Published, date unknown (a record, no ledger date): not this rule's.
+                let unknown = if r.published_without_date.is_some() {
+                    " AND NOT (publication_date IS NULL AND __published)"
+                } else {
+                    ""
+                };
                 parts.push(format!(
-                    "SELECT case_id, agency, {} AS rule_id FROM c\nWHERE COALESCE({applies} AND {}, FALSE)",
+                    "SELECT case_id, agency, {} AS rule_id FROM c\nWHERE COALESCE({applies} AND {}, FALSE){unknown}",
                     quote(&r.id),
                     p.expr(v)?
+                ));
+            }
+            (RuleKind::Builtin, _) if r.builtin == Some(Builtin::PublicationMissing) => {
+                let scope = Printer {
+                    as_of_column: Some(("cov.__covered", "w_cov.ordinal")),
+                    ..p
+                };
+                let applies = match &r.applies {
+                    Some(a) => scope.expr(a)?,
+                    None => "TRUE".into(),
+                };
+                parts.push(format!(
+                    "SELECT case_id, agency, {} AS rule_id FROM c\nJOIN (SELECT kind AS __kind, LEAST(MAX(covered_until), DATE '{}') AS __covered FROM published WHERE kind IS NOT NULL AND covered_until IS NOT NULL GROUP BY kind) AS cov ON cov.__kind = c.case_type\nLEFT JOIN calendar AS w_cov ON w_cov.day = cov.__covered\nWHERE c.case_id IS NOT NULL AND c.publication_date IS NOT NULL AND NOT c.__published AND COALESCE({applies}, FALSE)",
+                    quote(&r.id),
+                    format_day(as_of),
+                ));
+            }
+            (RuleKind::Builtin, _) if r.builtin == Some(Builtin::PublicationMismatch) => {
+                let fold = |x: &str| match dialect {
+                    Dialect::DuckDb => format!("regexp_replace({x}, '\\s', '', 'g')"),
+                    Dialect::Spark => format!("regexp_replace({x}, '\\\\s', '')"),
+                };
+                let agree = format!(
+                    "(k.decision_date IS NULL OR p.decision_date IS NULL OR k.decision_date = p.decision_date) AND (k.fine_amount IS NULL OR p.fine_amount IS NULL OR ABS(k.fine_amount - p.fine_amount) < {MONEY_TOLERANCE}) AND (k.party_name IS NULL OR p.party_name IS NULL OR {} = p.party_name)",
+                    fold("k.party_name")
+                );
+                parts.push(format!(
+                    "SELECT case_id, agency, {} AS rule_id FROM (\n  SELECT k.case_id, k.agency, MAX(CASE WHEN {agree} THEN 1 ELSE 0 END) AS __agrees\n  FROM (SELECT case_id, agency, case_key, decision_date, fine_amount, party_name, ROW_NUMBER() OVER (PARTITION BY case_key ORDER BY case_key) AS __rid FROM cases WHERE case_id IS NOT NULL AND case_key IS NOT NULL) AS k\n  JOIN published AS p ON p.case_key = k.case_key\n  GROUP BY k.case_id, k.agency, k.case_key, k.__rid\n) AS m WHERE __agrees = 0",
+                    quote(&r.id)
                 ));
             }
             (RuleKind::Builtin, _) if r.builtin == Some(Builtin::DuplicateCaseNumbers) => {

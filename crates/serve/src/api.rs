@@ -408,13 +408,7 @@ async fn create_run(State(state): State<Shared>, mut mp: Multipart) -> Response 
     if let Err(e) = state.pack.profile(&profile) {
         return bad_request(&e.to_string());
     }
-    let mut notes = Vec::new();
-    if !published.is_empty() {
-        notes.push(format!(
-            "已保存公示记录文件 {} 个；当前版本的评查引擎尚不能比对公示记录，本次评查未使用这些文件",
-            published.len()
-        ));
-    }
+    let notes = Vec::new();
     let id = staging.id.clone();
     let params = Params {
         id: id.clone(),

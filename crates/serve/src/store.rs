@@ -4,7 +4,7 @@
 //! params.json   what was asked (as-of, profile, agency, the inputs' display names)
 //! status.json   queued | running | done | failed, counts, errors
 //! inputs/       the ledgers as uploaded, under generated names (ledger-1.xlsx, …)
-//! published/    publication records as uploaded (kept; the engine does not read them yet)
+//! published/    publication records as uploaded (the audit's `--published`)
 //! out/          findings.json, findings.xlsx, findings.csv, report.html
 //! inspect.json  the header mapping, once asked for
 //! ```

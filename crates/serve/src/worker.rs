@@ -80,6 +80,16 @@ fn run(state: &AppState, id: &str) -> Status {
         as_of,
         profile: params.profile.clone(),
         agency: params.agency.clone(),
+        // The run's publication records, as `--published` (a record file is evidence,
+        // never a ledger).
+        published: caseaudit_engine::PublishedOptions {
+            files: params
+                .published
+                .iter()
+                .map(|f| dir.join("published").join(&f.stored))
+                .collect(),
+            until: None,
+        },
     };
     let formats: Vec<String> = FORMATS.iter().map(|s| s.to_string()).collect();
     let on_progress = |p: Progress| match p {

@@ -704,3 +704,50 @@ async fn history_survives_a_restart() {
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(again["findings"], first["findings"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploaded_publication_records_are_checked_not_audited() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let state = open(dir.path());
+    let read = |p: &str| std::fs::read(fixtures().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let parts: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
+        ("file", Some("market-2022.xlsx"), read("market-2022.xlsx")),
+        (
+            "published",
+            Some("平台导出.xlsx"),
+            read("../published/market-platform-2022.xlsx"),
+        ),
+        ("as_of", None, b"2022-12-31".to_vec()),
+        ("profile", None, b"national".to_vec()),
+    ];
+    let r = send(&state, upload_request(multipart(&parts))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.json()["id"].as_str().unwrap_or_default().to_string();
+    let run = finish(&state, &id).await;
+    assert_eq!(run["status"], "done", "{run}");
+    let report: Value = serde_json::from_slice(
+        &get(&state, &format!("/api/runs/{id}/files/findings.json"))
+            .await
+            .body,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The records were passed as `--published`: one entry, and PUB-008/PUB-009 found.
+    let published = report["run"]["published"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(published.len(), 1, "{}", report["run"]);
+    assert_eq!(published[0]["rows"], 23);
+    let count = |id: &str| {
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule_id"] == id)
+            .count()
+    };
+    assert_eq!(count("PUB-008"), 3);
+    assert_eq!(count("PUB-009"), 5);
+    // Never a ledger: only the market workbook's two sheets are inputs.
+    assert_eq!(report["run"]["inputs"].as_array().map(Vec::len), Some(2));
+}

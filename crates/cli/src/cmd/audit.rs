@@ -31,6 +31,14 @@ pub fn run(a: AuditArgs) -> Result<u8> {
         as_of,
         profile: a.profile.clone(),
         agency: a.agency.clone(),
+        published: caseaudit_engine::PublishedOptions {
+            files: a.published.clone(),
+            until: a
+                .published_until
+                .as_deref()
+                .map(|s| super::parse_date("--published-until", s))
+                .transpose()?,
+        },
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::hidden();

@@ -9,7 +9,9 @@ use crate::expr::check::expanded_depth_issue;
 use crate::expr::{parse_condition, Case, Expr, Scope, Ty, Val};
 use crate::fields::{Field, FieldSet, FieldType};
 use crate::params::Profile;
-use crate::rule::{Builtin, Example, Expect, Rule, RuleKind, Severity, Status, System};
+use crate::rule::{
+    Builtin, Example, Expect, PublishedWithoutDate, Rule, RuleKind, Severity, Status, System,
+};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use toml::Spanned;
@@ -31,6 +33,8 @@ struct RawRule {
     builtin: Option<Builtin>,
     #[serde(default = "default_status")]
     status: String,
+    #[serde(default)]
+    published_without_date: Option<PublishedWithoutDate>,
     #[serde(default)]
     requires: Vec<String>,
     #[serde(default)]
@@ -62,6 +66,11 @@ struct RawExample {
     profile: Option<String>,
     #[serde(default)]
     case: toml::Table,
+    /// Publication records given with the case (publication builtins).
+    #[serde(default)]
+    published: Vec<toml::Table>,
+    /// The records' coverage date (publication builtins).
+    covered_until: Option<String>,
 }
 
 /// What a rule may name: the pack's parts loaded before the rules.
@@ -204,6 +213,7 @@ fn load_rule(at: &At, raw: RawRule, cx: &RuleContext, issues: &mut Issues) -> Ru
         kind: raw.kind,
         builtin: raw.builtin,
         status,
+        published_without_date: raw.published_without_date,
         requires: raw.requires,
         partial: raw.partial,
         applies_text: applies.as_ref().map(|a| a.1.clone()),
@@ -294,23 +304,61 @@ fn check_kind(at: &At, raw: &RawRule, issues: &mut Issues) {
             if raw.violation.is_none() {
                 at.push(issues, None, "条件规则须有 `violation`".into());
             }
-        }
-        RuleKind::Builtin => {
-            if raw.violation.is_some() || raw.applies.is_some() {
+            if raw.builtin.is_some() {
                 at.push(
                     issues,
                     None,
-                    "内置规则（kind = \"builtin\"）不写 `applies` 和 `violation`".into(),
+                    "`builtin` 只用于内置规则（kind = \"builtin\"）".into(),
+                );
+            }
+        }
+        RuleKind::Builtin => {
+            // A builtin's mechanism is in the engine; only PUB-008's has a per-case
+            // scope written in the pack.
+            let scoped = raw.builtin == Some(Builtin::PublicationMissing);
+            if raw.violation.is_some() || (raw.applies.is_some() && !scoped) {
+                at.push(
+                    issues,
+                    None,
+                    "内置规则（kind = \"builtin\"）不写 `violation`；只有 `builtin = \"publication_missing\"` 可写 `applies`（其适用范围）".into(),
                 );
             }
             if raw.builtin.is_none() {
+                let known: Vec<String> = Builtin::ALL
+                    .iter()
+                    .map(|b| format!("\"{}\"", b.key()))
+                    .collect();
                 at.push(
                     issues,
                     None,
-                    "内置规则须写明其机制：`builtin = \"duplicate_case_numbers\"` 或 `\"unreadable_cells\"`".into(),
+                    format!(
+                        "内置规则须写明其机制：`builtin = …`，可选：{}",
+                        known.join("、")
+                    ),
                 );
             }
         }
+    }
+    let publication = raw.builtin.is_some_and(Builtin::needs_records);
+    for ex in &raw.examples {
+        let ex = ex.get_ref();
+        if !publication && (!ex.published.is_empty() || ex.covered_until.is_some()) {
+            at.push(
+                issues,
+                None,
+                format!(
+                    "示例 `{}`：`published` 和 `covered_until` 只用于公示记录比对规则",
+                    ex.name
+                ),
+            );
+        }
+    }
+    if raw.kind == RuleKind::Builtin && !publication && !raw.examples.is_empty() {
+        at.push(
+            issues,
+            None,
+            "该内置规则不能写示例（其机制不是逐案判断）".into(),
+        );
     }
 }
 
@@ -417,33 +465,70 @@ fn example(
             format!("示例 `{}`：未知的参数配置 `{profile}`", ex.name),
         );
     }
-    let mut case = Case::new();
-    for (k, v) in &ex.case {
-        match cx.fields.get(k) {
+    let case = example_case(at, &ex.name, line, &ex.case, cx, issues);
+    let published = ex
+        .published
+        .iter()
+        .map(|r| example_case(at, &ex.name, line, r, cx, issues))
+        .collect();
+    let covered_until = match &ex.covered_until {
+        None => None,
+        Some(s) => match parse_iso(s) {
+            Some(d) => Some(d),
             None => {
-                let hint = did_you_mean(nearest(k, cx.fields.names()));
                 at.push(
                     issues,
                     Some(line),
-                    format!("示例 `{}`：未知字段 `{k}`{hint}", ex.name),
+                    format!(
+                        "示例 `{}`：covered_until `{s}` 不是 YYYY-MM-DD 格式",
+                        ex.name
+                    ),
                 );
+                return None;
             }
-            Some(f) => match example_value(f, v) {
-                Ok(val) => {
-                    case.insert(k.clone(), val);
-                }
-                Err(m) => at.push(issues, Some(line), format!("示例 `{}`：{m}", ex.name)),
-            },
-        }
-    }
+        },
+    };
     Some(Example {
         name: ex.name.clone(),
         expect: ex.expect,
         as_of,
         profile,
         case,
+        published,
+        covered_until,
         line,
     })
+}
+
+/// The values of an example's case (or publication record), field by field.
+fn example_case(
+    at: &At,
+    ex_name: &str,
+    line: usize,
+    table: &toml::Table,
+    cx: &RuleContext,
+    issues: &mut Issues,
+) -> Case {
+    let mut case = Case::new();
+    for (k, v) in table {
+        match cx.fields.get(k) {
+            None => {
+                let hint = did_you_mean(nearest(k, cx.fields.names()));
+                at.push(
+                    issues,
+                    Some(line),
+                    format!("示例 `{ex_name}`：未知字段 `{k}`{hint}"),
+                );
+            }
+            Some(f) => match example_value(f, v) {
+                Ok(val) => {
+                    case.insert(k.clone(), val);
+                }
+                Err(m) => at.push(issues, Some(line), format!("示例 `{ex_name}`：{m}")),
+            },
+        }
+    }
+    case
 }
 
 /// An example's value for a field, as the engine would read it from a ledger.
