@@ -191,24 +191,20 @@ impl TextColumn {
     }
 
     fn push_items(&mut self, items: Option<&[String]>) {
-        let Some(items) = items else {
-            self.push(None);
-            return;
-        };
-        let mut joined = String::new();
-        for (k, it) in items.iter().enumerate() {
-            if k > 0 {
-                joined.push(ITEM_SEP);
+        match (&mut self.0, items) {
+            (_, None) => self.push(None),
+            (Texts::Plain(p), Some(items)) => {
+                join_items(items, &mut p.bytes);
+                p.ends.push(p.bytes.len());
+                p.valid.push(true);
             }
-            // An item holding the separator (impossible from the normaliser) keeps
-            // the list well formed.
-            if it.contains(ITEM_SEP) {
-                joined.push_str(&it.replace(ITEM_SEP, " "));
-            } else {
-                joined.push_str(it);
+            (Texts::Dict(_), Some([one])) if !one.contains(ITEM_SEP) => self.push(Some(one)),
+            (Texts::Dict(_), Some(items)) => {
+                let mut joined = String::new();
+                join_items(items, &mut joined);
+                self.push(Some(&joined));
             }
         }
-        self.push(Some(&joined));
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
@@ -316,6 +312,22 @@ impl TextColumn {
     fn series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
         let ca: StringChunked = range.map(|i| self.get(i)).collect();
         Column::new(name, ca.into_series())
+    }
+}
+
+/// Writes a list's items to `out`, separated by [`ITEM_SEP`].
+fn join_items(items: &[String], out: &mut String) {
+    for (k, it) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(ITEM_SEP);
+        }
+        // An item holding the separator (impossible from the normaliser) keeps the
+        // list well formed.
+        if it.contains(ITEM_SEP) {
+            out.push_str(&it.replace(ITEM_SEP, " "));
+        } else {
+            out.push_str(it);
+        }
     }
 }
 
