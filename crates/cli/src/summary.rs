@@ -116,7 +116,7 @@ pub fn render(report: &AuditReport) -> String {
             report
                 .findings
                 .iter()
-                .filter(|f| f.system == s.key())
+                .filter(|f| f.system == s)
                 .count()
                 .to_string(),
         );

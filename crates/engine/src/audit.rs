@@ -317,8 +317,8 @@ fn evaluate_sheets(
         case_id: text_of("case_id", i),
         agency: text_of("agency", i),
         rule_id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         message,
         evidence,
@@ -563,8 +563,8 @@ fn rule_status(
     }
     RuleStatus {
         id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         basis: rule.basis.clone(),
         rectification: rule.rectification.clone(),
@@ -580,8 +580,8 @@ fn rule_status(
 fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
     RuleStatus {
         id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         basis: rule.basis.clone(),
         rectification: rule.rectification.clone(),

@@ -259,8 +259,8 @@ mod tests {
             case_id: Some(case.into()),
             agency: Some(agency.into()),
             rule_id: rule.into(),
-            system: "publication".into(),
-            severity: "major".into(),
+            system: caseaudit_rules::System::Publication.into(),
+            severity: caseaudit_rules::Severity::Major.into(),
             title: rule.into(),
             message: String::new(),
             evidence: Map::new(),
@@ -343,8 +343,8 @@ mod tests {
                     .iter()
                     .map(|id| RuleStatus {
                         id: id.to_string(),
-                        system: String::new(),
-                        severity: String::new(),
+                        system: caseaudit_rules::System::Publication.into(),
+                        severity: caseaudit_rules::Severity::Major.into(),
                         title: String::new(),
                         basis: String::new(),
                         rectification: String::new(),

@@ -1,9 +1,117 @@
 //! What an audit produces: findings, per-input accounting, rule status, scores.
 //! The report crate renders these; it never computes them.
 
-use serde::{Deserialize, Serialize};
+use caseaudit_rules::{Severity, System};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Map;
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// A closed set of words findings.json writes (a rule's [`System`], its [`Severity`]),
+/// as the rules crate defines them.
+pub trait Keyword: Copy + Eq + 'static {
+    /// The word findings.json writes.
+    fn key(self) -> &'static str;
+    /// The Chinese name.
+    fn label(self) -> &'static str;
+    /// The value a word names, if this version knows it.
+    fn from_key(key: &str) -> Option<Self>;
+}
+
+impl Keyword for System {
+    fn key(self) -> &'static str {
+        System::key(self)
+    }
+    fn label(self) -> &'static str {
+        System::label(self)
+    }
+    fn from_key(key: &str) -> Option<Self> {
+        System::from_key(key)
+    }
+}
+
+impl Keyword for Severity {
+    fn key(self) -> &'static str {
+        Severity::key(self)
+    }
+    fn label(self) -> &'static str {
+        Severity::label(self)
+    }
+    fn from_key(key: &str) -> Option<Self> {
+        Severity::from_key(key)
+    }
+}
+
+/// One such word in findings.json: the value this version knows, or the word a newer
+/// version wrote, kept as written so that a report or notice of that file still shows it.
+/// Serialised as the word itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Keyed<T> {
+    /// A value this version knows.
+    Known(T),
+    /// A word this version does not know (a findings.json from a newer version).
+    Other(String),
+}
+
+impl<T: Keyword> Keyed<T> {
+    /// The word findings.json writes.
+    pub fn key(&self) -> &str {
+        match self {
+            Keyed::Known(t) => t.key(),
+            Keyed::Other(s) => s,
+        }
+    }
+
+    /// The Chinese name, or the word as written when this version does not know it.
+    pub fn label(&self) -> &str {
+        match self {
+            Keyed::Known(t) => t.label(),
+            Keyed::Other(s) => s,
+        }
+    }
+
+    /// The value, when this version knows it.
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Keyed::Known(t) => Some(*t),
+            Keyed::Other(_) => None,
+        }
+    }
+}
+
+impl<T> From<T> for Keyed<T> {
+    fn from(t: T) -> Self {
+        Keyed::Known(t)
+    }
+}
+
+impl<T: PartialEq> PartialEq<T> for Keyed<T> {
+    fn eq(&self, other: &T) -> bool {
+        matches!(self, Keyed::Known(t) if t == other)
+    }
+}
+
+impl<T: Keyword> Serialize for Keyed<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+impl<'de, T: Keyword> Deserialize<'de> for Keyed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Word<T>(std::marker::PhantomData<T>);
+        impl<T: Keyword> serde::de::Visitor<'_> for Word<T> {
+            type Value = Keyed<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Keyed<T>, E> {
+                Ok(T::from_key(v).map_or_else(|| Keyed::Other(v.to_string()), Keyed::Known))
+            }
+        }
+        deserializer.deserialize_str(Word(std::marker::PhantomData))
+    }
+}
 
 /// Where a finding comes from in the ledgers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,8 +131,8 @@ pub struct Finding {
     pub case_id: Option<String>,
     pub agency: Option<String>,
     pub rule_id: String,
-    pub system: String,
-    pub severity: String,
+    pub system: Keyed<System>,
+    pub severity: Keyed<Severity>,
     pub title: String,
     pub message: String,
     pub evidence: Map<String, serde_json::Value>,
@@ -163,8 +271,8 @@ pub struct InputError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleStatus {
     pub id: String,
-    pub system: String,
-    pub severity: String,
+    pub system: Keyed<System>,
+    pub severity: Keyed<Severity>,
     pub title: String,
     pub basis: String,
     pub rectification: String,
@@ -272,3 +380,28 @@ pub struct AuditReport {
 
 /// The label used for cases without an agency.
 pub const NO_AGENCY: &str = "未注明执法单位";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_words_round_trip_known_and_unknown() {
+        let words = r#"["publication","data_quality","transparency"]"#;
+        let systems: Vec<Keyed<System>> =
+            serde_json::from_str(words).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(systems[0], System::Publication);
+        assert_eq!(systems[1], System::DataQuality);
+        assert_eq!(systems[2], Keyed::Other("transparency".into()));
+        assert_eq!(systems[2].label(), "transparency");
+        assert_eq!(systems[1].label(), "数据质量");
+        assert_eq!(
+            serde_json::to_string(&systems).unwrap_or_else(|e| panic!("{e}")),
+            words
+        );
+        let severity: Keyed<Severity> =
+            serde_json::from_str(r#""critical""#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(severity.known(), Some(Severity::Critical));
+        assert!(serde_json::from_str::<Keyed<Severity>>("3").is_err());
+    }
+}

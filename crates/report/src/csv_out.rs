@@ -29,12 +29,6 @@ pub fn render_csv(report: &AuditReport) -> Result<Vec<u8>, csv::Error> {
         let mut w = csv::Writer::from_writer(&mut buf);
         w.write_record(CSV_HEADER)?;
         for f in &report.findings {
-            let system = caseaudit_rules::System::from_key(&f.system)
-                .map(|s| s.label())
-                .unwrap_or(&f.system);
-            let severity = caseaudit_rules::Severity::from_key(&f.severity)
-                .map(|s| s.label())
-                .unwrap_or(&f.severity);
             let row = f.source.row.to_string();
             let ded = if f.veto {
                 "一票否决".to_string()
@@ -50,8 +44,8 @@ pub fn render_csv(report: &AuditReport) -> Result<Vec<u8>, csv::Error> {
                 f.case_id.as_deref().unwrap_or(""),
                 f.agency.as_deref().unwrap_or(""),
                 f.rule_id.as_str(),
-                system,
-                severity,
+                f.system.label(),
+                f.severity.label(),
                 f.title.as_str(),
                 f.message.as_str(),
                 ded.as_str(),

@@ -3,6 +3,7 @@
 //! ledger on disk for the annotated copy.
 
 use caseaudit_engine::*;
+use caseaudit_rules::{Severity, System};
 use serde_json::Map;
 use std::path::{Path, PathBuf};
 
@@ -28,8 +29,8 @@ pub fn finding(
     case: &str,
     agency: &str,
     rule: &str,
-    system: &str,
-    severity: &str,
+    system: System,
+    severity: Severity,
     cells: &[&str],
 ) -> Finding {
     Finding {
@@ -53,7 +54,7 @@ pub fn finding(
     }
 }
 
-fn rule(id: &str, system: &str, severity: &str, evaluated: bool) -> RuleStatus {
+fn rule(id: &str, system: System, severity: Severity, evaluated: bool) -> RuleStatus {
     RuleStatus {
         id: id.into(),
         system: system.into(),
@@ -109,8 +110,8 @@ pub fn report(ledger: &Path) -> AuditReport {
         FORMULA_CASE,
         EVIL,
         "REC-001",
-        "recording",
-        "critical",
+        System::Recording,
+        Severity::Critical,
         &["C"],
     );
     veto.veto = true;
@@ -120,8 +121,8 @@ pub fn report(ledger: &Path) -> AuditReport {
         "B-2",
         OTHER_AGENCY,
         "DQ-003",
-        "data_quality",
-        "minor",
+        System::DataQuality,
+        Severity::Minor,
         &[],
     );
     dq.source.column = Some("B".into());
@@ -181,11 +182,11 @@ pub fn report(ledger: &Path) -> AuditReport {
             rows_rejected: 0,
             field_labels: Default::default(),
             rules: vec![
-                rule("PUB-001", "publication", "major", true),
-                rule("PUB-002", "publication", "minor", true),
-                rule("REC-001", "recording", "critical", true),
-                rule("REC-004", "recording", "major", false),
-                rule("DQ-003", "data_quality", "minor", true),
+                rule("PUB-001", System::Publication, Severity::Major, true),
+                rule("PUB-002", System::Publication, Severity::Minor, true),
+                rule("REC-001", System::Recording, Severity::Critical, true),
+                rule("REC-004", System::Recording, Severity::Major, false),
+                rule("DQ-003", System::DataQuality, Severity::Minor, true),
             ],
         },
         findings: vec![
@@ -195,8 +196,8 @@ pub fn report(ledger: &Path) -> AuditReport {
                 FORMULA_CASE,
                 EVIL,
                 "PUB-001",
-                "publication",
-                "major",
+                System::Publication,
+                Severity::Major,
                 &["C"],
             ),
             veto,
@@ -206,8 +207,8 @@ pub fn report(ledger: &Path) -> AuditReport {
                 "B-2",
                 OTHER_AGENCY,
                 "PUB-002",
-                "publication",
-                "minor",
+                System::Publication,
+                Severity::Minor,
                 &["A", "C"],
             ),
             dq,

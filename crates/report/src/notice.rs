@@ -3,8 +3,8 @@
 
 use crate::safe::{html_escape, markdown_escape, markdown_unescape, safe_file_stem};
 use crate::write::{write_atomic, ReportError};
-use caseaudit_engine::{AuditReport, Finding};
-use caseaudit_rules::{Severity, System};
+use caseaudit_engine::{AuditReport, Finding, Keyed};
+use caseaudit_rules::System;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -104,7 +104,7 @@ pub fn build_notices(
     let relevant: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| opts.include_data_quality || f.system != System::DataQuality.key())
+        .filter(|f| opts.include_data_quality || f.system != System::DataQuality)
         .collect();
     let unaddressed = relevant.iter().filter(|f| f.agency.is_none()).count();
     let deadline = deadline(opts)?;
@@ -117,13 +117,13 @@ pub fn build_notices(
             .collect();
         // The systems this version knows, in their order, then any other a newer
         // version wrote.
-        let mut keys: Vec<(String, String)> = System::ALL
-            .iter()
-            .map(|s| (s.key().to_string(), s.label().to_string()))
+        let mut keys: Vec<(Keyed<System>, String)> = System::ALL
+            .into_iter()
+            .map(|s| (s.into(), s.label().to_string()))
             .collect();
         for f in &mine {
             if !keys.iter().any(|(k, _)| *k == f.system) {
-                keys.push((f.system.clone(), format!("其他问题（{}）", f.system)));
+                keys.push((f.system.clone(), format!("其他问题（{}）", f.system.key())));
             }
         }
         let mut systems = Vec::new();
@@ -156,12 +156,10 @@ pub fn build_notices(
                         .or_else(|| f.map(|f| f.title.clone()))
                         .unwrap_or_default();
                     let severity = meta
-                        .map(|r| r.severity.as_str())
-                        .or_else(|| f.map(|f| f.severity.as_str()))
+                        .map(|r| &r.severity)
+                        .or_else(|| f.map(|f| &f.severity))
+                        .map(|s| s.label())
                         .unwrap_or("");
-                    let severity = Severity::from_key(severity)
-                        .map(|s| s.label().to_string())
-                        .unwrap_or_else(|| severity.to_string());
                     let (basis, rect) = meta
                         .map(|r| (r.basis.as_str(), r.rectification.as_str()))
                         .unwrap_or(("", ""));

@@ -2,7 +2,7 @@
 //! rule, taken in one pass over the findings, beside the engine's scores. Nothing here
 //! decides a finding or a score; it only adds up what the report holds.
 
-use caseaudit_engine::{AuditReport, NO_AGENCY};
+use caseaudit_engine::{AuditReport, Keyed, NO_AGENCY};
 use caseaudit_rules::{Severity, System};
 use std::collections::HashMap;
 
@@ -34,8 +34,8 @@ pub struct AgencyTally {
 pub struct Tally {
     /// Grade names in the pack's order (as the engine's maps hold them).
     pub grades: Vec<String>,
-    /// System keys: the five known ones, then any other a finding names.
-    pub systems: Vec<String>,
+    /// Systems: the five known ones, then any other a finding names.
+    pub systems: Vec<Keyed<System>>,
     pub agencies: Vec<AgencyTally>,
     pub total: AgencyTally,
 }
@@ -55,7 +55,7 @@ impl Tally {
                 grades.push(c.grade.clone());
             }
         }
-        let mut systems: Vec<String> = System::ALL.iter().map(|s| s.key().to_string()).collect();
+        let mut systems: Vec<Keyed<System>> = System::ALL.into_iter().map(Keyed::from).collect();
         for f in &report.findings {
             if !systems.contains(&f.system) {
                 systems.push(f.system.clone());
@@ -146,20 +146,10 @@ impl Tally {
     }
 }
 
-/// Index into [`SEVERITIES`].
-pub fn severity_index(key: &str) -> Option<usize> {
-    let s = Severity::from_key(key)?;
+/// Index into [`SEVERITIES`] (none for a severity this version does not know).
+pub fn severity_index(severity: &Keyed<Severity>) -> Option<usize> {
+    let s = severity.known()?;
     SEVERITIES.iter().position(|x| *x == s)
-}
-
-/// The Chinese name of a system key (the key itself when unknown).
-pub fn system_label(key: &str) -> &str {
-    System::from_key(key).map(|s| s.label()).unwrap_or(key)
-}
-
-/// The Chinese name of a severity key (the key itself when unknown).
-pub fn severity_label(key: &str) -> &str {
-    Severity::from_key(key).map(|s| s.label()).unwrap_or(key)
 }
 
 fn ranked(m: HashMap<&str, u64>) -> Vec<(String, u64)> {

@@ -20,7 +20,7 @@ pub fn fails(report: &AuditReport, level: Severity) -> bool {
     report
         .findings
         .iter()
-        .any(|f| Severity::from_key(&f.severity).is_some_and(|s| s >= level))
+        .any(|f| f.severity.known().is_some_and(|s| s >= level))
 }
 
 pub fn run(a: AuditArgs) -> Result<u8> {

@@ -1,7 +1,7 @@
 //! The list sheets: 问题清单 (one finding a row), 评分 (one case a row), 规则 and 单位评分.
 
 use super::{header_row, put, Styles};
-use crate::tally::{severity_label, system_label, Tally, SEVERITIES};
+use crate::tally::{Tally, SEVERITIES};
 use caseaudit_engine::{AuditReport, CaseScore, Finding};
 use rust_xlsxwriter::{Worksheet, XlsxError};
 use std::collections::HashMap;
@@ -56,8 +56,8 @@ pub(super) fn findings_sheet(
         put(ws, r, 4, f.case_id.as_deref().unwrap_or(""))?;
         put(ws, r, 5, f.agency.as_deref().unwrap_or(""))?;
         put(ws, r, 6, &f.rule_id)?;
-        put(ws, r, 7, system_label(&f.system))?;
-        put(ws, r, 8, severity_label(&f.severity))?;
+        put(ws, r, 7, f.system.label())?;
+        put(ws, r, 8, f.severity.label())?;
         put(ws, r, 9, &f.title)?;
         put(ws, r, 10, &f.message)?;
         if f.veto {
@@ -140,8 +140,8 @@ pub(super) fn rules_sheet(
         let r = i as u32 + 1;
         put(ws, r, 0, &rule.id)?;
         put(ws, r, 1, &rule.title)?;
-        put(ws, r, 2, system_label(&rule.system))?;
-        put(ws, r, 3, severity_label(&rule.severity))?;
+        put(ws, r, 2, rule.system.label())?;
+        put(ws, r, 3, rule.severity.label())?;
         if rule.veto {
             put(ws, r, 4, "一票否决")?;
         } else {
