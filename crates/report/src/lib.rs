@@ -9,9 +9,10 @@ pub mod follow_up;
 pub mod html;
 pub mod notice;
 pub mod outdir;
+pub mod row;
 pub mod run;
 pub mod safe;
-pub(crate) mod tally;
+pub mod tally;
 pub mod write;
 pub mod xlsx;
 

@@ -1,6 +1,8 @@
-//! Counts both people-facing renderers show: findings per agency, system, severity and
+//! The one count of a run that everything people read shows (findings.xlsx, report.html,
+//! the terminal summary of `caseaudit audit`): findings per agency, system, severity and
 //! rule, taken in one pass over the findings, beside the engine's scores. Nothing here
-//! decides a finding or a score; it only adds up what the report holds.
+//! decides a finding or a score; it only adds up what the report holds. (The engine's
+//! own per-agency counts in findings.json's `scores.agencies` are made where it scores.)
 
 use caseaudit_engine::{AuditReport, Keyed, NO_AGENCY};
 use caseaudit_rules::{Severity, System};
