@@ -29,13 +29,7 @@ impl Cell {
         match self {
             Cell::Empty => String::new(),
             Cell::Text(s) => s.clone(),
-            Cell::Number(n) => {
-                if n.fract() == 0.0 && n.abs() < 1e15 {
-                    format!("{}", *n as i64)
-                } else {
-                    format!("{n}")
-                }
-            }
+            Cell::Number(n) => caseaudit_rules::spelling::number(*n),
             Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
             Cell::Date(d) => caseaudit_rules::calendar::format_day(*d),
             Cell::Error(e) => e.clone(),

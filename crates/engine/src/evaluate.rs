@@ -1,10 +1,9 @@
 //! Compiling typed conditions to polars expressions and running every rule over the
 //! case table in one lazy query.
 
-use crate::table::{
-    list_items, CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX,
-};
+use crate::table::{list_items, CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX};
 use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
+use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
 use polars::prelude::*;
 use std::collections::HashMap;
@@ -107,7 +106,7 @@ impl<'a> Compiler<'a> {
 
     fn ordinal(&self, e: &RExpr) -> Result<Expr, String> {
         Ok(match &e.kind {
-            ExprKind::Field(f) => col(format!("{WORKDAY_PREFIX}{f}")),
+            ExprKind::Field(f) => col(workday_column(f)),
             ExprKind::AsOf => match self.calendar.ordinal_of(self.as_of) {
                 Some(o) => lit(o),
                 None => null_of(Ty::Number).cast(DataType::Int32),

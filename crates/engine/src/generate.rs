@@ -601,7 +601,7 @@ pub fn canonical_text(v: &GenValue) -> String {
         GenValue::Date(d) => format_day(*d),
         GenValue::Bool(b) => b.to_string(),
         GenValue::Money(m) => format!("{m}"),
-        GenValue::List(l) => l.join("、"),
+        GenValue::List(l) => l.join(caseaudit_rules::spelling::LIST_SEPARATOR),
     }
 }
 

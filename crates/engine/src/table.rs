@@ -3,6 +3,7 @@
 
 use crate::normalize::Typed;
 use caseaudit_rules::expr::Val;
+use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, FieldSet, FieldType};
 use polars::prelude::*;
 
@@ -84,9 +85,9 @@ impl TextColumn {
     }
 
     /// List values `range` as a polars text column, items joined with the separator the
-    /// SQL backends split on (`rules sql`'s `LIST_SEPARATOR`).
+    /// SQL backends split on ([`LIST_SEPARATOR`](caseaudit_rules::spelling::LIST_SEPARATOR)).
     fn joined_series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
-        let sep = caseaudit_rules::sql::LIST_SEPARATOR;
+        let sep = caseaudit_rules::spelling::LIST_SEPARATOR;
         let ca: StringChunked = range
             .map(|i| {
                 self.get(i)
@@ -217,8 +218,8 @@ pub struct CaseTable {
     pub row: Vec<u32>,
 }
 
-/// Prefix of the helper columns the engine adds.
-pub const WORKDAY_PREFIX: &str = "__wd__";
+/// Prefix of the helper columns the engine adds (the work-day ordinal columns are named
+/// by [`workday_column`](caseaudit_rules::spelling::workday_column)).
 pub const OUTSIDE_PREFIX: &str = "__oc__";
 pub const LEN_PREFIX: &str = "__len__";
 /// The column of cases.parquet holding each case number's key (`rules sql`'s DQ-002).
@@ -299,7 +300,7 @@ impl CaseTable {
                         .zip(&ords)
                         .map(|(d, o)| d.is_some() && o.is_none())
                         .collect();
-                    cols.push(Column::new(format!("{WORKDAY_PREFIX}{name}").into(), ords));
+                    cols.push(Column::new(workday_column(name).into(), ords));
                     cols.push(Column::new(
                         format!("{OUTSIDE_PREFIX}{name}").into(),
                         outside,

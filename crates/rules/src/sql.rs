@@ -1,6 +1,7 @@
 //! The pack as one SQL query, for engines that run on many machines (DuckDB, Spark
 //! SQL). The query reads a table `cases` of canonical cases (dates as DATE, booleans
-//! as BOOLEAN, money as DOUBLE, text, lists joined with `、`) and a table `calendar`
+//! as BOOLEAN, money as DOUBLE, text, lists joined with
+//! [`LIST_SEPARATOR`](crate::spelling::LIST_SEPARATOR)) and a table `calendar`
 //! (`day` DATE, `ordinal` INTEGER: working days from the calendar's start to the day)
 //! and returns one row per finding: `case_id`, `agency`, `rule_id`. It covers every
 //! rule but DQ-003, which concerns cells before they have a type.
@@ -10,6 +11,9 @@ use crate::expr::{ArithOp, Expr, ExprKind, Ty};
 use crate::fields::FieldType;
 use crate::params::ParamValues;
 use crate::rule::{Builtin, RuleKind};
+use crate::spelling::{
+    date_literal, number, text_literal as quote, workday_column, LIST_SEPARATOR,
+};
 use crate::RulePack;
 use std::fmt::Write;
 
@@ -22,19 +26,12 @@ pub enum Dialect {
     Spark,
 }
 
-/// Separator of list items in the `cases` table.
-pub const LIST_SEPARATOR: &str = "、";
-
 struct Printer<'a> {
     pack: &'a RulePack,
     params: &'a ParamValues,
     calendar: &'a Calendar,
     as_of: Day,
     dialect: Dialect,
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn sql_type(t: Ty, d: Dialect) -> &'static str {
@@ -44,14 +41,6 @@ fn sql_type(t: Ty, d: Dialect) -> &'static str {
         (Ty::Date, _) => "DATE",
         (Ty::Text, Dialect::DuckDb) | (Ty::List, Dialect::DuckDb) => "VARCHAR",
         (Ty::Text, Dialect::Spark) | (Ty::List, Dialect::Spark) => "STRING",
-    }
-}
-
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
     }
 }
 
@@ -80,7 +69,7 @@ impl Printer<'_> {
                 .unwrap_or_else(|| "CAST(NULL AS INTEGER)".into())
         };
         Ok(match &e.kind {
-            ExprKind::Field(f) => format!("__wd__{f}"),
+            ExprKind::Field(f) => workday_column(f),
             ExprKind::AsOf => lit(self.as_of),
             ExprKind::Date(d) => lit(*d),
             ExprKind::Null => "CAST(NULL AS INTEGER)".into(),
@@ -100,7 +89,7 @@ impl Printer<'_> {
             K::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
             K::Number(n) => number(*n),
             K::Text(s) => quote(s),
-            K::Date(x) => format!("DATE '{}'", format_day(*x)),
+            K::Date(x) => date_literal(*x),
             K::Field(f) => f.clone(),
             K::Derived(n) => {
                 let x = self
@@ -114,7 +103,7 @@ impl Printer<'_> {
                 Some(v) => number(v),
                 None => "CAST(NULL AS DOUBLE)".into(),
             },
-            K::AsOf => format!("DATE '{}'", format_day(self.as_of)),
+            K::AsOf => date_literal(self.as_of),
             K::Not(x) => format!("(NOT {})", self.expr(x)?),
             K::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
             K::Or(a, b) => format!("({} OR {})", self.expr(a)?, self.expr(b)?),
@@ -285,7 +274,7 @@ pub fn pack_query(
     let wd = workday_fields(pack);
     let mut q = String::from("WITH c AS (\n  SELECT cases.*");
     for f in &wd {
-        let _ = write!(q, ", w_{f}.ordinal AS __wd__{f}");
+        let _ = write!(q, ", w_{f}.ordinal AS {}", workday_column(f));
     }
     q.push_str("\n  FROM cases");
     for f in &wd {

@@ -182,7 +182,10 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
         a.profile,
         caseaudit_rules::calendar::format_day(as_of)
     );
-    crate::outln!("-- tables: cases (canonical fields; lists joined with '、'), calendar (day DATE, ordinal INTEGER)");
+    crate::outln!(
+        "-- tables: cases (canonical fields; lists joined with '{}'), calendar (day DATE, ordinal INTEGER)",
+        caseaudit_rules::spelling::LIST_SEPARATOR
+    );
     crate::out!("{q}");
     Ok(0)
 }
