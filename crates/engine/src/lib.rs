@@ -14,8 +14,6 @@ pub mod coverage;
 pub mod diff;
 #[cfg(feature = "evaluate")]
 pub mod evaluate;
-#[cfg(feature = "evaluate")]
-pub mod generate;
 pub mod header;
 pub mod hidden;
 pub mod inputs;
