@@ -12,7 +12,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         return Err(anyhow!("`--violation-rate` 应在 0 到 1 之间"));
     }
     let pack = super::pack_from(&a.pack)?;
-    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
+    let profile = pack.profile(&a.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
     let as_of = super::as_of(a.as_of.as_deref())?;
@@ -47,8 +47,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
                 let mut rows = CsvRows::new(&pack, style, w)?;
                 truth = generate_each(&pack, &params, &calendar, &opts, |c| rows.push(c))?;
                 rows.finish()
-            })
-            .map_err(|e| anyhow!("{e}"))?;
+            })?;
             truth
         }
         "parquet" | "xlsx" => {
@@ -59,7 +58,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
             } else {
                 write_parquet(&pack, &batch, style, &mut bytes).map_err(failed)?;
             }
-            caseaudit_report::write_atomic(&a.out, &bytes).map_err(|e| anyhow!("{e}"))?;
+            caseaudit_report::write_atomic(&a.out, &bytes)?;
             batch.truth
         }
         other => {
@@ -87,8 +86,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         };
         caseaudit_report::write::write_atomic_with(t, |w| {
             serde_json::to_writer_pretty(w, &file).map_err(std::io::Error::other)
-        })
-        .map_err(|e| anyhow!("{e}"))?;
+        })?;
     }
     crate::errln!(
         "已生成 {} 件案件（植入问题 {} 个）：{}",
