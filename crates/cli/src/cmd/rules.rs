@@ -132,7 +132,7 @@ pub fn test(pack: &RulePack, verbose: bool) -> Result<u8> {
         );
     }
     crate::outln!(
-        "{} passed, {} failed",
+        "通过 {} 个，失败 {} 个",
         outcomes.len() - failed.len(),
         failed.len()
     );
