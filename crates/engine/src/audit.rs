@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 /// How to run an audit.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
+    /// The audit date: deadlines not yet passed on it are not findings.
     pub as_of: Day,
+    /// The parameter profile (`national`, …).
     pub profile: String,
     /// Fills the agency of inputs that have no agency column.
     pub agency: Option<String>,
@@ -31,10 +33,17 @@ pub struct AuditOptions {
 /// Errors that stop the whole run (a file error does not: it is reported in the run).
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// The rule pack or the profile is unusable.
     #[error(transparent)]
     Pack(#[from] caseaudit_rules::PackError),
+    /// A rule could not be evaluated.
     #[error("规则求值失败（{rule}）：{reason}")]
-    Evaluate { rule: String, reason: String },
+    Evaluate {
+        /// The rule (`全部规则` when the query as a whole failed).
+        rule: String,
+        /// Why (the evaluator's message).
+        reason: String,
+    },
 }
 
 /// One rule's findings (with their table rows), its status, and the years outside the
@@ -113,6 +122,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
 
 /// The result of an audit before rendering.
 pub struct Audit {
+    /// What findings.json holds.
     pub report: AuditReport,
     /// Whether any input could not be read (exit code 2).
     pub had_input_errors: bool,
@@ -136,7 +146,9 @@ pub enum Progress {
 /// The prepare stage of a run: every input read, mapped and normalised (what
 /// `inspect` shows), and the inputs that could not be read.
 pub struct Prepared {
+    /// Every input sheet that could be read, mapped and normalised.
     pub ledgers: Vec<Ledger>,
+    /// Files and sheets that could not be read.
     pub errors: Vec<InputError>,
     /// What input discovery skipped or merged, and why (for `run.warnings`).
     pub notes: Vec<String>,

@@ -10,9 +10,13 @@ use std::collections::HashMap;
 
 /// What the evaluator needs besides the conditions.
 pub struct Compiler<'a> {
+    /// The rule pack.
     pub pack: &'a RulePack,
+    /// The profile's parameter values.
     pub params: &'a ParamValues,
+    /// The profile's work-day calendar.
     pub calendar: &'a Calendar,
+    /// The audit date.
     pub as_of: Day,
     /// Cases evaluated together in one frame ([`EVAL_ROWS`] unless changed).
     pub slice: usize,
@@ -22,7 +26,9 @@ pub struct Compiler<'a> {
 /// Per rule: the rows where it fired and how many rows it could not decide.
 #[derive(Debug, Clone, Default)]
 pub struct RuleHits {
+    /// Table rows where the rule fired.
     pub fired: Vec<usize>,
+    /// Table rows the rule applied to but could not decide.
     pub not_evaluable: Vec<usize>,
 }
 
@@ -42,6 +48,7 @@ fn null_of(t: Ty) -> Expr {
 }
 
 impl<'a> Compiler<'a> {
+    /// A compiler for one run, evaluating [`EVAL_ROWS`] cases at a time.
     pub fn new(
         pack: &'a RulePack,
         params: &'a ParamValues,
@@ -354,7 +361,9 @@ impl<'a> Compiler<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{reason}", rule.as_ref().map(|r| format!("{r}：")).unwrap_or_default())]
 pub struct EvalError {
+    /// The rule, when one rule failed.
     pub rule: Option<String>,
+    /// Why (the evaluator's message).
     pub reason: String,
 }
 

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! The caseaudit engine: reads ledgers (xlsx, xls, ods, csv, parquet), maps their
 //! headers onto the pack's canonical fields, normalises the messy values real ledgers
 //! hold, evaluates every rule over all cases in one polars query, and returns findings,
@@ -32,7 +34,11 @@ pub mod table;
 pub use audit::{
     audit, audit_with_progress, prepare_inputs, Audit, AuditError, AuditOptions, Prepared, Progress,
 };
-pub use model::*;
+pub use model::{
+    AgencyScore, AuditReport, CaseScore, ColumnMapping, ErrorKind, Finding, Implied, InputError,
+    InputSummary, Keyed, Keyword, NotEvaluated, PackInfo, RejectedRow, RuleStatus, RunInfo, Scores,
+    Source, ToolInfo, NO_AGENCY,
+};
 
 /// Column index of a column letter (A → 0, AA → 26).
 pub fn header_col_index(letter: &str) -> usize {

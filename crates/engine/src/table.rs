@@ -22,6 +22,7 @@ pub struct TextColumn {
 const ITEM_SEP: char = '\u{1f}';
 
 impl TextColumn {
+    /// An empty column with room for `n` values.
     pub fn with_capacity(n: usize) -> TextColumn {
         TextColumn {
             bytes: String::with_capacity(n * 8),
@@ -30,6 +31,7 @@ impl TextColumn {
         }
     }
 
+    /// Appends a value (None for NULL).
     pub fn push(&mut self, v: Option<&str>) {
         if let Some(t) = v {
             self.bytes.push_str(t);
@@ -57,6 +59,7 @@ impl TextColumn {
         self.valid.push(items.is_some());
     }
 
+    /// The value of row `i` (None for NULL).
     pub fn get(&self, i: usize) -> Option<&str> {
         if !*self.valid.get(i)? {
             return None;
@@ -65,14 +68,17 @@ impl TextColumn {
         self.bytes.get(start..self.ends[i] as usize)
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Whether the column has no values.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
+    /// Appends every value of `other`.
     pub fn append(&mut self, other: TextColumn) {
         let base = self.bytes.len() as u64;
         if self.bytes.is_empty() {
@@ -112,15 +118,20 @@ pub fn list_items(stored: &str) -> impl Iterator<Item = &str> {
 /// The values of one canonical field over all cases.
 #[derive(Debug, Clone)]
 pub enum ColumnData {
+    /// Text values.
     Text(TextColumn),
+    /// Dates, as days since 1970-01-01.
     Date(Vec<Option<i32>>),
+    /// Booleans.
     Bool(Vec<Option<bool>>),
+    /// Amounts of money in yuan.
     Money(Vec<Option<f64>>),
     /// Each list's items, in one text per case.
     List(TextColumn),
 }
 
 impl ColumnData {
+    /// An empty column of a field type, with room for `cap` values.
     pub fn new(ty: FieldType, cap: usize) -> ColumnData {
         match ty {
             FieldType::Text | FieldType::Enum => ColumnData::Text(TextColumn::with_capacity(cap)),
@@ -152,6 +163,7 @@ impl ColumnData {
         }
     }
 
+    /// Appends every value of `other` (of the same type).
     pub fn append(&mut self, other: ColumnData) {
         match (self, other) {
             (ColumnData::Text(a), ColumnData::Text(b)) => a.append(b),
@@ -185,6 +197,7 @@ impl ColumnData {
         }
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         match self {
             ColumnData::Text(c) => c.len(),
@@ -195,6 +208,7 @@ impl ColumnData {
         }
     }
 
+    /// Whether the column has no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -218,14 +232,17 @@ pub struct CaseTable {
     pub row: Vec<u32>,
 }
 
-/// Prefix of the helper columns the engine adds (the work-day ordinal columns are named
-/// by [`workday_column`](caseaudit_rules::spelling::workday_column)).
+/// Prefix of the column flagging the values of a date field outside the work-day
+/// calendar (the ordinal columns are named by
+/// [`workday_column`](caseaudit_rules::spelling::workday_column)).
 pub const OUTSIDE_PREFIX: &str = "__oc__";
+/// Prefix of the column holding the item count of a list field (`LEN`).
 pub const LEN_PREFIX: &str = "__len__";
 /// The column of cases.parquet holding each case number's key (`rules sql`'s DQ-002).
 pub const CASE_KEY: &str = "case_key";
 
 impl CaseTable {
+    /// A table with every field of the pack and no case.
     pub fn empty(fields: &FieldSet) -> CaseTable {
         CaseTable {
             columns: fields
@@ -237,14 +254,17 @@ impl CaseTable {
         }
     }
 
+    /// Number of cases.
     pub fn len(&self) -> usize {
         self.row.len()
     }
 
+    /// Whether the table has no case.
     pub fn is_empty(&self) -> bool {
         self.row.is_empty()
     }
 
+    /// Appends the cases of `other` (a table of the same pack).
     pub fn append(&mut self, other: CaseTable) {
         for ((_, a), (_, b)) in self.columns.iter_mut().zip(other.columns) {
             a.append(b);
@@ -253,6 +273,7 @@ impl CaseTable {
         self.row.extend(other.row);
     }
 
+    /// The values of a field, if the pack has it.
     pub fn column(&self, name: &str) -> Option<&ColumnData> {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! Generated ledgers with ground truth (`caseaudit generate`), for correctness at scale
 //! and benchmarks.
 //!
@@ -17,10 +19,15 @@ use std::collections::BTreeMap;
 /// A generated value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenValue {
+    /// Text.
     Text(String),
+    /// A date.
     Date(Day),
+    /// A boolean.
     Bool(bool),
+    /// An amount in yuan.
     Money(f64),
+    /// The items of a list.
     List(Vec<String>),
 }
 
@@ -33,16 +40,22 @@ pub type Truth = Vec<(String, &'static str)>;
 
 /// A generated batch and what was planted in it.
 pub struct Batch {
+    /// The cases, in ledger order.
     pub cases: Vec<GenCase>,
+    /// What was planted in them.
     pub truth: Truth,
 }
 
 /// Options of `caseaudit generate`.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
+    /// Cases to generate.
     pub cases: usize,
+    /// The seed: the same seed gives the same batch.
     pub seed: u64,
+    /// Share of cases changed to break one rule (0 to 1).
     pub violation_rate: f64,
+    /// The audit date the planted findings are meant for.
     pub as_of: Day,
 }
 

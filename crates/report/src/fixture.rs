@@ -7,12 +7,12 @@ use caseaudit_rules::{Severity, System};
 use serde_json::Map;
 use std::path::{Path, PathBuf};
 
-pub const EVIL: &str = "<script>alert(1)</script>";
-pub const FORMULA_CASE: &str = "=HYPERLINK(\"x\",\"点我\")";
-pub const OTHER_AGENCY: &str = "巴楚县市场监督管理局";
+pub(crate) const EVIL: &str = "<script>alert(1)</script>";
+pub(crate) const FORMULA_CASE: &str = "=HYPERLINK(\"x\",\"点我\")";
+pub(crate) const OTHER_AGENCY: &str = "巴楚县市场监督管理局";
 
 /// Writes the ledger: header 案件编号,执法单位,决定日期 and two cases.
-pub fn ledger(dir: &Path) -> PathBuf {
+pub(crate) fn ledger(dir: &Path) -> PathBuf {
     let p = dir.join("ledger.csv");
     let text = format!(
         "案件编号,执法单位,决定日期\n\"{}\",{EVIL},2022-03-01\nB-2,{OTHER_AGENCY},2022-03-02\n",
@@ -23,7 +23,7 @@ pub fn ledger(dir: &Path) -> PathBuf {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn finding(
+pub(crate) fn finding(
     file: &str,
     row: u32,
     case: &str,
@@ -102,7 +102,7 @@ fn case(id: &str, agency: &str, score: f64, grade: &str, veto: bool, row: u32) -
 
 /// The report over `ledger` (a path written by [`ledger`]). Expected annotations:
 /// C2 (two findings, one critical), A3 and C3; the DQ-003 finding has no cells.
-pub fn report(ledger: &Path) -> AuditReport {
+pub(crate) fn report(ledger: &Path) -> AuditReport {
     let file = ledger.display().to_string();
     let mut veto = finding(
         &file,

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! Renders an audit ([`caseaudit_engine::AuditReport`]) into the files people open:
 //! findings.json, findings.csv, and the other formats. It computes nothing about cases;
 //! the engine has decided every finding and score.

@@ -16,21 +16,28 @@ pub const TEMPLATE: &str = "notice.md.j2";
 /// How notices are issued.
 #[derive(Debug, Clone)]
 pub struct NoticeOptions {
+    /// The issuing authority (发文机关), as it signs the notices.
     pub issuer: String,
     /// `巴司函〔2022〕` gives 巴司函〔2022〕1号, 2号, … in agency order.
     pub number_prefix: Option<String>,
+    /// The date of issue.
     pub issued: NaiveDate,
     /// The deadline counts calendar days from `issued`.
     pub deadline_days: u32,
+    /// Whether data-quality findings are listed too (and agencies with only those get a notice).
     pub include_data_quality: bool,
 }
 
 /// One agency's notice, rendered as Markdown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// The agency the notice is addressed to.
     pub agency: String,
+    /// The document number, when a prefix was given.
     pub number: Option<String>,
+    /// Findings the notice lists.
     pub findings: usize,
+    /// The notice as Markdown (escaped).
     pub markdown: String,
 }
 

@@ -14,12 +14,17 @@ pub const SEVERITIES: [Severity; 3] = [Severity::Critical, Severity::Major, Seve
 /// One agency: its scores as the engine gave them and its findings counted.
 #[derive(Debug, Clone, Default)]
 pub struct AgencyTally {
+    /// The agency (or 合计 for the total).
     pub name: String,
+    /// Cases audited.
     pub cases: u64,
+    /// Mean case score, when it has cases.
     pub mean_score: Option<f64>,
+    /// Cases with a veto finding.
     pub veto_cases: u64,
     /// Case count per grade, in [`Tally::grades`] order.
     pub grades: Vec<u64>,
+    /// Findings in all.
     pub findings: u64,
     /// Findings per system, in [`Tally::systems`] order.
     pub by_system: Vec<u64>,
@@ -38,11 +43,14 @@ pub struct Tally {
     pub grades: Vec<String>,
     /// Systems: the five known ones, then any other a finding names.
     pub systems: Vec<Keyed<System>>,
+    /// One per agency: those the scores name, in their order, then any other a finding names.
     pub agencies: Vec<AgencyTally>,
+    /// All agencies together.
     pub total: AgencyTally,
 }
 
 impl Tally {
+    /// Counts a report.
     pub fn new(report: &AuditReport) -> Tally {
         let mut grades: Vec<String> = Vec::new();
         for a in &report.scores.agencies {
