@@ -219,7 +219,7 @@ fn rules_test_passes_every_example() {
         .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains(" 0 failed"), "{text}");
+    assert!(text.contains("，失败 0 个"), "{text}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use caseaudit_engine::{AuditReport, InputError, NO_AGENCY};
 use caseaudit_report::safe::terminal as t;
-use caseaudit_rules::System;
+use caseaudit_report::tally::Tally;
 use std::fmt::Write;
 
 /// Display width of text in a terminal: CJK and full-width characters take two columns.
@@ -79,30 +79,22 @@ pub fn render(report: &AuditReport) -> String {
         run.rows_rejected,
         report.findings.len()
     );
-    let systems = System::ALL;
+    let tally = Tally::new(report);
     let mut header = vec!["执法单位".to_string(), "案件".into(), "平均分".into()];
-    header.extend(systems.iter().map(|s| s.label().to_string()));
+    header.extend(tally.systems.iter().map(|s| s.label().to_string()));
     header.push("合计".into());
     let mut rows = vec![header];
-    for a in &report.scores.agencies {
+    for a in &tally.agencies {
         let mut r = vec![
-            if a.agency.is_empty() {
+            if a.name.is_empty() {
                 NO_AGENCY.to_string()
             } else {
-                a.agency.clone()
+                a.name.clone()
             },
             a.cases.to_string(),
-            format!("{:.1}", a.mean_score),
+            a.mean_score.map(|m| format!("{m:.1}")).unwrap_or_default(),
         ];
-        for s in systems {
-            r.push(
-                a.findings_by_system
-                    .get(s.key())
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0)
-                    .to_string(),
-            );
-        }
+        r.extend(a.by_system.iter().map(u64::to_string));
         r.push(a.findings.to_string());
         rows.push(r);
     }
@@ -111,17 +103,8 @@ pub fn render(report: &AuditReport) -> String {
         run.cases_audited.to_string(),
         String::new(),
     ];
-    for s in systems {
-        total.push(
-            report
-                .findings
-                .iter()
-                .filter(|f| f.system == s.key())
-                .count()
-                .to_string(),
-        );
-    }
-    total.push(report.findings.len().to_string());
+    total.extend(tally.total.by_system.iter().map(u64::to_string));
+    total.push(tally.total.findings.to_string());
     rows.push(total);
     out.push_str(&table(&rows));
     for i in &run.inputs {

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 /// How to run an audit.
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
+    /// The audit date: deadlines not yet passed on it are not findings.
     pub as_of: Day,
+    /// The parameter profile (`national`, …).
     pub profile: String,
     /// Fills the agency of inputs that have no agency column.
     pub agency: Option<String>,
@@ -33,10 +35,17 @@ pub struct AuditOptions {
 /// Errors that stop the whole run (a file error does not: it is reported in the run).
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// The rule pack or the profile is unusable.
     #[error(transparent)]
     Pack(#[from] caseaudit_rules::PackError),
+    /// A rule could not be evaluated.
     #[error("规则求值失败（{rule}）：{reason}")]
-    Evaluate { rule: String, reason: String },
+    Evaluate {
+        /// The rule (`全部规则` when the query as a whole failed).
+        rule: String,
+        /// Why (the evaluator's message).
+        reason: String,
+    },
 }
 
 /// One rule's findings (with their table rows), its status, and the years outside the
@@ -115,6 +124,7 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
 
 /// The result of an audit before rendering.
 pub struct Audit {
+    /// What findings.json holds.
     pub report: AuditReport,
     /// Whether any input could not be read (exit code 2).
     pub had_input_errors: bool,
@@ -140,7 +150,9 @@ pub enum Progress {
 /// The prepare stage of a run: every input read, mapped and normalised (what
 /// `inspect` shows), and the inputs that could not be read.
 pub struct Prepared {
+    /// Every input sheet that could be read, mapped and normalised.
     pub ledgers: Vec<Ledger>,
+    /// Files and sheets that could not be read.
     pub errors: Vec<InputError>,
     /// What input discovery skipped or merged, and why (for `run.warnings`).
     pub notes: Vec<String>,
@@ -223,7 +235,9 @@ pub fn prepare_inputs_except(
 /// alone: nothing is evaluated, so no date is needed).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Inspection {
+    /// One summary per input sheet read.
     pub inputs: Vec<InputSummary>,
+    /// Files and sheets that could not be read.
     pub errors: Vec<InputError>,
     /// What input discovery skipped or merged, and why.
     pub warnings: Vec<String>,
@@ -236,9 +250,13 @@ pub struct Inspection {
 pub struct UnreadableCell {
     /// Where it is (with its column letter).
     pub source: Source,
+    /// The canonical field of its column.
     pub field: String,
+    /// Its column's header as written.
     pub header: String,
+    /// The cell as written.
     pub raw: String,
+    /// What is wrong with it (Chinese).
     pub problem: String,
 }
 
@@ -424,8 +442,8 @@ fn evaluate_sheets(
         case_id: text_of(ids, i),
         agency: text_of(agencies, i),
         rule_id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         message,
         evidence,
@@ -706,8 +724,8 @@ pub(crate) fn rule_status(
     }
     RuleStatus {
         id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         basis: rule.basis.clone(),
         rectification: rule.rectification.clone(),
@@ -723,8 +741,8 @@ pub(crate) fn rule_status(
 fn builtin_status(rule: &Rule, findings: u64) -> RuleStatus {
     RuleStatus {
         id: rule.id.clone(),
-        system: rule.system.key().into(),
-        severity: rule.severity.key().into(),
+        system: rule.system.into(),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         basis: rule.basis.clone(),
         rectification: rule.rectification.clone(),

@@ -5,9 +5,13 @@ use caseaudit_rules::Day;
 /// One raw cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// No value.
     Empty,
+    /// Text as written.
     Text(String),
+    /// A number.
     Number(f64),
+    /// A boolean cell.
     Bool(bool),
     /// A date-formatted cell, already converted (1900 or 1904 system).
     Date(Day),
@@ -16,6 +20,7 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// Whether the cell holds nothing (empty, or text of only white space).
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
@@ -29,13 +34,7 @@ impl Cell {
         match self {
             Cell::Empty => String::new(),
             Cell::Text(s) => s.clone(),
-            Cell::Number(n) => {
-                if n.fract() == 0.0 && n.abs() < 1e15 {
-                    format!("{}", *n as i64)
-                } else {
-                    format!("{n}")
-                }
-            }
+            Cell::Number(n) => caseaudit_rules::spelling::number(*n),
             Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
             Cell::Date(d) => caseaudit_rules::calendar::format_day(*d),
             Cell::Error(e) => e.clone(),
@@ -60,7 +59,9 @@ pub fn column_letter(mut i: usize) -> String {
 /// A sheet as read: rows of cells with their 1-based row numbers.
 #[derive(Debug, Clone)]
 pub struct RawSheet {
+    /// The ledger file.
     pub file: String,
+    /// The sheet (empty for a CSV file).
     pub sheet: String,
     /// (row number as the spreadsheet shows it, cells)
     pub rows: Vec<(u32, Vec<Cell>)>,

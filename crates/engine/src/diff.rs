@@ -11,6 +11,7 @@ pub type Key = (String, String, String);
 /// What became of the findings of one agency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgencyDiff {
+    /// The agency (or the label for findings without one).
     pub agency: String,
     /// Distinct findings of the old audit.
     pub old: u64,
@@ -24,16 +25,24 @@ pub struct AgencyDiff {
     pub unknown: u64,
     /// resolved / old.
     pub rectification_rate: Option<f64>,
+    /// The resolved findings.
     pub resolved_items: Vec<DiffItem>,
+    /// The persisting findings.
     pub persisting_items: Vec<DiffItem>,
+    /// The new findings.
     pub new_items: Vec<DiffItem>,
+    /// The findings whose outcome is unknown.
     pub unknown_items: Vec<DiffItem>,
 }
 
+/// One finding in a follow-up: its case, its rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiffItem {
+    /// The case number (a finding without one is not followed up).
     pub case_id: String,
+    /// The rule.
     pub rule_id: String,
+    /// The rule's title.
     pub title: String,
 }
 
@@ -43,7 +52,9 @@ pub struct DiffItem {
 pub struct RunDifference {
     /// `profile`, `as_of_year`, `pack_version` or `published_records`.
     pub what: String,
+    /// Its value in the old audit.
     pub old: String,
+    /// Its value in the new audit.
     pub new: String,
 }
 
@@ -116,13 +127,17 @@ impl FollowUp {
 /// The follow-up of two audits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
+    /// The audit date of the old audit.
     pub old_as_of: String,
+    /// The audit date of the new audit.
     pub new_as_of: String,
     /// How the two runs differ in profile, as-of year or pack version (empty when
     /// they were measured alike).
     #[serde(default)]
     pub run_differences: Vec<RunDifference>,
+    /// One per agency.
     pub agencies: Vec<AgencyDiff>,
+    /// All agencies together.
     pub totals: AgencyDiff,
 }
 
@@ -275,8 +290,8 @@ mod tests {
             case_id: Some(case.into()),
             agency: Some(agency.into()),
             rule_id: rule.into(),
-            system: "publication".into(),
-            severity: "major".into(),
+            system: caseaudit_rules::System::Publication.into(),
+            severity: caseaudit_rules::Severity::Major.into(),
             title: rule.into(),
             message: String::new(),
             evidence: Map::new(),
@@ -361,8 +376,8 @@ mod tests {
                     .iter()
                     .map(|id| RuleStatus {
                         id: id.to_string(),
-                        system: String::new(),
-                        severity: String::new(),
+                        system: caseaudit_rules::System::Publication.into(),
+                        severity: caseaudit_rules::Severity::Major.into(),
                         title: String::new(),
                         basis: String::new(),
                         rectification: String::new(),

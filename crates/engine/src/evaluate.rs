@@ -1,19 +1,22 @@
 //! Compiling typed conditions to polars expressions and running every rule over the
 //! case table in one lazy query.
 
-use crate::table::{
-    list_items, CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX, WORKDAY_PREFIX,
-};
+use crate::table::{list_items, CaseTable, ListPredicate, ListTest, LEN_PREFIX, OUTSIDE_PREFIX};
 use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
+use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
 use polars::prelude::*;
 use std::collections::HashMap;
 
 /// What the evaluator needs besides the conditions.
 pub struct Compiler<'a> {
+    /// The rule pack.
     pub pack: &'a RulePack,
+    /// The profile's parameter values.
     pub params: &'a ParamValues,
+    /// The profile's work-day calendar.
     pub calendar: &'a Calendar,
+    /// The audit date.
     pub as_of: Day,
     /// Cases evaluated together in one frame ([`EVAL_ROWS`] unless changed).
     pub slice: usize,
@@ -23,7 +26,9 @@ pub struct Compiler<'a> {
 /// Per rule: the rows where it fired and how many rows it could not decide.
 #[derive(Debug, Clone, Default)]
 pub struct RuleHits {
+    /// Table rows where the rule fired.
     pub fired: Vec<usize>,
+    /// Table rows the rule applied to but could not decide.
     pub not_evaluable: Vec<usize>,
 }
 
@@ -43,6 +48,7 @@ fn null_of(t: Ty) -> Expr {
 }
 
 impl<'a> Compiler<'a> {
+    /// A compiler for one run, evaluating [`EVAL_ROWS`] cases at a time.
     pub fn new(
         pack: &'a RulePack,
         params: &'a ParamValues,
@@ -107,7 +113,7 @@ impl<'a> Compiler<'a> {
 
     fn ordinal(&self, e: &RExpr) -> Result<Expr, String> {
         Ok(match &e.kind {
-            ExprKind::Field(f) => col(format!("{WORKDAY_PREFIX}{f}")),
+            ExprKind::Field(f) => col(workday_column(f)),
             ExprKind::AsOf => match self.calendar.ordinal_of(self.as_of) {
                 Some(o) => lit(o),
                 None => null_of(Ty::Number).cast(DataType::Int32),
@@ -362,7 +368,9 @@ impl<'a> Compiler<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{reason}", rule.as_ref().map(|r| format!("{r}：")).unwrap_or_default())]
 pub struct EvalError {
+    /// The rule, when one rule failed.
     pub rule: Option<String>,
+    /// Why (the evaluator's message).
     pub reason: String,
 }
 

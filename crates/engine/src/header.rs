@@ -29,6 +29,7 @@ pub fn fold_header(s: &str) -> String {
 }
 
 impl AliasIndex {
+    /// Indexes the aliases of every field of the pack.
     pub fn new(fields: &FieldSet) -> AliasIndex {
         let mut map = HashMap::new();
         for (i, f) in fields.iter().enumerate() {
@@ -89,6 +90,7 @@ pub struct Header {
     pub rows: Vec<u32>,
     /// Index into `RawSheet::rows` of the first data row.
     pub data_start: usize,
+    /// How each column was mapped.
     pub columns: Vec<ColumnMapping>,
     /// Field name → column index.
     pub fields: HashMap<String, usize>,

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 /// One input path expanded: a ledger file to read, or an error about a path.
 #[derive(Debug, Clone)]
 pub enum InputFile {
+    /// A ledger file to read.
     File(PathBuf),
+    /// A path that cannot be read, and why.
     Error(PathBuf, LoadError),
 }
 
@@ -34,6 +36,7 @@ pub const USUAL_OUTPUTS: &[&str] = &[
 /// What the marker of an output folder records: the files caseaudit wrote there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputMarker {
+    /// The program that wrote the folder (`caseaudit 0.1.0`).
     pub tool: String,
     /// File names inside the folder.
     pub files: BTreeSet<String>,

@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! The caseaudit engine: reads ledgers (xlsx, xls, ods, csv, parquet), maps their
 //! headers onto the pack's canonical fields, normalises the messy values real ledgers
 //! hold, evaluates every rule over all cases in one polars query, and returns findings,
@@ -14,8 +16,6 @@ pub mod coverage;
 pub mod diff;
 #[cfg(feature = "evaluate")]
 pub mod evaluate;
-#[cfg(feature = "evaluate")]
-pub mod generate;
 pub mod header;
 pub mod hidden;
 pub mod inputs;
@@ -37,7 +37,11 @@ pub use audit::{
     audit, audit_with_progress, inspect, prepare_inputs, Audit, AuditError, AuditOptions,
     Inspection, Prepared, Progress, UnreadableCell,
 };
-pub use model::*;
+pub use model::{
+    missing_text, AgencyScore, AuditReport, CaseScore, ColumnMapping, ErrorKind, Finding, Implied,
+    InputError, InputSummary, Keyed, Keyword, NotEvaluated, PackInfo, PublishedInput,
+    PublishedSummary, RejectedRow, RuleStatus, RunInfo, Scores, Source, ToolInfo, NO_AGENCY,
+};
 #[cfg(feature = "evaluate")]
 pub use published::PublishedOptions;
 

@@ -16,7 +16,9 @@ pub const LEDGER_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods", "
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct LoadError {
+    /// The class of the error (`run.errors[].kind`).
     pub kind: ErrorKind,
+    /// Why, for people (Chinese).
     pub reason: String,
 }
 
@@ -42,8 +44,11 @@ pub(crate) fn io_error(e: &std::io::Error) -> LoadError {
 /// How a ledger file is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// A CSV text file (any of the encodings caseaudit reads).
     Csv,
+    /// A parquet file.
     Parquet,
+    /// A workbook (xlsx, xlsm, xls, ods).
     Workbook,
 }
 
@@ -1068,7 +1073,7 @@ pub(crate) struct CsvBlock {
 
 impl CsvBlock {
     /// The block's records, numbered as in the whole file.
-    pub fn records(&self) -> CsvRecords<&[u8]> {
+    pub(crate) fn records(&self) -> CsvRecords<&[u8]> {
         let mut r = CsvRecords::new(&self.bytes[..], self.delimiter);
         r.row_base = self.rows_before;
         r.line_base = self.lines_before;

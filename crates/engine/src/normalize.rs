@@ -11,11 +11,17 @@ use unicode_normalization::UnicodeNormalization;
 /// A typed value of one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Typed {
+    /// Empty, or a value that could not be read (reported as a problem).
     Null,
+    /// Text.
     Text(String),
+    /// A date.
     Date(Day),
+    /// A boolean.
     Bool(bool),
+    /// An amount of money in yuan.
     Money(f64),
+    /// The items of a list.
     List(Vec<String>),
 }
 

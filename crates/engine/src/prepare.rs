@@ -44,11 +44,14 @@ pub(crate) struct CellProblem {
 
 /// One input sheet, mapped and normalised: what the evaluate stage takes.
 pub struct Ledger {
+    /// Accounting and mapping of the sheet.
     pub summary: InputSummary,
+    /// Its cases.
     pub table: CaseTable,
     pub(crate) problems: Vec<CellProblem>,
     /// Field → column letter, for the cells a finding points at.
     pub columns: HashMap<String, String>,
+    /// Whether the sheet has an agency column (or `--agency` filled it).
     pub has_agency: bool,
 }
 

@@ -91,6 +91,7 @@ impl From<Vec<CaseScore>> for CaseScores {
 }
 
 impl CaseScores {
+    /// Number of cases.
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Rows(r) => r.len(),
@@ -98,6 +99,7 @@ impl CaseScores {
         }
     }
 
+    /// Whether there are no cases.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -244,7 +246,7 @@ pub fn score(
     for (i, f) in findings {
         if let Some(e) = acc.get_mut(agency_of(*i)) {
             e.findings += 1;
-            bump(&mut e.by_system, &f.system);
+            bump(&mut e.by_system, f.system.key());
         }
     }
     let agencies = order
@@ -287,6 +289,7 @@ mod tests {
     use super::*;
     use crate::normalize::Typed;
     use crate::table::ColumnData;
+    use caseaudit_rules::{Severity, System};
 
     fn pack() -> RulePack {
         RulePack::builtin().expect("pack")
@@ -310,13 +313,13 @@ mod tests {
         assert_eq!(p.scoring.grade(case_score(&p, 0, true)), "不合格");
     }
 
-    fn finding(rule: &str, deduction: u32, veto: bool, system: &str) -> Finding {
+    fn finding(rule: &str, deduction: u32, veto: bool, system: System) -> Finding {
         Finding {
             case_id: None,
             agency: None,
             rule_id: rule.into(),
             system: system.into(),
-            severity: "major".into(),
+            severity: Severity::Major.into(),
             title: String::new(),
             message: String::new(),
             evidence: Map::new(),
@@ -357,11 +360,11 @@ mod tests {
         t.row = vec![2, 3, 4, 5];
         t.input = vec![0; 4];
         let findings = vec![
-            (0, finding("PUB-001", 5, false, "publication")),
-            (0, finding("REC-001", 5, false, "recording")),
-            (1, finding("LR-001", 0, true, "legal_review")),
-            (2, finding("PRO-003", 60, false, "procedure")),
-            (2, finding("REC-002", 50, false, "recording")),
+            (0, finding("PUB-001", 5, false, System::Publication)),
+            (0, finding("REC-001", 5, false, System::Recording)),
+            (1, finding("LR-001", 0, true, System::LegalReview)),
+            (2, finding("PRO-003", 60, false, System::Procedure)),
+            (2, finding("REC-002", 50, false, System::Recording)),
         ];
         let s = score(&p, &Arc::new(t), &findings, &[]);
         let scores: Vec<f64> = s.cases.iter().map(|c| c.score).collect();

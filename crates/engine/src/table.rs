@@ -3,6 +3,7 @@
 
 use crate::normalize::Typed;
 use caseaudit_rules::expr::Val;
+use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, FieldSet, FieldType};
 use polars::prelude::*;
 
@@ -166,6 +167,7 @@ impl Ends {
 const ITEM_SEP: char = '\u{1f}';
 
 impl TextColumn {
+    /// An empty column with room for `n` values.
     pub fn with_capacity(n: usize) -> TextColumn {
         TextColumn(Texts::Dict(Dict {
             codes: Vec::with_capacity(n),
@@ -173,6 +175,7 @@ impl TextColumn {
         }))
     }
 
+    /// Appends a value (None for NULL).
     pub fn push(&mut self, v: Option<&str>) {
         match &mut self.0 {
             Texts::Plain(p) => p.push(v),
@@ -207,6 +210,7 @@ impl TextColumn {
         }
     }
 
+    /// The value of row `i` (None for NULL).
     pub fn get(&self, i: usize) -> Option<&str> {
         match &self.0 {
             Texts::Plain(p) => p.get(i),
@@ -214,6 +218,7 @@ impl TextColumn {
         }
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         match &self.0 {
             Texts::Plain(p) => p.ends.len(),
@@ -221,6 +226,7 @@ impl TextColumn {
         }
     }
 
+    /// Whether the column has no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -296,9 +302,9 @@ impl TextColumn {
     }
 
     /// List values `range` as a polars text column, items joined with the separator the
-    /// SQL backends split on (`rules sql`'s `LIST_SEPARATOR`).
+    /// SQL backends split on ([`LIST_SEPARATOR`](caseaudit_rules::spelling::LIST_SEPARATOR)).
     fn joined_series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
-        let sep = caseaudit_rules::sql::LIST_SEPARATOR;
+        let sep = caseaudit_rules::spelling::LIST_SEPARATOR;
         let ca: StringChunked = range
             .map(|i| {
                 self.get(i)
@@ -340,7 +346,9 @@ pub fn list_items(stored: &str) -> impl Iterator<Item = &str> {
 /// them needs no separate validity (`Option<i32>` takes eight bytes, `Option<f64>`
 /// sixteen).
 pub trait Slot: Copy {
+    /// The value that stands for NULL.
     const NULL: Self;
+    /// Whether a stored value is NULL.
     fn is_null(self) -> bool;
 }
 
@@ -365,22 +373,27 @@ impl Slot for f64 {
 pub struct Slots<T>(Vec<T>);
 
 impl<T: Slot> Slots<T> {
+    /// An empty column with room for `n` values.
     pub fn with_capacity(n: usize) -> Self {
         Slots(Vec::with_capacity(n))
     }
 
+    /// Appends a value (None for NULL).
     pub fn push(&mut self, v: Option<T>) {
         self.0.push(v.unwrap_or(T::NULL));
     }
 
+    /// The value of row `i` (None for NULL or past the end).
     pub fn get(&self, i: usize) -> Option<T> {
         self.0.get(i).copied().filter(|v| !v.is_null())
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the column has no values.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -413,16 +426,20 @@ impl<T: Slot> Slots<T> {
 /// The values of one canonical field over all cases.
 #[derive(Debug, Clone)]
 pub enum ColumnData {
+    /// Text values.
     Text(TextColumn),
-    /// Days since 1970-01-01.
+    /// Dates, as days since 1970-01-01.
     Date(Slots<i32>),
+    /// Booleans.
     Bool(Vec<Option<bool>>),
+    /// Amounts of money in yuan.
     Money(Slots<f64>),
     /// Each list's items, in one text per case.
     List(TextColumn),
 }
 
 impl ColumnData {
+    /// An empty column of a field type, with room for `cap` values.
     pub fn new(ty: FieldType, cap: usize) -> ColumnData {
         match ty {
             FieldType::Text | FieldType::Enum => ColumnData::Text(TextColumn::with_capacity(cap)),
@@ -527,6 +544,7 @@ impl ColumnData {
         }
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         match self {
             ColumnData::Text(c) => c.len(),
@@ -537,6 +555,7 @@ impl ColumnData {
         }
     }
 
+    /// Whether the column has no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -560,14 +579,17 @@ pub struct CaseTable {
     pub row: Vec<u32>,
 }
 
-/// Prefix of the helper columns the engine adds.
-pub const WORKDAY_PREFIX: &str = "__wd__";
+/// Prefix of the column flagging the values of a date field outside the work-day
+/// calendar (the ordinal columns are named by
+/// [`workday_column`](caseaudit_rules::spelling::workday_column)).
 pub const OUTSIDE_PREFIX: &str = "__oc__";
+/// Prefix of the column holding the item count of a list field (`LEN`).
 pub const LEN_PREFIX: &str = "__len__";
 /// The column of cases.parquet holding each case number's key (`rules sql`'s DQ-002).
 pub const CASE_KEY: &str = "case_key";
 
 impl CaseTable {
+    /// A table with every field of the pack and no case.
     pub fn empty(fields: &FieldSet) -> CaseTable {
         CaseTable {
             columns: fields
@@ -579,10 +601,12 @@ impl CaseTable {
         }
     }
 
+    /// Number of cases.
     pub fn len(&self) -> usize {
         self.row.len()
     }
 
+    /// Whether the table has no case.
     pub fn is_empty(&self) -> bool {
         self.row.is_empty()
     }
@@ -608,6 +632,7 @@ impl CaseTable {
         out
     }
 
+    /// The values of a field, if the pack has it.
     pub fn column(&self, name: &str) -> Option<&ColumnData> {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
@@ -658,7 +683,7 @@ impl CaseTable {
                         .zip(&ords)
                         .map(|(d, o)| d.is_some() && o.is_none())
                         .collect();
-                    cols.push(Column::new(format!("{WORKDAY_PREFIX}{name}").into(), ords));
+                    cols.push(Column::new(workday_column(name).into(), ords));
                     cols.push(Column::new(
                         format!("{OUTSIDE_PREFIX}{name}").into(),
                         outside,

@@ -1,63 +1,26 @@
 //! findings.csv: one finding a row, Chinese column names, formula-safe cells.
 
+use crate::row::{finding_cells, RowColumns, FINDING_COLUMNS};
 use crate::safe::neutralise_formula;
 use crate::write::{write_atomic, ReportError};
 use caseaudit_engine::AuditReport;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-/// The column names of findings.csv.
-pub const CSV_HEADER: [&str; 13] = [
-    "文件",
-    "工作表",
-    "行号",
-    "列",
-    "案件编号",
-    "执法单位",
-    "规则编号",
-    "制度",
-    "严重程度",
-    "问题",
-    "说明",
-    "扣分",
-    "证据",
-];
+/// The columns findings.csv adds after [`FINDING_COLUMNS`].
+const CSV_EXTRA: [&str; 1] = ["证据"];
 
 /// Renders findings.csv (UTF-8 with BOM so that Excel reads the Chinese text).
 pub fn render_csv(report: &AuditReport) -> Result<Vec<u8>, csv::Error> {
     let mut buf = Vec::from(&b"\xEF\xBB\xBF"[..]);
     {
         let mut w = csv::Writer::from_writer(&mut buf);
-        w.write_record(CSV_HEADER)?;
+        w.write_record(FINDING_COLUMNS.iter().chain(&CSV_EXTRA))?;
         for f in &report.findings {
-            let system = caseaudit_rules::System::from_key(&f.system)
-                .map(|s| s.label())
-                .unwrap_or(&f.system);
-            let severity = caseaudit_rules::Severity::from_key(&f.severity)
-                .map(|s| s.label())
-                .unwrap_or(&f.severity);
-            let row = f.source.row.to_string();
-            let ded = if f.veto {
-                "一票否决".to_string()
-            } else {
-                f.deduction.to_string()
-            };
             let evidence = serde_json::to_string(&f.evidence).unwrap_or_default();
-            let cells = [
-                f.source.file.as_str(),
-                f.source.sheet.as_str(),
-                row.as_str(),
-                f.source.column.as_deref().unwrap_or(""),
-                f.case_id.as_deref().unwrap_or(""),
-                f.agency.as_deref().unwrap_or(""),
-                f.rule_id.as_str(),
-                system,
-                severity,
-                f.title.as_str(),
-                f.message.as_str(),
-                ded.as_str(),
-                evidence.as_str(),
-            ];
-            w.write_record(cells.iter().map(|c| neutralise_formula(c).into_owned()))?;
+            let cells = finding_cells(f, RowColumns::Blank);
+            let cells = cells.iter().map(|c| c.text()).chain([Cow::from(evidence)]);
+            w.write_record(cells.map(|c| neutralise_formula(&c).into_owned()))?;
         }
         w.flush()?;
     }

@@ -3,15 +3,16 @@
 //! ledger on disk for the annotated copy.
 
 use caseaudit_engine::*;
+use caseaudit_rules::{Severity, System};
 use serde_json::Map;
 use std::path::{Path, PathBuf};
 
-pub const EVIL: &str = "<script>alert(1)</script>";
-pub const FORMULA_CASE: &str = "=HYPERLINK(\"x\",\"点我\")";
-pub const OTHER_AGENCY: &str = "巴楚县市场监督管理局";
+pub(crate) const EVIL: &str = "<script>alert(1)</script>";
+pub(crate) const FORMULA_CASE: &str = "=HYPERLINK(\"x\",\"点我\")";
+pub(crate) const OTHER_AGENCY: &str = "巴楚县市场监督管理局";
 
 /// Writes the ledger: header 案件编号,执法单位,决定日期 and two cases.
-pub fn ledger(dir: &Path) -> PathBuf {
+pub(crate) fn ledger(dir: &Path) -> PathBuf {
     let p = dir.join("ledger.csv");
     let text = format!(
         "案件编号,执法单位,决定日期\n\"{}\",{EVIL},2022-03-01\nB-2,{OTHER_AGENCY},2022-03-02\n",
@@ -22,14 +23,14 @@ pub fn ledger(dir: &Path) -> PathBuf {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn finding(
+pub(crate) fn finding(
     file: &str,
     row: u32,
     case: &str,
     agency: &str,
     rule: &str,
-    system: &str,
-    severity: &str,
+    system: System,
+    severity: Severity,
     cells: &[&str],
 ) -> Finding {
     Finding {
@@ -53,7 +54,7 @@ pub fn finding(
     }
 }
 
-fn rule(id: &str, system: &str, severity: &str, evaluated: bool) -> RuleStatus {
+fn rule(id: &str, system: System, severity: Severity, evaluated: bool) -> RuleStatus {
     RuleStatus {
         id: id.into(),
         system: system.into(),
@@ -101,7 +102,7 @@ fn case(id: &str, agency: &str, score: f64, grade: &str, veto: bool, row: u32) -
 
 /// The report over `ledger` (a path written by [`ledger`]). Expected annotations:
 /// C2 (two findings, one critical), A3 and C3; the DQ-003 finding has no cells.
-pub fn report(ledger: &Path) -> AuditReport {
+pub(crate) fn report(ledger: &Path) -> AuditReport {
     let file = ledger.display().to_string();
     let mut veto = finding(
         &file,
@@ -109,8 +110,8 @@ pub fn report(ledger: &Path) -> AuditReport {
         FORMULA_CASE,
         EVIL,
         "REC-001",
-        "recording",
-        "critical",
+        System::Recording,
+        Severity::Critical,
         &["C"],
     );
     veto.veto = true;
@@ -120,8 +121,8 @@ pub fn report(ledger: &Path) -> AuditReport {
         "B-2",
         OTHER_AGENCY,
         "DQ-003",
-        "data_quality",
-        "minor",
+        System::DataQuality,
+        Severity::Minor,
         &[],
     );
     dq.source.column = Some("B".into());
@@ -183,11 +184,11 @@ pub fn report(ledger: &Path) -> AuditReport {
             published_summary: None,
             field_labels: Default::default(),
             rules: vec![
-                rule("PUB-001", "publication", "major", true),
-                rule("PUB-002", "publication", "minor", true),
-                rule("REC-001", "recording", "critical", true),
-                rule("REC-004", "recording", "major", false),
-                rule("DQ-003", "data_quality", "minor", true),
+                rule("PUB-001", System::Publication, Severity::Major, true),
+                rule("PUB-002", System::Publication, Severity::Minor, true),
+                rule("REC-001", System::Recording, Severity::Critical, true),
+                rule("REC-004", System::Recording, Severity::Major, false),
+                rule("DQ-003", System::DataQuality, Severity::Minor, true),
             ],
         },
         findings: vec![
@@ -197,8 +198,8 @@ pub fn report(ledger: &Path) -> AuditReport {
                 FORMULA_CASE,
                 EVIL,
                 "PUB-001",
-                "publication",
-                "major",
+                System::Publication,
+                Severity::Major,
                 &["C"],
             ),
             veto,
@@ -208,8 +209,8 @@ pub fn report(ledger: &Path) -> AuditReport {
                 "B-2",
                 OTHER_AGENCY,
                 "PUB-002",
-                "publication",
-                "minor",
+                System::Publication,
+                Severity::Minor,
                 &["A", "C"],
             ),
             dq,

@@ -7,9 +7,10 @@
 mod chart;
 
 use crate::safe::html_escape as esc;
-use crate::tally::{severity_label, system_label, Tally, SEVERITIES};
+use crate::tally::{Tally, SEVERITIES};
 use crate::write::{write_atomic, ReportError};
-use caseaudit_engine::{AuditReport, Finding};
+use caseaudit_engine::{AuditReport, Finding, Keyed};
+use caseaudit_rules::Severity;
 use chart::{bar_chart, Bar, BAR_COLOR, SEVERITY_COLORS};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -81,8 +82,8 @@ fn finding_row(f: &Finding) -> serde_json::Value {
             .unwrap_or_else(|| caseaudit_engine::NO_AGENCY.to_string()),
         f.case_id.clone().unwrap_or_default(),
         f.rule_id,
-        system_label(&f.system),
-        severity_label(&f.severity),
+        f.system.label(),
+        f.severity.label(),
         f.title,
         f.message,
         deduction_text(f),
@@ -210,7 +211,7 @@ fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
         .zip(&t.total.by_system_severity)
         .enumerate()
         .filter(|(i, (_, c))| *i < caseaudit_rules::System::ALL.len() || c.iter().sum::<u64>() > 0)
-        .map(|(_, (k, c))| severity_bar(system_label(k).to_string(), c))
+        .map(|(_, (k, c))| severity_bar(k.label().to_string(), c))
         .collect();
     let mut agencies: Vec<&crate::tally::AgencyTally> = t.agencies.iter().collect();
     agencies.sort_by_key(|a| std::cmp::Reverse(a.findings));
@@ -227,11 +228,11 @@ fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
         .enumerate()
         .map(|(i, (g, n))| Bar::single(g.clone(), *n, GRADE_COLORS[i % GRADE_COLORS.len()]))
         .collect();
-    let rules: HashMap<&str, (&str, &str)> = report
+    let rules: HashMap<&str, (&str, &Keyed<Severity>)> = report
         .run
         .rules
         .iter()
-        .map(|r| (r.id.as_str(), (r.title.as_str(), r.severity.as_str())))
+        .map(|r| (r.id.as_str(), (r.title.as_str(), &r.severity)))
         .collect();
     let top: Vec<Bar> = t
         .total
@@ -239,8 +240,12 @@ fn charts(h: &mut String, report: &AuditReport, t: &Tally) {
         .iter()
         .take(10)
         .map(|(id, n)| {
-            let (title, sev) = rules.get(id.as_str()).copied().unwrap_or(("", ""));
-            let color = crate::tally::severity_index(sev)
+            let (title, sev) = match rules.get(id.as_str()) {
+                Some((title, sev)) => (*title, Some(*sev)),
+                None => ("", None),
+            };
+            let color = sev
+                .and_then(crate::tally::severity_index)
                 .map(|k| SEVERITY_COLORS[k])
                 .unwrap_or(BAR_COLOR);
             Bar::single(format!("{id} {title}"), *n, color)
@@ -302,14 +307,11 @@ fn findings_table(h: &mut String, report: &AuditReport, t: &Tally) {
         t.agencies.iter().map(|a| a.name.clone()).collect(),
     );
     let systems = present(
-        &|f| system_label(&f.system).to_string(),
-        t.systems
-            .iter()
-            .map(|k| system_label(k).to_string())
-            .collect(),
+        &|f| f.system.label().to_string(),
+        t.systems.iter().map(|k| k.label().to_string()).collect(),
     );
     let severities = present(
-        &|f| severity_label(&f.severity).to_string(),
+        &|f| f.severity.label().to_string(),
         SEVERITIES.iter().map(|s| s.label().to_string()).collect(),
     );
     h.push_str("<div class=\"filters\"><input id=\"filter-text\" type=\"search\" placeholder=\"搜索案件编号、单位、问题…\" aria-label=\"搜索\">");
@@ -372,7 +374,7 @@ fn agency_sections(h: &mut String, report: &AuditReport, t: &Tally) {
             let _ = write!(h, "<th>{}</th>", esc(g));
         }
         for k in &t.systems {
-            let _ = write!(h, "<th>{}</th>", esc(system_label(k)));
+            let _ = write!(h, "<th>{}</th>", esc(k.label()));
         }
         h.push_str("</tr><tr>");
         for n in a.grades.iter().chain(&a.by_system) {

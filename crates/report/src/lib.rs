@@ -1,3 +1,5 @@
+#![warn(unreachable_pub, missing_docs)]
+
 //! Renders an audit ([`caseaudit_engine::AuditReport`]) into the files people open:
 //! findings.json, findings.csv, and the other formats. It computes nothing about cases;
 //! the engine has decided every finding and score.
@@ -9,9 +11,10 @@ pub mod follow_up;
 pub mod html;
 pub mod notice;
 pub mod outdir;
+pub mod row;
 pub mod run;
 pub mod safe;
-pub(crate) mod tally;
+pub mod tally;
 pub mod write;
 pub mod xlsx;
 

@@ -3,8 +3,8 @@
 
 use crate::safe::{html_escape, markdown_escape, markdown_unescape, safe_file_stem};
 use crate::write::{write_atomic, ReportError};
-use caseaudit_engine::{AuditReport, Finding};
-use caseaudit_rules::{Severity, System};
+use caseaudit_engine::{AuditReport, Finding, Keyed};
+use caseaudit_rules::System;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -16,21 +16,28 @@ pub const TEMPLATE: &str = "notice.md.j2";
 /// How notices are issued.
 #[derive(Debug, Clone)]
 pub struct NoticeOptions {
+    /// The issuing authority (发文机关), as it signs the notices.
     pub issuer: String,
     /// `巴司函〔2022〕` gives 巴司函〔2022〕1号, 2号, … in agency order.
     pub number_prefix: Option<String>,
+    /// The date of issue.
     pub issued: NaiveDate,
     /// The deadline counts calendar days from `issued`.
     pub deadline_days: u32,
+    /// Whether data-quality findings are listed too (and agencies with only those get a notice).
     pub include_data_quality: bool,
 }
 
 /// One agency's notice, rendered as Markdown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// The agency the notice is addressed to.
     pub agency: String,
+    /// The document number, when a prefix was given.
     pub number: Option<String>,
+    /// Findings the notice lists.
     pub findings: usize,
+    /// The notice as Markdown (escaped).
     pub markdown: String,
 }
 
@@ -104,7 +111,7 @@ pub fn build_notices(
     let relevant: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| opts.include_data_quality || f.system != System::DataQuality.key())
+        .filter(|f| opts.include_data_quality || f.system != System::DataQuality)
         .collect();
     let unaddressed = relevant.iter().filter(|f| f.agency.is_none()).count();
     let deadline = deadline(opts)?;
@@ -117,13 +124,13 @@ pub fn build_notices(
             .collect();
         // The systems this version knows, in their order, then any other a newer
         // version wrote.
-        let mut keys: Vec<(String, String)> = System::ALL
-            .iter()
-            .map(|s| (s.key().to_string(), s.label().to_string()))
+        let mut keys: Vec<(Keyed<System>, String)> = System::ALL
+            .into_iter()
+            .map(|s| (s.into(), s.label().to_string()))
             .collect();
         for f in &mine {
             if !keys.iter().any(|(k, _)| *k == f.system) {
-                keys.push((f.system.clone(), format!("其他问题（{}）", f.system)));
+                keys.push((f.system.clone(), format!("其他问题（{}）", f.system.key())));
             }
         }
         let mut systems = Vec::new();
@@ -156,12 +163,10 @@ pub fn build_notices(
                         .or_else(|| f.map(|f| f.title.clone()))
                         .unwrap_or_default();
                     let severity = meta
-                        .map(|r| r.severity.as_str())
-                        .or_else(|| f.map(|f| f.severity.as_str()))
+                        .map(|r| &r.severity)
+                        .or_else(|| f.map(|f| &f.severity))
+                        .map(|s| s.label())
                         .unwrap_or("");
-                    let severity = Severity::from_key(severity)
-                        .map(|s| s.label().to_string())
-                        .unwrap_or_else(|| severity.to_string());
                     let (basis, rect) = meta
                         .map(|r| (r.basis.as_str(), r.rectification.as_str()))
                         .unwrap_or(("", ""));

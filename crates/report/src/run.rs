@@ -15,10 +15,13 @@ pub const FORMATS: &[&str] = &["json", "csv", "xlsx", "html", "cases"];
 /// Why a run could not be completed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The audit could not run.
     #[error("{0}")]
     Audit(#[from] AuditError),
+    /// The request is wrong (an unknown output format, …).
     #[error("{0}")]
     Usage(String),
+    /// An output could not be written.
     #[error("{0}")]
     Output(String),
 }

@@ -1,8 +1,10 @@
-//! Counts both people-facing renderers show: findings per agency, system, severity and
+//! The one count of a run that everything people read shows (findings.xlsx, report.html,
+//! the terminal summary of `caseaudit audit`): findings per agency, system, severity and
 //! rule, taken in one pass over the findings, beside the engine's scores. Nothing here
-//! decides a finding or a score; it only adds up what the report holds.
+//! decides a finding or a score; it only adds up what the report holds. (The engine's
+//! own per-agency counts in findings.json's `scores.agencies` are made where it scores.)
 
-use caseaudit_engine::{AuditReport, NO_AGENCY};
+use caseaudit_engine::{AuditReport, Keyed, NO_AGENCY};
 use caseaudit_rules::{Severity, System};
 use std::collections::HashMap;
 
@@ -12,12 +14,17 @@ pub const SEVERITIES: [Severity; 3] = [Severity::Critical, Severity::Major, Seve
 /// One agency: its scores as the engine gave them and its findings counted.
 #[derive(Debug, Clone, Default)]
 pub struct AgencyTally {
+    /// The agency (or 合计 for the total).
     pub name: String,
+    /// Cases audited.
     pub cases: u64,
+    /// Mean case score, when it has cases.
     pub mean_score: Option<f64>,
+    /// Cases with a veto finding.
     pub veto_cases: u64,
     /// Case count per grade, in [`Tally::grades`] order.
     pub grades: Vec<u64>,
+    /// Findings in all.
     pub findings: u64,
     /// Findings per system, in [`Tally::systems`] order.
     pub by_system: Vec<u64>,
@@ -34,13 +41,16 @@ pub struct AgencyTally {
 pub struct Tally {
     /// Grade names in the pack's order (as the engine's maps hold them).
     pub grades: Vec<String>,
-    /// System keys: the five known ones, then any other a finding names.
-    pub systems: Vec<String>,
+    /// Systems: the five known ones, then any other a finding names.
+    pub systems: Vec<Keyed<System>>,
+    /// One per agency: those the scores name, in their order, then any other a finding names.
     pub agencies: Vec<AgencyTally>,
+    /// All agencies together.
     pub total: AgencyTally,
 }
 
 impl Tally {
+    /// Counts a report.
     pub fn new(report: &AuditReport) -> Tally {
         let mut grades: Vec<String> = Vec::new();
         for a in &report.scores.agencies {
@@ -55,7 +65,7 @@ impl Tally {
                 grades.push(c.grade.clone());
             }
         }
-        let mut systems: Vec<String> = System::ALL.iter().map(|s| s.key().to_string()).collect();
+        let mut systems: Vec<Keyed<System>> = System::ALL.into_iter().map(Keyed::from).collect();
         for f in &report.findings {
             if !systems.contains(&f.system) {
                 systems.push(f.system.clone());
@@ -146,20 +156,10 @@ impl Tally {
     }
 }
 
-/// Index into [`SEVERITIES`].
-pub fn severity_index(key: &str) -> Option<usize> {
-    let s = Severity::from_key(key)?;
+/// Index into [`SEVERITIES`] (none for a severity this version does not know).
+pub fn severity_index(severity: &Keyed<Severity>) -> Option<usize> {
+    let s = severity.known()?;
     SEVERITIES.iter().position(|x| *x == s)
-}
-
-/// The Chinese name of a system key (the key itself when unknown).
-pub fn system_label(key: &str) -> &str {
-    System::from_key(key).map(|s| s.label()).unwrap_or(key)
-}
-
-/// The Chinese name of a severity key (the key itself when unknown).
-pub fn severity_label(key: &str) -> &str {
-    Severity::from_key(key).map(|s| s.label()).unwrap_or(key)
 }
 
 fn ranked(m: HashMap<&str, u64>) -> Vec<(String, u64)> {

@@ -3,12 +3,25 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// A file could not be written.
     #[error("无法写入 `{file}`：{reason}")]
-    Io { file: String, reason: String },
+    Io {
+        /// The file.
+        file: String,
+        /// Why (Chinese).
+        reason: String,
+    },
+    /// An output could not be rendered.
     #[error("无法生成 `{file}`：{reason}")]
-    Render { file: String, reason: String },
+    Render {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An I/O error's reason in Chinese for the common cases, with the system's text.

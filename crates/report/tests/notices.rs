@@ -71,7 +71,8 @@ fn each_notice_lists_exactly_its_agencys_findings() {
             .findings
             .iter()
             .filter(|f| {
-                f.agency.as_deref() == Some(n.agency.as_str()) && f.system != "data_quality"
+                f.agency.as_deref() == Some(n.agency.as_str())
+                    && f.system != caseaudit_rules::System::DataQuality
             })
             .collect();
         assert_eq!(n.findings, mine.len());
@@ -123,9 +124,10 @@ fn data_quality_only_agencies_get_no_notice_unless_asked() {
     let pack = RulePack::builtin().expect("pack");
     let mut report = fixtures_report(&pack);
     // Keep only data-quality findings for one agency.
-    report
-        .findings
-        .retain(|f| f.agency.as_deref() != Some("巴楚县交通运输局") || f.system == "data_quality");
+    report.findings.retain(|f| {
+        f.agency.as_deref() != Some("巴楚县交通运输局")
+            || f.system == caseaudit_rules::System::DataQuality
+    });
     let template = pack.templates.get(TEMPLATE).expect("template");
     let (without, _) = build_notices(&report, template, &opts(false)).expect("notices");
     assert!(!without.iter().any(|n| n.agency == "巴楚县交通运输局"));

@@ -78,11 +78,11 @@ pub fn run_rule_examples(pack: &RulePack, rule: &Rule) -> Vec<ExampleOutcome> {
         let fired = applies && violated;
         let mut explanation = String::new();
         if let Some(a) = &rule.applies {
-            explanation.push_str("applies:\n");
+            explanation.push_str("适用条件（applies）：\n");
             explanation.push_str(&scope.explain(a, &ex.case).render());
         }
         if let Some(v) = &rule.violation {
-            explanation.push_str("violation:\n");
+            explanation.push_str("违规条件（violation）：\n");
             explanation.push_str(&ctx.explain(v, &ex.case).render());
         }
         if rule.builtin.is_some_and(Builtin::needs_records) {

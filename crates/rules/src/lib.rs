@@ -10,6 +10,7 @@
 
 pub mod calendar;
 pub mod expr;
+pub mod spelling;
 pub mod sql;
 
 mod error;

@@ -1,6 +1,7 @@
 //! The pack as one SQL query, for engines that run on many machines (DuckDB, Spark
 //! SQL). The query reads a table `cases` of canonical cases (dates as DATE, booleans
-//! as BOOLEAN, money as DOUBLE, text, lists joined with `、`) and a table `calendar`
+//! as BOOLEAN, money as DOUBLE, text, lists joined with
+//! [`LIST_SEPARATOR`](crate::spelling::LIST_SEPARATOR)) and a table `calendar`
 //! (`day` DATE, `ordinal` INTEGER: working days from the calendar's start to the day)
 //! and returns one row per finding: `case_id`, `agency`, `rule_id`. It covers every
 //! rule but DQ-003, which concerns cells before they have a type.
@@ -19,6 +20,9 @@ use crate::fields::FieldType;
 use crate::params::ParamValues;
 use crate::publication::MONEY_TOLERANCE;
 use crate::rule::{Builtin, RuleKind};
+use crate::spelling::{
+    date_literal, number, text_literal as quote, workday_column, LIST_SEPARATOR,
+};
 use crate::RulePack;
 use std::fmt::Write;
 
@@ -30,9 +34,6 @@ pub enum Dialect {
     /// Spark SQL.
     Spark,
 }
-
-/// Separator of list items in the `cases` table.
-pub const LIST_SEPARATOR: &str = "、";
 
 #[derive(Clone, Copy)]
 struct Printer<'a> {
@@ -46,10 +47,6 @@ struct Printer<'a> {
     as_of_column: Option<(&'a str, &'a str)>,
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 fn sql_type(t: Ty, d: Dialect) -> &'static str {
     match (t, d) {
         (Ty::Bool, _) | (Ty::Null, _) => "BOOLEAN",
@@ -57,14 +54,6 @@ fn sql_type(t: Ty, d: Dialect) -> &'static str {
         (Ty::Date, _) => "DATE",
         (Ty::Text, Dialect::DuckDb) | (Ty::List, Dialect::DuckDb) => "VARCHAR",
         (Ty::Text, Dialect::Spark) | (Ty::List, Dialect::Spark) => "STRING",
-    }
-}
-
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
     }
 }
 
@@ -93,7 +82,7 @@ impl Printer<'_> {
                 .unwrap_or_else(|| "CAST(NULL AS INTEGER)".into())
         };
         Ok(match &e.kind {
-            ExprKind::Field(f) => format!("__wd__{f}"),
+            ExprKind::Field(f) => workday_column(f),
             ExprKind::AsOf => match self.as_of_column {
                 Some((_, ordinal)) => ordinal.to_string(),
                 None => lit(self.as_of),
@@ -116,7 +105,7 @@ impl Printer<'_> {
             K::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
             K::Number(n) => number(*n),
             K::Text(s) => quote(s),
-            K::Date(x) => format!("DATE '{}'", format_day(*x)),
+            K::Date(x) => date_literal(*x),
             K::Field(f) => f.clone(),
             K::Derived(n) => {
                 let x = self
@@ -132,7 +121,7 @@ impl Printer<'_> {
             },
             K::AsOf => match self.as_of_column {
                 Some((day, _)) => day.to_string(),
-                None => format!("DATE '{}'", format_day(self.as_of)),
+                None => date_literal(self.as_of),
             },
             K::Not(x) => format!("(NOT {})", self.expr(x)?),
             K::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
@@ -305,7 +294,7 @@ pub fn pack_query(
     let wd = workday_fields(pack);
     let mut q = String::from("WITH c AS (\n  SELECT cases.*");
     for f in &wd {
-        let _ = write!(q, ", w_{f}.ordinal AS __wd__{f}");
+        let _ = write!(q, ", w_{f}.ordinal AS {}", workday_column(f));
     }
     // Whether publication records hold the case (its key).
     q.push_str(", pub_keys.case_key IS NOT NULL AS __published");

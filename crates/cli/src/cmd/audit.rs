@@ -2,7 +2,7 @@
 
 use crate::args::{AuditArgs, SeverityArg};
 use crate::{summary, EXIT_FINDINGS, EXIT_INPUT};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use caseaudit_engine::{AuditOptions, AuditReport};
 use caseaudit_rules::Severity;
 use std::io::IsTerminal;
@@ -20,11 +20,11 @@ pub fn fails(report: &AuditReport, level: Severity) -> bool {
     report
         .findings
         .iter()
-        .any(|f| Severity::from_key(&f.severity).is_some_and(|s| s >= level))
+        .any(|f| f.severity.known().is_some_and(|s| s >= level))
 }
 
 pub fn run(a: AuditArgs) -> Result<u8> {
-    let formats = caseaudit_report::run::parse_formats(&a.format).map_err(|e| anyhow!("{e}"))?;
+    let formats = caseaudit_report::run::parse_formats(&a.format)?;
     let pack = super::pack_from(&a.pack)?;
     let as_of = super::as_of(a.as_of.as_deref())?;
     let opts = AuditOptions {
@@ -60,11 +60,11 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     };
     let result = caseaudit_engine::audit_with_progress(&pack, &a.inputs, &opts, &on_progress);
     bar.finish_and_clear();
-    let audit = result.map_err(|e| anyhow!("{e}"))?;
+    let audit = result?;
     let report = &audit.report;
 
     let write_started = std::time::Instant::now();
-    caseaudit_report::run::write_outputs(&audit, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
+    caseaudit_report::run::write_outputs(&audit, &a.out, &formats)?;
     // CASEAUDIT_TIMINGS=1 prints where the time went (for profiling and BENCHMARKS.md).
     if std::env::var("CASEAUDIT_TIMINGS").is_ok_and(|v| v == "1") {
         for (phase, t) in &audit.timings {

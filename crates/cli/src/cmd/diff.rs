@@ -2,7 +2,7 @@
 
 use crate::args::{DiffArgs, DiffFormat};
 use crate::summary::table;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use caseaudit_engine::diff::{follow_up, AgencyDiff};
 use caseaudit_report::safe::terminal;
 
@@ -66,9 +66,7 @@ pub fn run(a: DiffArgs) -> Result<u8> {
         }
     };
     match &a.out {
-        Some(p) => {
-            caseaudit_report::write_atomic(p, text.as_bytes()).map_err(|e| anyhow!("{e}"))?
-        }
+        Some(p) => caseaudit_report::write_atomic(p, text.as_bytes())?,
         None => crate::outln!("{text}"),
     }
     // The table shows the note above it; other formats (a file, JSON, HTML) say it here.

@@ -2,8 +2,8 @@
 
 use crate::args::{GenerateArgs, StyleArg};
 use anyhow::{anyhow, Result};
-use caseaudit_engine::generate::{
-    generate, write_csv, write_parquet, write_xlsx, GenerateOptions, Style,
+use caseaudit_generate::{
+    generate, generate_each, write_parquet, write_xlsx, CsvRows, GenerateOptions, Style, Truth,
 };
 use caseaudit_rules::calendar::format_day;
 
@@ -12,7 +12,7 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         return Err(anyhow!("`--violation-rate` 应在 0 到 1 之间"));
     }
     let pack = super::pack_from(&a.pack)?;
-    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
+    let profile = pack.profile(&a.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
     let as_of = super::as_of(a.as_of.as_deref())?;
@@ -29,7 +29,6 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         violation_rate: a.violation_rate,
         as_of,
     };
-    let batch = generate(&pack, &params, &calendar, &opts);
     let style = match a.style {
         StyleArg::Canonical => Style::Canonical,
         StyleArg::Ledger => Style::Ledger,
@@ -39,34 +38,60 @@ pub fn run(a: GenerateArgs) -> Result<u8> {
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let mut bytes = Vec::new();
-    match ext.as_str() {
-        "csv" => write_csv(&pack, &batch, style, &mut bytes),
-        "parquet" => write_parquet(&pack, &batch, style, &mut bytes),
-        "xlsx" => write_xlsx(&pack, &batch, style).map(|b| bytes = b),
+    let failed = |e: String| anyhow!("无法生成 `{}`：{e}", super::shown(&a.out));
+    let truth = match ext.as_str() {
+        // CSV is streamed: one case in memory at a time, whatever the batch size.
+        "csv" => {
+            let mut truth = Truth::new();
+            caseaudit_report::write::write_atomic_with(&a.out, |w| {
+                let mut rows = CsvRows::new(&pack, style, w)?;
+                truth = generate_each(&pack, &params, &calendar, &opts, |c| rows.push(c))?;
+                rows.finish()
+            })?;
+            truth
+        }
+        "parquet" | "xlsx" => {
+            let batch = generate(&pack, &params, &calendar, &opts);
+            let mut bytes = Vec::new();
+            if ext == "xlsx" {
+                bytes = write_xlsx(&pack, &batch, style).map_err(failed)?;
+            } else {
+                write_parquet(&pack, &batch, style, &mut bytes).map_err(failed)?;
+            }
+            caseaudit_report::write_atomic(&a.out, &bytes)?;
+            batch.truth
+        }
         other => {
             return Err(anyhow!(
                 "不支持的输出类型 `.{other}`（可选 csv、xlsx、parquet）"
             ))
         }
-    }
-    .map_err(|e| anyhow!("无法生成 `{}`：{e}", super::shown(&a.out)))?;
-    caseaudit_report::write_atomic(&a.out, &bytes).map_err(|e| anyhow!("{e}"))?;
+    };
     if let Some(t) = &a.truth {
-        let truth = serde_json::json!({
-            "as_of": format_day(as_of),
-            "profile": a.profile,
-            "seed": a.seed,
-            "cases": batch.cases.len(),
-            "findings": batch.truth.iter().map(|(c, r)| [c, r]).collect::<Vec<_>>(),
-        });
-        caseaudit_report::write_atomic(t, serde_json::to_string_pretty(&truth)?.as_bytes())
-            .map_err(|e| anyhow!("{e}"))?;
+        /// The truth file (streamed: a batch's truth can be millions of pairs).
+        #[derive(serde::Serialize)]
+        struct TruthFile<'a> {
+            as_of: String,
+            profile: &'a str,
+            seed: u64,
+            cases: usize,
+            findings: &'a Truth,
+        }
+        let file = TruthFile {
+            as_of: format_day(as_of),
+            profile: &a.profile,
+            seed: a.seed,
+            cases: opts.cases,
+            findings: &truth,
+        };
+        caseaudit_report::write::write_atomic_with(t, |w| {
+            serde_json::to_writer_pretty(w, &file).map_err(std::io::Error::other)
+        })?;
     }
     crate::errln!(
         "已生成 {} 件案件（植入问题 {} 个）：{}",
-        batch.cases.len(),
-        batch.truth.len(),
+        opts.cases,
+        truth.len(),
         super::shown(&a.out)
     );
     Ok(0)

@@ -4,7 +4,7 @@
 use crate::args::InspectArgs;
 use crate::summary::table;
 use crate::EXIT_INPUT;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use caseaudit_engine::{missing_text, Inspection};
 use caseaudit_report::safe::{json_for_terminal, terminal as term};
 use std::collections::BTreeMap;
@@ -12,8 +12,7 @@ use std::fmt::Write;
 
 pub fn run(a: InspectArgs) -> Result<u8> {
     let pack = super::pack_from(&a.pack)?;
-    let inspection =
-        caseaudit_report::run::inspect(&pack, &a.inputs, &a.profile).map_err(|e| anyhow!("{e}"))?;
+    let inspection = caseaudit_report::run::inspect(&pack, &a.inputs, &a.profile)?;
     if a.json {
         crate::outln!(
             "{}",

@@ -9,7 +9,7 @@ pub mod rules;
 pub mod serve;
 
 use crate::args::{Cli, Command, PackArgs};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use caseaudit_rules::calendar::parse_iso;
 use caseaudit_rules::{Day, RulePack};
 use std::path::Path;
@@ -33,7 +33,7 @@ pub fn shown(p: &Path) -> String {
 
 /// Loads the built-in pack or the one in `dir`.
 pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
-    RulePack::load(dir).map_err(|e| anyhow!("{e}"))
+    Ok(RulePack::load(dir)?)
 }
 
 /// The pack `--rules` names (or the built-in one) with the years of every `--calendar
@@ -51,7 +51,7 @@ pub fn pack_with_calendars(p: &PackArgs) -> Result<RulePack, caseaudit_rules::Pa
 
 /// [`pack_with_calendars`], its error for people.
 pub fn pack_from(p: &PackArgs) -> Result<RulePack> {
-    pack_with_calendars(p).map_err(|e| anyhow!("{e}"))
+    Ok(pack_with_calendars(p)?)
 }
 
 /// Today's date in China (UTC+8).
@@ -138,7 +138,7 @@ pub fn warn_if_newer(path: &Path, report: &caseaudit_engine::AuditReport) {
 /// Reads a findings.json written by `audit`.
 pub fn read_report(path: &Path) -> Result<caseaudit_engine::AuditReport> {
     let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow!("无法读取 `{}`：{e}", shown(path)))?;
+        std::fs::read_to_string(path).with_context(|| format!("无法读取 `{}`", shown(path)))?;
     serde_json::from_str(&text)
-        .map_err(|e| anyhow!("`{}` 不是 caseaudit 生成的 findings.json：{e}", shown(path)))
+        .with_context(|| format!("`{}` 不是 caseaudit 生成的 findings.json", shown(path)))
 }

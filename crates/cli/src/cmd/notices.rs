@@ -38,15 +38,14 @@ pub fn run(a: NoticesArgs) -> Result<u8> {
         deadline_days: a.deadline_days,
         include_data_quality: a.include_data_quality,
     };
-    let (notices, unaddressed) =
-        build_notices(&report, template, &opts).map_err(|e| anyhow!("{e}"))?;
+    let (notices, unaddressed) = build_notices(&report, template, &opts)?;
     for p in planned_paths(&notices, &a.out, &formats) {
         super::refuse_overwrite(&p, &[&a.findings])?;
     }
-    caseaudit_report::outdir::prepare(&a.out).map_err(|e| anyhow!("{e}"))?;
-    let mut written = write_notices(&notices, &a.out, &formats).map_err(|e| anyhow!("{e}"))?;
-    written.push(write_register(&notices, &opts, &a.out).map_err(|e| anyhow!("{e}"))?);
-    caseaudit_report::outdir::record(&a.out, &written).map_err(|e| anyhow!("{e}"))?;
+    caseaudit_report::outdir::prepare(&a.out)?;
+    let mut written = write_notices(&notices, &a.out, &formats)?;
+    written.push(write_register(&notices, &opts, &a.out)?);
+    caseaudit_report::outdir::record(&a.out, &written)?;
     for n in &notices {
         crate::errln!(
             "{}  {}：{} 个问题",

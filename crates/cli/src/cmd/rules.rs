@@ -132,7 +132,7 @@ pub fn test(pack: &RulePack, verbose: bool) -> Result<u8> {
         );
     }
     crate::outln!(
-        "{} passed, {} failed",
+        "通过 {} 个，失败 {} 个",
         outcomes.len() - failed.len(),
         failed.len()
     );
@@ -142,7 +142,7 @@ pub fn test(pack: &RulePack, verbose: bool) -> Result<u8> {
 fn sql(a: crate::args::SqlArgs) -> Result<u8> {
     use caseaudit_rules::sql::{calendar_rows, cases_schema, pack_query, Dialect};
     let pack = super::pack_from(&a.pack)?;
-    let profile = pack.profile(&a.profile).map_err(|e| anyhow!("{e}"))?;
+    let profile = pack.profile(&a.profile)?;
     let params = pack.param_values(profile);
     let calendar = pack.calendar(profile);
     let as_of = super::as_of(a.as_of.as_deref())?;
@@ -159,21 +159,20 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
         crate::args::DialectArg::Duckdb => Dialect::DuckDb,
         crate::args::DialectArg::Spark => Dialect::Spark,
     };
-    let q = pack_query(&pack, &params, &calendar, as_of, dialect).map_err(|e| anyhow!("{e}"))?;
+    let q = pack_query(&pack, &params, &calendar, as_of, dialect).map_err(anyhow::Error::msg)?;
     if let Some(path) = &a.calendar_table {
         let mut text = String::from("day,ordinal\n");
         for (d, o) in calendar_rows(&calendar) {
             text.push_str(&format!("{d},{o}\n"));
         }
-        caseaudit_report::write_atomic(path, text.as_bytes()).map_err(|e| anyhow!("{e}"))?;
+        caseaudit_report::write_atomic(path, text.as_bytes())?;
     }
     if let Some(path) = &a.schema {
         let schema: serde_json::Map<String, serde_json::Value> = cases_schema(&pack, dialect)
             .into_iter()
             .map(|(c, t)| (c, t.into()))
             .collect();
-        caseaudit_report::write_atomic(path, serde_json::to_string_pretty(&schema)?.as_bytes())
-            .map_err(|e| anyhow!("{e}"))?;
+        caseaudit_report::write_atomic(path, serde_json::to_string_pretty(&schema)?.as_bytes())?;
     }
     crate::outln!(
         "-- caseaudit rules sql: pack {} {}, profile {}, as of {}",
@@ -182,7 +181,10 @@ fn sql(a: crate::args::SqlArgs) -> Result<u8> {
         a.profile,
         caseaudit_rules::calendar::format_day(as_of)
     );
-    crate::outln!("-- tables: cases (canonical fields; lists joined with '、'), calendar (day DATE, ordinal INTEGER)");
+    crate::outln!(
+        "-- tables: cases (canonical fields; lists joined with '{}'), calendar (day DATE, ordinal INTEGER)",
+        caseaudit_rules::spelling::LIST_SEPARATOR
+    );
     crate::out!("{q}");
     Ok(0)
 }

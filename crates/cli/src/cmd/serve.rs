@@ -1,7 +1,7 @@
 //! `caseaudit serve`: the workbench in the browser (crates/serve).
 
 use crate::args::ServeArgs;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 pub fn run(a: ServeArgs) -> Result<u8> {
     let token = a.token.clone().or_else(|| {
@@ -18,6 +18,6 @@ pub fn run(a: ServeArgs) -> Result<u8> {
         rules: a.pack.rules.clone(),
         workers: caseaudit_serve::cores(),
     };
-    caseaudit_serve::serve(config).map_err(|e| anyhow!("{e}"))?;
+    caseaudit_serve::serve(config)?;
     Ok(0)
 }

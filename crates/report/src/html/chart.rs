@@ -5,19 +5,19 @@ use crate::safe::html_escape as esc;
 use std::fmt::Write;
 
 /// Colours of the severities, most serious first (as `tally::SEVERITIES`).
-pub const SEVERITY_COLORS: [&str; 3] = ["#c0392b", "#e67e22", "#f1c40f"];
+pub(crate) const SEVERITY_COLORS: [&str; 3] = ["#c0392b", "#e67e22", "#f1c40f"];
 /// A neutral bar.
-pub const BAR_COLOR: &str = "#4472c4";
+pub(crate) const BAR_COLOR: &str = "#4472c4";
 
 /// One bar: a label and stacked segments (value, colour).
-pub struct Bar {
-    pub label: String,
-    pub segments: Vec<(u64, &'static str)>,
+pub(crate) struct Bar {
+    pub(crate) label: String,
+    pub(crate) segments: Vec<(u64, &'static str)>,
 }
 
 impl Bar {
     /// A bar of one segment.
-    pub fn single(label: impl Into<String>, value: u64, color: &'static str) -> Bar {
+    pub(crate) fn single(label: impl Into<String>, value: u64, color: &'static str) -> Bar {
         Bar {
             label: label.into(),
             segments: vec![(value, color)],
@@ -37,7 +37,7 @@ const LABEL_CHARS: usize = 15;
 
 /// A `<figure class="chart">` holding the caption, an optional legend and the SVG
 /// (whose id is `id`). The figure carries no other attribute: tests count it as written.
-pub fn bar_chart(id: &str, title: &str, bars: &[Bar], legend: &[(&str, &str)]) -> String {
+pub(crate) fn bar_chart(id: &str, title: &str, bars: &[Bar], legend: &[(&str, &str)]) -> String {
     let max = bars.iter().map(Bar::total).max().unwrap_or(0).max(1);
     let width = LABEL_W + BAR_W + VALUE_W;
     let height = ROW * bars.len().max(1) + 8;

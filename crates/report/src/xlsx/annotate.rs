@@ -3,7 +3,7 @@
 //! rules and messages of all findings on that cell.
 
 use super::{cell_text, note_text, sheet_name, utf16_prefix, Styles, MAX_COL, MAX_ROW};
-use crate::tally::{severity_index, severity_label, SEVERITIES};
+use crate::tally::{severity_index, SEVERITIES};
 use caseaudit_engine::cell::Cell;
 use caseaudit_engine::load::{self, read_file};
 use caseaudit_engine::{header_col_index, AuditReport, Finding, InputSummary};
@@ -274,7 +274,7 @@ fn mark(
             format!(
                 "{}【{}】{}：{}",
                 f.rule_id,
-                severity_label(&f.severity),
+                f.severity.label(),
                 f.title,
                 f.message
             )

@@ -2,7 +2,7 @@
 //! the inputs, and everything the reader should know was left out.
 
 use super::{put, put_fmt, Styles};
-use crate::tally::{system_label, AgencyTally, Tally, SEVERITIES};
+use crate::tally::{AgencyTally, Tally, SEVERITIES};
 use caseaudit_engine::AuditReport;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
@@ -85,7 +85,7 @@ pub(super) fn summary_sheet(
         .map(String::from)
         .to_vec();
     cols.extend(tally.grades.iter().cloned());
-    cols.extend(tally.systems.iter().map(|k| system_label(k).to_string()));
+    cols.extend(tally.systems.iter().map(|k| k.label().to_string()));
     cols.extend(SEVERITIES.iter().map(|s| s.label().to_string()));
     cols.push("问题合计".into());
     for (c, h) in cols.iter().enumerate() {

@@ -1,27 +1,17 @@
 //! The list sheets: 问题清单 (one finding a row), 评分 (one case a row), 规则 and 单位评分.
 
 use super::{header_row, put, Styles};
-use crate::tally::{severity_label, system_label, Tally, SEVERITIES};
+use crate::row::{finding_cells, Cell, RowColumns, FINDING_COLUMNS};
+use crate::tally::{Tally, SEVERITIES};
 use caseaudit_engine::{AuditReport, CaseScore, Finding};
 use rust_xlsxwriter::{Worksheet, XlsxError};
 use std::collections::HashMap;
 
-const FINDING_COLUMNS: [(&str, f64); 14] = [
-    ("文件", 24.0),
-    ("工作表", 14.0),
-    ("行号", 7.0),
-    ("列", 7.0),
-    ("案件编号", 24.0),
-    ("执法单位", 26.0),
-    ("规则编号", 10.0),
-    ("制度", 18.0),
-    ("严重程度", 9.0),
-    ("问题", 32.0),
-    ("说明", 60.0),
-    ("扣分", 9.0),
-    ("法律依据", 50.0),
-    ("整改要求", 50.0),
+/// Widths of the shared [`FINDING_COLUMNS`], then the columns this sheet adds.
+const FINDING_WIDTHS: [f64; 12] = [
+    24.0, 14.0, 7.0, 7.0, 24.0, 26.0, 10.0, 18.0, 9.0, 32.0, 60.0, 9.0,
 ];
+const FINDING_EXTRA: [(&str, f64); 2] = [("法律依据", 50.0), ("整改要求", 50.0)];
 
 fn new_sheet(name: &str) -> Result<Worksheet, XlsxError> {
     let mut ws = Worksheet::new();
@@ -43,38 +33,28 @@ pub(super) fn findings_sheet(
         .iter()
         .map(|r| (r.id.as_str(), (r.basis.as_str(), r.rectification.as_str())))
         .collect();
-    header_row(ws, st, 0, &FINDING_COLUMNS)?;
+    let columns: Vec<(&str, f64)> = FINDING_COLUMNS
+        .into_iter()
+        .zip(FINDING_WIDTHS)
+        .chain(FINDING_EXTRA)
+        .collect();
+    header_row(ws, st, 0, &columns)?;
     for (i, f) in findings.iter().enumerate() {
         let r = i as u32 + 1;
-        put(ws, r, 0, &f.source.file)?;
-        put(ws, r, 1, &f.source.sheet)?;
-        ws.write_number(r, 2, f.source.row as f64)?;
-        match &f.source.column {
-            Some(c) => put(ws, r, 3, c)?,
-            None => put(ws, r, 3, &f.cells.join("、"))?,
-        }
-        put(ws, r, 4, f.case_id.as_deref().unwrap_or(""))?;
-        put(ws, r, 5, f.agency.as_deref().unwrap_or(""))?;
-        put(ws, r, 6, &f.rule_id)?;
-        put(ws, r, 7, system_label(&f.system))?;
-        put(ws, r, 8, severity_label(&f.severity))?;
-        put(ws, r, 9, &f.title)?;
-        put(ws, r, 10, &f.message)?;
-        if f.veto {
-            put(ws, r, 11, "一票否决")?;
-        } else {
-            ws.write_number(r, 11, f.deduction as f64)?;
+        for (c, cell) in finding_cells(f, RowColumns::Cells).iter().enumerate() {
+            match cell {
+                Cell::Text(s) => put(ws, r, c as u16, s)?,
+                Cell::Number(n) => {
+                    ws.write_number(r, c as u16, *n as f64)?;
+                }
+            }
         }
         let (basis, rect) = rules.get(f.rule_id.as_str()).copied().unwrap_or(("", ""));
-        put(ws, r, 12, basis)?;
-        put(ws, r, 13, rect)?;
+        let c = FINDING_COLUMNS.len() as u16;
+        put(ws, r, c, basis)?;
+        put(ws, r, c + 1, rect)?;
     }
-    ws.autofilter(
-        0,
-        0,
-        findings.len() as u32,
-        FINDING_COLUMNS.len() as u16 - 1,
-    )?;
+    ws.autofilter(0, 0, findings.len() as u32, columns.len() as u16 - 1)?;
     Ok(())
 }
 
@@ -141,8 +121,8 @@ pub(super) fn rules_sheet(
         let r = i as u32 + 1;
         put(ws, r, 0, &rule.id)?;
         put(ws, r, 1, &rule.title)?;
-        put(ws, r, 2, system_label(&rule.system))?;
-        put(ws, r, 3, severity_label(&rule.severity))?;
+        put(ws, r, 2, rule.system.label())?;
+        put(ws, r, 3, rule.severity.label())?;
         if rule.veto {
             put(ws, r, 4, "一票否决")?;
         } else {

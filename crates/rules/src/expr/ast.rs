@@ -1,6 +1,7 @@
 //! The typed syntax tree of the condition language.
 
 use crate::calendar::{format_day, Day};
+use crate::spelling::{date_literal, number as fmt_number, text_literal as quote};
 use std::fmt;
 
 /// The type of an expression.
@@ -404,18 +405,6 @@ impl Expr {
     }
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-fn fmt_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ExprKind::*;
@@ -431,7 +420,7 @@ impl fmt::Display for Expr {
             Bool(b) => write!(f, "{}", if *b { "TRUE" } else { "FALSE" }),
             Number(n) => write!(f, "{}", fmt_number(*n)),
             Text(s) => write!(f, "{}", quote(s)),
-            Date(d) => write!(f, "DATE '{}'", format_day(*d)),
+            Date(d) => write!(f, "{}", date_literal(*d)),
             Field(n) | Derived(n) => write!(f, "{n}"),
             Param(n) => write!(f, "params.{n}"),
             AsOf => write!(f, "AS_OF"),

@@ -51,7 +51,7 @@ impl Val {
             }
             Val::Text(s) => s.clone().into(),
             Val::Date(d) => format_day(*d).into(),
-            Val::List(v) => v.join("、").into(),
+            Val::List(v) => v.join(crate::spelling::LIST_SEPARATOR).into(),
         }
     }
 }

@@ -1,9 +1,15 @@
-//! Generated ledgers with ground truth, for correctness at scale and benchmarks.
+#![warn(unreachable_pub, missing_docs)]
+
+//! Generated ledgers with ground truth (`caseaudit generate`), for correctness at scale
+//! and benchmarks.
 //!
 //! Every case starts compliant with every rule; a share of cases is then changed to
 //! break one chosen rule, in a way that touches no other rule. The truth file lists
 //! the (case id, rule id) pairs planted, decided by how each case was built, never by
 //! running the rules. Deterministic for a seed.
+//!
+//! Cases can be streamed ([`generate_each`], [`CsvRows`]): a batch of any size is written
+//! to CSV holding one case at a time and the truth.
 
 use caseaudit_rules::calendar::{format_day, from_day};
 use caseaudit_rules::{Calendar, Day, ParamValues, RulePack};
@@ -13,29 +19,43 @@ use std::collections::BTreeMap;
 /// A generated value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenValue {
+    /// Text.
     Text(String),
+    /// A date.
     Date(Day),
+    /// A boolean.
     Bool(bool),
+    /// An amount in yuan.
     Money(f64),
+    /// The items of a list.
     List(Vec<String>),
 }
 
 /// One generated case: field → value (absent = empty cell).
 pub type GenCase = BTreeMap<&'static str, GenValue>;
 
+/// What was planted: (case id, rule id), in case order (`-` for a case planted without
+/// a case number, DQ-001).
+pub type Truth = Vec<(String, &'static str)>;
+
 /// A generated batch and what was planted in it.
 pub struct Batch {
+    /// The cases, in ledger order.
     pub cases: Vec<GenCase>,
-    /// (case id, rule id), in case order.
-    pub truth: Vec<(String, String)>,
+    /// What was planted in them.
+    pub truth: Truth,
 }
 
 /// Options of `caseaudit generate`.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
+    /// Cases to generate.
     pub cases: usize,
+    /// The seed: the same seed gives the same batch.
     pub seed: u64,
+    /// Share of cases changed to break one rule (0 to 1).
     pub violation_rate: f64,
+    /// The audit date the planted findings are meant for.
     pub as_of: Day,
 }
 
@@ -496,13 +516,34 @@ fn plant(rng: &mut Rng, c: &Ctx, p: &ParamValues, case: &mut GenCase, rule: &str
     true
 }
 
-/// Generates a batch.
+/// Generates a batch in memory.
 pub fn generate(
     pack: &RulePack,
     params: &ParamValues,
     calendar: &Calendar,
     opts: &GenerateOptions,
 ) -> Batch {
+    let mut cases: Vec<GenCase> = Vec::with_capacity(opts.cases);
+    let truth = generate_each(pack, params, calendar, opts, |c| {
+        cases.push(c.clone());
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let truth = match truth {
+        Ok(t) => t,
+        Err(never) => match never {},
+    };
+    Batch { cases, truth }
+}
+
+/// Generates `opts.cases` cases, handing each to `sink` as it is made (nothing but the
+/// truth is kept), and returns the truth. The cases are those [`generate`] returns.
+pub fn generate_each<E>(
+    pack: &RulePack,
+    params: &ParamValues,
+    calendar: &Calendar,
+    opts: &GenerateOptions,
+    mut sink: impl FnMut(&GenCase) -> Result<(), E>,
+) -> Result<Truth, E> {
     let mut rng = Rng(opts.seed ^ 0x5EED_CA5E);
     let year_start = |y: i32| {
         chrono::NaiveDate::from_ymd_opt(y, 1, 1)
@@ -523,12 +564,11 @@ pub fn generate(
     };
     let year = from_day(opts.as_of).year();
     let mut counters: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut cases: Vec<GenCase> = Vec::with_capacity(opts.cases);
-    let mut truth: Vec<(String, String)> = Vec::new();
-    let plantable: Vec<&str> = PLANTABLE
+    let mut truth: Truth = Vec::new();
+    let plantable: Vec<&'static str> = PLANTABLE
         .iter()
         .copied()
-        .filter(|r| pack.rule(r).is_some())
+        .filter(|r| pack.rule(r).is_some_and(|r| r.is_active()))
         .collect();
     let mut i = 0;
     while i < opts.cases {
@@ -569,10 +609,10 @@ pub fn generate(
                 // Two rows share a case number within one agency: both are findings.
                 let mut twin = base(&mut rng, &c, id.clone(), agency, kind);
                 twin.insert("case_name", text("重复登记"));
-                truth.push((id.clone(), "DQ-002".into()));
-                truth.push((id, "DQ-002".into()));
-                cases.push(case);
-                cases.push(twin);
+                truth.push((id.clone(), "DQ-002"));
+                truth.push((id, "DQ-002"));
+                sink(&case)?;
+                sink(&twin)?;
                 i += 2;
                 continue;
             }
@@ -583,15 +623,15 @@ pub fn generate(
                 } else {
                     id
                 };
-                truth.push((key, rule.to_string()));
+                truth.push((key, rule));
             }
             Some(_) => {}
             None => {}
         }
-        cases.push(case);
+        sink(&case)?;
         i += 1;
     }
-    Batch { cases, truth }
+    Ok(truth)
 }
 
 /// The text a canonical ledger holds for a value.
@@ -601,7 +641,7 @@ pub fn canonical_text(v: &GenValue) -> String {
         GenValue::Date(d) => format_day(*d),
         GenValue::Bool(b) => b.to_string(),
         GenValue::Money(m) => format!("{m}"),
-        GenValue::List(l) => l.join("、"),
+        GenValue::List(l) => l.join(caseaudit_rules::spelling::LIST_SEPARATOR),
     }
 }
 
@@ -674,6 +714,42 @@ fn pack_key<'a>(case: &'a GenCase, field: &str) -> Option<&'a GenValue> {
     case.iter().find(|(k, _)| **k == field).map(|(_, v)| v)
 }
 
+/// A CSV ledger (UTF-8) written one case at a time.
+pub struct CsvRows<W: std::io::Write> {
+    w: csv::Writer<W>,
+    names: Vec<String>,
+    style: Style,
+    row: usize,
+}
+
+impl<W: std::io::Write> CsvRows<W> {
+    /// Starts the ledger: writes its header.
+    pub fn new(pack: &RulePack, style: Style, out: W) -> csv::Result<CsvRows<W>> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(headers(pack, style))?;
+        Ok(CsvRows {
+            w,
+            names: pack.fields.iter().map(|f| f.name.clone()).collect(),
+            style,
+            row: 0,
+        })
+    }
+
+    /// Writes the next case.
+    pub fn push(&mut self, case: &GenCase) -> csv::Result<()> {
+        let (style, row) = (self.style, self.row);
+        self.w
+            .write_record(self.names.iter().map(|n| cell(case, n, style, row)))?;
+        self.row += 1;
+        Ok(())
+    }
+
+    /// Writes out what is buffered.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
 /// Writes a batch as CSV (UTF-8).
 pub fn write_csv(
     pack: &RulePack,
@@ -681,15 +757,11 @@ pub fn write_csv(
     style: Style,
     out: impl std::io::Write,
 ) -> Result<(), String> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(headers(pack, style))
-        .map_err(|e| e.to_string())?;
-    let names: Vec<String> = pack.fields.iter().map(|f| f.name.clone()).collect();
-    for (i, case) in batch.cases.iter().enumerate() {
-        w.write_record(names.iter().map(|n| cell(case, n, style, i)))
-            .map_err(|e| e.to_string())?;
+    let mut rows = CsvRows::new(pack, style, out).map_err(|e| e.to_string())?;
+    for case in &batch.cases {
+        rows.push(case).map_err(|e| e.to_string())?;
     }
-    w.flush().map_err(|e| e.to_string())
+    rows.finish().map_err(|e| e.to_string())
 }
 
 /// Writes a batch as an xlsx workbook (one sheet, text cells).
