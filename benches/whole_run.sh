@@ -41,12 +41,17 @@ import json, sys, duckdb
 mode, csv, cal, sql, schema = sys.argv[1:6]
 con = duckdb.connect()
 types = json.load(open(schema, encoding="utf-8"))
-# A CSV has no case_key column (cases.parquet has it, NFKC-folded by caseaudit):
+# A CSV has no case_key or party_key column (cases.parquet has them, NFKC-folded by
+# caseaudit):
 KEY = ("regexp_replace(regexp_replace(case_id, '\\s', '', 'g'), "
-       "'[〔\\[【(（［]([0-9]{4})[〕\\]】)）］]', '〔\\1〕', 'g') AS case_key")
+       "'[〔\\[【(（［]([0-9]{4})[〕\\]】)）］]', '〔\\1〕', 'g') AS case_key, "
+       "regexp_replace(party_name, '\\s', '', 'g') AS party_key")
 con.execute("CREATE TABLE cases AS SELECT *, " + KEY + " FROM read_csv(?, header=true, columns=?)", [csv, types])
 if mode == "rules":
     con.execute("CREATE TABLE calendar AS SELECT * FROM read_csv(?, header=true, columns={'day':'DATE','ordinal':'INTEGER'})", [cal])
+    # No publication records in the benchmark: PUB-008/PUB-009 read an empty table.
+    con.execute("CREATE TABLE published (case_key VARCHAR, decision_date DATE, fine_amount DOUBLE, "
+                "party_name VARCHAR, kind VARCHAR, covered_until DATE)")
     n = con.execute("SELECT COUNT(*) FROM (" + open(sql).read() + ")").fetchone()[0]
     print(n)
 PY

@@ -23,9 +23,11 @@ def run(query_file, cases, calendar, schema=None):
     if cases.endswith(".parquet"):
         con.execute("CREATE TABLE cases AS SELECT * FROM read_parquet(?)", [cases])
     else:
-        # A CSV has no case_key column (cases.parquet has it, NFKC-folded by caseaudit):
+        # A CSV has no case_key or party_key column (cases.parquet has them, NFKC-folded
+        # by caseaudit):
         KEY = ("regexp_replace(regexp_replace(case_id, '\\s', '', 'g'), "
-               "'[〔\\[【(（［]([0-9]{4})[〕\\]】)）］]', '〔\\1〕', 'g') AS case_key")
+               "'[〔\\[【(（［]([0-9]{4})[〕\\]】)）］]', '〔\\1〕', 'g') AS case_key, "
+               "regexp_replace(party_name, '\\s', '', 'g') AS party_key")
         con.execute("CREATE TABLE cases AS SELECT *, " + KEY + " FROM read_csv(?, header=true, columns=?)", [cases, schema])
     con.execute(
         "CREATE TABLE calendar AS SELECT CAST(day AS DATE) AS day, CAST(ordinal AS INTEGER) AS ordinal "

@@ -587,6 +587,8 @@ pub const OUTSIDE_PREFIX: &str = "__oc__";
 pub const LEN_PREFIX: &str = "__len__";
 /// The column of cases.parquet holding each case number's key (`rules sql`'s DQ-002).
 pub const CASE_KEY: &str = "case_key";
+/// The column of cases.parquet holding each party name folded (`rules sql`'s PUB-009).
+pub const PARTY_KEY: &str = "party_key";
 
 impl CaseTable {
     /// A table with every field of the pack and no case.
@@ -741,14 +743,21 @@ impl CaseTable {
             .collect();
         // The key DQ-002 compares (trimmed, NFKC, brackets around the year folded): SQL
         // engines have no NFKC, so `rules sql` reads it from here.
-        let keys: StringChunked = match self.column("case_id") {
-            Some(ids) => all
-                .clone()
-                .map(|i| ids.text(i).map(caseaudit_rules::case_key))
-                .collect(),
-            None => all.clone().map(|_| None::<String>).collect(),
+        let keyed = |field: &str, key: fn(&str) -> String| -> StringChunked {
+            match self.column(field) {
+                Some(c) => all.clone().map(|i| c.text(i).map(key)).collect(),
+                None => all.clone().map(|_| None::<String>).collect(),
+            }
         };
-        cols.push(Column::new(CASE_KEY.into(), keys.into_series()));
+        cols.push(Column::new(
+            CASE_KEY.into(),
+            keyed("case_id", caseaudit_rules::case_key).into_series(),
+        ));
+        // The party name as PUB-009 compares it (NFKC, no whitespace), for the same reason.
+        cols.push(Column::new(
+            PARTY_KEY.into(),
+            keyed("party_name", caseaudit_rules::fold).into_series(),
+        ));
         cols.push(Column::new("__file".into(), files.into_series()));
         cols.push(Column::new("__sheet".into(), sheets.into_series()));
         cols.push(Column::new("__row".into(), self.row.clone()));
@@ -826,5 +835,33 @@ mod tests {
         assert!(matches!(c.0, Texts::Plain(_)));
         let got: Vec<Option<String>> = (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn cases_parquet_carries_the_keys_sql_compares() {
+        let pack = caseaudit_rules::RulePack::builtin().expect("pack");
+        let mut t = CaseTable::empty(&pack.fields);
+        for (name, c) in &mut t.columns {
+            let v = match name.as_str() {
+                "case_id" => Some("巴市监罚[2022]21号"),
+                "party_name" => Some(" Ａ 公司"),
+                _ => None,
+            };
+            *c = ColumnData::new(pack.fields.get(name).expect("field").ty, 1);
+            c.push(v.map_or(Typed::Null, |v| Typed::Text(v.into())));
+        }
+        t.row = vec![2];
+        t.input = vec![0];
+        let df = t.to_canonical_dataframe(&[]).expect("frame");
+        let text = |c: &str| {
+            df.column(c)
+                .expect("column")
+                .str()
+                .expect("text")
+                .get(0)
+                .map(str::to_string)
+        };
+        assert_eq!(text(CASE_KEY).as_deref(), Some("巴市监罚〔2022〕21号"));
+        assert_eq!(text(PARTY_KEY).as_deref(), Some("A公司"));
     }
 }

@@ -12,7 +12,8 @@
 //! `party_name` (NFKC-folded, whitespace removed: `caseaudit audit --format cases`
 //! writes it so in published.parquet), `kind` (行政处罚 or 行政许可) and `covered_until`
 //! DATE. Without records it is an empty table of those columns. The ledger's party name
-//! is compared with whitespace removed (SQL engines have no NFKC).
+//! is compared by `cases.party_key`, folded the same way (SQL engines have no NFKC:
+//! cases.parquet carries it).
 
 use crate::calendar::{format_day, Calendar, Day};
 use crate::expr::{ArithOp, Expr, ExprKind, Ty};
@@ -343,16 +344,11 @@ pub fn pack_query(
                 ));
             }
             (RuleKind::Builtin, _) if r.builtin == Some(Builtin::PublicationMismatch) => {
-                let fold = |x: &str| match dialect {
-                    Dialect::DuckDb => format!("regexp_replace({x}, '\\s', '', 'g')"),
-                    Dialect::Spark => format!("regexp_replace({x}, '\\\\s', '')"),
-                };
                 let agree = format!(
-                    "(k.decision_date IS NULL OR p.decision_date IS NULL OR k.decision_date = p.decision_date) AND (k.fine_amount IS NULL OR p.fine_amount IS NULL OR ABS(k.fine_amount - p.fine_amount) < {MONEY_TOLERANCE}) AND (k.party_name IS NULL OR p.party_name IS NULL OR {} = p.party_name)",
-                    fold("k.party_name")
+                    "(k.decision_date IS NULL OR p.decision_date IS NULL OR k.decision_date = p.decision_date) AND (k.fine_amount IS NULL OR p.fine_amount IS NULL OR ABS(k.fine_amount - p.fine_amount) < {MONEY_TOLERANCE}) AND (k.party_key IS NULL OR p.party_name IS NULL OR k.party_key = p.party_name)"
                 );
                 parts.push(format!(
-                    "SELECT case_id, agency, {} AS rule_id FROM (\n  SELECT k.case_id, k.agency, MAX(CASE WHEN {agree} THEN 1 ELSE 0 END) AS __agrees\n  FROM (SELECT case_id, agency, case_key, decision_date, fine_amount, party_name, ROW_NUMBER() OVER (PARTITION BY case_key ORDER BY case_key) AS __rid FROM cases WHERE case_id IS NOT NULL AND case_key IS NOT NULL) AS k\n  JOIN published AS p ON p.case_key = k.case_key\n  GROUP BY k.case_id, k.agency, k.case_key, k.__rid\n) AS m WHERE __agrees = 0",
+                    "SELECT case_id, agency, {} AS rule_id FROM (\n  SELECT k.case_id, k.agency, MAX(CASE WHEN {agree} THEN 1 ELSE 0 END) AS __agrees\n  FROM (SELECT case_id, agency, case_key, decision_date, fine_amount, party_key, ROW_NUMBER() OVER (PARTITION BY case_key ORDER BY case_key) AS __rid FROM cases WHERE case_id IS NOT NULL AND case_key IS NOT NULL) AS k\n  JOIN published AS p ON p.case_key = k.case_key\n  GROUP BY k.case_id, k.agency, k.case_key, k.__rid\n) AS m WHERE __agrees = 0",
                     quote(&r.id)
                 ));
             }
