@@ -117,31 +117,16 @@ impl CaseScores {
         self.range(0..self.len())
     }
 
-    /// The scores of cases `range`.
+    /// The scores of cases `range` (clamped to the cases there are).
     pub fn range(
         &self,
         range: std::ops::Range<usize>,
     ) -> impl ExactSizeIterator<Item = CaseScore> + '_ {
-        range.map(|i| self.get(i).unwrap_or_else(|| unreachable_score(i)))
-    }
-}
-
-/// Never made: `range` callers stay within `len`.
-fn unreachable_score(i: usize) -> CaseScore {
-    CaseScore {
-        case_id: None,
-        agency: None,
-        score: 0.0,
-        grade: String::new(),
-        veto: false,
-        deductions: 0,
-        findings: 0,
-        source: Source {
-            file: String::new(),
-            sheet: String::new(),
-            row: i as u32,
-            column: None,
-        },
+        let n = self.len();
+        (range.start.min(n)..range.end.min(n)).map(move |i| match &self.0 {
+            Repr::Rows(r) => r[i].clone(),
+            Repr::Tallies(t) => t.case(i),
+        })
     }
 }
 
