@@ -39,7 +39,7 @@ struct Plain {
 #[derive(Debug, Clone, Default)]
 struct Dict {
     values: Vec<String>,
-    index: std::collections::HashMap<String, u32>,
+    index: PlHashMap<String, u32>,
     codes: Vec<u32>,
 }
 

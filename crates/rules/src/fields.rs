@@ -180,6 +180,8 @@ pub struct ValueWords {
     empty_words: HashMap<String, ()>,
     /// The most characters an empty word has.
     empty_word_chars: usize,
+    /// The first character of each empty word (folded, lower case).
+    empty_starts: Vec<char>,
     /// Characters that separate the items of a list cell.
     pub list_separators: Vec<char>,
     /// (suffix, factor), longest suffix first.
@@ -215,7 +217,21 @@ impl ValueWords {
             .filter(|c| !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c))
             .take(self.empty_word_chars + 1)
             .count();
-        solid <= self.empty_word_chars && self.empty_words.contains_key(&fold(text).to_lowercase())
+        if solid > self.empty_word_chars {
+            return false;
+        }
+        // A text already NFKC (almost every one) folds to itself without whitespace: it
+        // is no empty word unless its first character begins one, and is not folded.
+        let first = text.chars().find(|c| !c.is_whitespace());
+        if let Some(first) = first.and_then(|c| c.to_lowercase().next()) {
+            if !self.empty_starts.contains(&first)
+                && unicode_normalization::is_nfkc_quick(text.chars())
+                    == unicode_normalization::IsNormalized::Yes
+            {
+                return false;
+            }
+        }
+        self.empty_words.contains_key(&fold(text).to_lowercase())
     }
 
     /// The factor a header implies for its money column (万元 → 10000), if any.
@@ -428,6 +444,16 @@ impl FieldSet {
                     .map(|w| fold(w).to_lowercase().chars().count())
                     .max()
                     .unwrap_or(0),
+                empty_starts: {
+                    let mut s: Vec<char> = v
+                        .empty_words
+                        .iter()
+                        .filter_map(|w| fold(w).to_lowercase().chars().next())
+                        .collect();
+                    s.sort_unstable();
+                    s.dedup();
+                    s
+                },
                 list_separators: seps,
                 money_units,
                 header_units: v
@@ -486,6 +512,35 @@ mod key_tests {
         // Brackets around anything but a year stay as written.
         assert_eq!(case_key("罚(食)21号"), "罚(食)21号");
         assert_eq!(case_key("[2022"), "[2022");
+    }
+
+    #[test]
+    fn empty_words_are_known_however_written_and_other_texts_are_not() {
+        let pack = crate::RulePack::builtin().expect("pack");
+        let words = &pack.fields.words;
+        assert!(!words.empty_words.is_empty());
+        // Full-width forms of ASCII, as a Chinese keyboard writes them.
+        let wide = |t: &str| -> String {
+            t.chars()
+                .map(|c| match c {
+                    '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                    _ => c,
+                })
+                .collect()
+        };
+        for w in words.empty_words.keys() {
+            for t in [
+                w.clone(),
+                format!(" {w}\u{3000}"),
+                w.to_uppercase(),
+                wide(w),
+            ] {
+                assert!(words.is_empty_word(&t), "{t:?} is an empty word");
+            }
+        }
+        for t in ["李丽江", "巴楚县市场监督管理局", "N", "无锡市", "/2"] {
+            assert!(!words.is_empty_word(t), "{t:?} is not an empty word");
+        }
     }
 
     #[test]
