@@ -383,7 +383,8 @@ fn utf16_tab_and_semicolon_csv() {
 }
 
 /// A parquet file written in row groups of two rows is read as the same data in one row
-/// group: the same cases, and the same findings at the same rows and cells.
+/// group: the same cases, and the same findings at the same rows and cells. (A thousand
+/// rows: polars' writer takes about a tenth of a second a row group in a debug build.)
 #[test]
 fn parquet_in_row_groups_of_two_reads_as_one_row_group() {
     use caseaudit_engine::generate::{generate, write_parquet, GenerateOptions, Style};
@@ -391,7 +392,7 @@ fn parquet_in_row_groups_of_two_reads_as_one_row_group() {
     let pack = pack();
     let profile = pack.profile("national").unwrap_or_else(|e| panic!("{e}"));
     let opts = GenerateOptions {
-        cases: 3000,
+        cases: 1000,
         seed: 7,
         violation_rate: 0.3,
         as_of: parse_iso("2022-12-31").unwrap_or_default(),
@@ -425,7 +426,7 @@ fn parquet_in_row_groups_of_two_reads_as_one_row_group() {
             .len()
     };
     assert_eq!(groups(&one), 1);
-    assert_eq!(groups(&pairs), 1500);
+    assert_eq!(groups(&pairs), 500);
     let findings = |r: &AuditReport| {
         let mut v: Vec<_> = r
             .findings
@@ -446,8 +447,8 @@ fn parquet_in_row_groups_of_two_reads_as_one_row_group() {
     let a = run(&[one], "national");
     let b = run(&[pairs], "national");
     assert!(a.run.errors.is_empty() && b.run.errors.is_empty());
-    assert_eq!(a.run.cases_audited, 3000);
-    assert_eq!(b.run.cases_audited, 3000);
+    assert_eq!(a.run.cases_audited, 1000);
+    assert_eq!(b.run.cases_audited, 1000);
     let (fa, fb) = (findings(&a), findings(&b));
     assert!(fa.len() > 100, "{} findings", fa.len());
     assert_eq!(fa, fb);
