@@ -43,8 +43,10 @@ options() {
 
 cargo fuzz build
 for t in "${TARGETS[@]}"; do
-    # shellcheck disable=SC2046
-    [ -n "$(options "$t")" ] && cargo fuzz build $(options "$t") "$t"
+    if [ -n "$(options "$t")" ]; then
+        # shellcheck disable=SC2046
+        cargo fuzz build $(options "$t") "$t"
+    fi
 done
 
 run_one() {
