@@ -1041,3 +1041,13 @@ fn a_run_removes_the_temp_files_an_interrupted_run_left() {
     assert!(!stale.exists(), "the stale temp file was left");
     assert!(live.exists(), "a running writer's temp file was removed");
 }
+
+#[test]
+fn a_parquet_file_declaring_millions_of_rows_is_too_large() {
+    // 908 bytes declaring 26 million rows of three columns (tests/data/README.md): past
+    // the budget of one file, refused from its metadata before polars reads it.
+    let bytes = std::fs::read(root().join("tests/data/many-rows.parquet"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(bytes.len() < 2048, "{}", bytes.len());
+    too_large("many-rows.parquet", &bytes);
+}

@@ -428,6 +428,21 @@ pub fn prescan_shared_strings<R: std::io::BufRead>(
     }
 }
 
+/// Spends from `budget` what a parquet reader allocates, as the file's metadata declares
+/// it before anything is read: for each row group (rows, columns, bytes the column
+/// chunks inflate to), its cells and its bytes. A few kilobytes of parquet can declare
+/// tens of millions of rows of one repeated value, which the reader then materialises.
+pub fn prescan_parquet(
+    row_groups: impl Iterator<Item = (u64, u64, u64)>,
+    budget: &mut Budget,
+) -> Result<(), LoadError> {
+    for (rows, columns, bytes) in row_groups {
+        budget.cells(rows.saturating_mul(columns.max(1)), "parquet 文件")?;
+        budget.bytes(bytes, "parquet 文件")?;
+    }
+    Ok(())
+}
+
 /// The cells an xlsx or xlsb sheet's rows cost as read: every row from the top of the
 /// sheet to its last used row (an empty row costs one), each up to its last used column.
 /// `rows` holds (row index, last used column) for each row with a used cell.
@@ -521,6 +536,20 @@ mod tests {
         let mut out = Vec::new();
         assert!(f.read_to_end(&mut out).is_err());
         assert!(out.len() <= 4096, "{}", out.len());
+    }
+
+    #[test]
+    fn parquet_row_groups_are_charged_as_declared() {
+        let mut b = Budget::default();
+        assert!(prescan_parquet([(1_000_000, 40, 1 << 20)].into_iter(), &mut b).is_ok());
+        let mut b = Budget::default();
+        let e = prescan_parquet([(26_000_000, 3, 1 << 20)].into_iter(), &mut b)
+            .expect_err("too many cells");
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        let mut b = Budget::default();
+        let e = prescan_parquet([(2, 3, u64::MAX / 2)].into_iter(), &mut b)
+            .expect_err("too many bytes");
+        assert_eq!(e.kind, ErrorKind::TooLarge);
     }
 
     #[test]

@@ -1006,12 +1006,27 @@ pub fn read_parquet_frame(path: &Path) -> Result<polars::prelude::DataFrame, Loa
     use polars::prelude::*;
     guarded(ErrorKind::InvalidParquet, || {
         let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
-        ParquetReader::new(file).finish().map_err(|e| {
+        let invalid = |e: PolarsError| {
             err(
                 ErrorKind::InvalidParquet,
                 format!("不是有效的 parquet 文件。技术信息：{e}"),
             )
-        })
+        };
+        let mut reader = ParquetReader::new(file);
+        // What the metadata declares is spent from the file's budget before reading.
+        let meta = reader.get_metadata().map_err(invalid)?;
+        budget::prescan_parquet(
+            meta.row_groups.iter().map(|g| {
+                let bytes = g.parquet_columns().iter();
+                (
+                    g.num_rows() as u64,
+                    g.n_columns() as u64,
+                    bytes.map(|c| c.uncompressed_size().max(0) as u64).sum(),
+                )
+            }),
+            &mut Budget::default(),
+        )?;
+        reader.finish().map_err(invalid)
     })
 }
 
