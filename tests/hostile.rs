@@ -1051,3 +1051,13 @@ fn a_parquet_file_declaring_millions_of_rows_is_too_large() {
     assert!(bytes.len() < 2048, "{}", bytes.len());
     too_large("many-rows.parquet", &bytes);
 }
+
+#[test]
+fn a_panic_in_a_polars_thread_prints_no_panic_text() {
+    // A damaged parquet file found by the fuzz target `parquet`: polars' decoder asserts
+    // in one of its own threads (fuzz/regressions/parquet/polars-thread-panic).
+    let bytes = std::fs::read(root().join("fuzz/regressions/parquet/polars-thread-panic"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let line = refused("damaged.parquet", &bytes, "invalid_parquet");
+    assert!(line.contains("损坏"), "{line}");
+}

@@ -113,20 +113,31 @@ pub(crate) fn guarded<T>(
     f: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {
     use std::cell::Cell as Flag;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     thread_local! {
         static GUARDED: Flag<bool> = const { Flag::new(false) };
     }
+    // Guarded calls running in any thread: a reader's panic in one of polars' own
+    // threads (named `polars-N`) reaches the guarded caller through polars' thread
+    // pool, and is no more to be printed than one in the caller's thread.
+    static ACTIVE: AtomicUsize = AtomicUsize::new(0);
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !GUARDED.with(Flag::get) {
+            let polars_thread = ACTIVE.load(Ordering::SeqCst) > 0
+                && std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("polars"));
+            if !GUARDED.with(Flag::get) && !polars_thread {
                 previous(info);
             }
         }));
     });
     let was = GUARDED.with(|g| g.replace(true));
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    ACTIVE.fetch_sub(1, Ordering::SeqCst);
     GUARDED.with(|g| g.set(was));
     result.unwrap_or_else(|_| {
         Err(err(
