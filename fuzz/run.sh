@@ -12,6 +12,8 @@
 # The targets that read through the whole engine, polars included (parquet, memory), are
 # built with the fuzz crate's `audit` feature and in cargo's dev profile (unoptimised: a
 # release build of polars with the sanitizer takes far longer than the runs it serves).
+# Unoptimised, they run a few inputs a second: with FUZZ_RUNS set, they run
+# FUZZ_AUDIT_RUNS inputs (300 unless set) instead.
 # A crash is written to fuzz/artifacts/<target>/ and fails the script; copy it into
 # fuzz/regressions/<target>/ once fixed, where the test suite replays it.
 set -euo pipefail
@@ -55,7 +57,13 @@ run_one() {
     [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/logs"
     local bound=("-max_total_time=$SECONDS_PER_TARGET")
-    [ -n "${FUZZ_RUNS:-}" ] && bound=("-runs=$FUZZ_RUNS")
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        if [ -n "$(options "$t")" ]; then
+            bound=("-runs=${FUZZ_AUDIT_RUNS:-300}")
+        else
+            bound=("-runs=$FUZZ_RUNS")
+        fi
+    fi
     [ -n "${FUZZ_SEED:-}" ] && bound+=("-seed=$FUZZ_SEED")
     local start=$SECONDS
     # shellcheck disable=SC2046
