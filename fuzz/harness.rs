@@ -6,8 +6,10 @@
 //! invariants beyond "no panic".
 #![allow(dead_code)]
 
+use caseaudit_engine::budget;
 use caseaudit_engine::cell::{column_letter, Cell, RawSheet};
 use caseaudit_engine::header::{detect, fold_header, AliasIndex};
+use caseaudit_engine::hidden::{hidden_columns_ods, hidden_columns_xls};
 use caseaudit_engine::load::{decode_text, parse_csv, read_workbook_bytes};
 use caseaudit_engine::normalize::{normalize as normalize_cell, parse_date_text, Typed};
 use caseaudit_rules::calendar::format_day;
@@ -26,6 +28,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("condition", condition),
     ("csv", csv),
     ("xlsx", xlsx),
+    ("xls", xls),
+    ("ods", ods),
     ("render", render),
 ];
 
@@ -346,15 +350,138 @@ pub fn xlsx(data: &[u8]) {
             None => return,
         }
     };
-    let Ok(sheets) = read_workbook_bytes(&bytes, "fuzz.xlsx") else {
-        return;
-    };
-    for sheet in &sheets {
+    if let Ok(sheets) = read_workbook_bytes(&bytes, "fuzz.xlsx") {
+        check_sheets(&sheets);
+    }
+}
+
+/// What every workbook reader must give: rows in order, no more cells than a file's
+/// budget allows (the budget is spent before reading, so what was read fits in it), and
+/// a sheet that header detection can take.
+pub fn check_sheets(sheets: &[RawSheet]) {
+    let mut cells = 0u64;
+    for sheet in sheets {
         for pair in sheet.rows.windows(2) {
             assert!(pair[0].0 < pair[1].0, "row numbers out of order");
         }
+        cells += sheet
+            .rows
+            .iter()
+            .map(|(_, c)| c.len().max(1) as u64)
+            .sum::<u64>();
         let _ = detect(sheet, &pack().fields, index());
     }
+    let (limit, _) = budget::file_limits();
+    assert!(
+        cells <= limit,
+        "{cells} cells read from one file, over its budget of {limit}"
+    );
+}
+
+/// What the hidden-column readers must give: per sheet, columns in order and distinct
+/// (`hidden::mark` binary-searches them), within Excel's 16,384.
+fn check_hidden(hidden: &std::collections::HashMap<String, Vec<usize>>) {
+    for (sheet, cols) in hidden {
+        assert!(
+            cols.windows(2).all(|w| w[0] < w[1]),
+            "hidden columns of {sheet:?} not sorted and distinct: {cols:?}"
+        );
+        assert!(cols.iter().all(|c| *c < 16_384), "{sheet:?}: {cols:?}");
+    }
+}
+
+/// A BIFF workbook stream packed as the `Workbook` stream of a compound file, as an .xls
+/// holds it.
+pub fn pack_xls(stream: &[u8]) -> Option<Vec<u8>> {
+    let mut cf = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).ok()?;
+    {
+        let mut s = cf.create_stream("/Workbook").ok()?;
+        s.write_all(stream).ok()?;
+    }
+    cf.flush().ok()?;
+    Some(cf.into_inner().into_inner())
+}
+
+/// The .xls (BIFF) reader: caseaudit's prescan of the records (`budget::prescan_xls`,
+/// spent before calamine allocates its grids), calamine's reader and merge fill, and
+/// the hidden-column reader (COLINFO).
+///
+/// Input byte 0 chooses the mode:
+/// - even: the rest is a whole .xls file, mutated byte by byte;
+/// - odd: the rest is the BIFF `Workbook` stream, packed into a valid compound file, so
+///   that mutations reach the records rather than the container.
+///
+/// Checks: as [`check_sheets`]; hidden columns sorted, distinct and in range.
+pub fn xls(data: &[u8]) {
+    let [mode, rest @ ..] = data else {
+        return;
+    };
+    let bytes = if mode & 1 == 0 {
+        rest.to_vec()
+    } else {
+        match pack_xls(rest) {
+            Some(b) => b,
+            None => return,
+        }
+    };
+    if let Ok(sheets) = read_workbook_bytes(&bytes, "fuzz.xls") {
+        check_sheets(&sheets);
+    }
+    check_hidden(&hidden_columns_xls(
+        std::io::Cursor::new(&bytes),
+        bytes.len() as u64,
+    ));
+}
+
+const ODS_MANIFEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+
+/// An ODS `content.xml` packed into a minimal valid .ods (mimetype first, stored).
+pub fn pack_ods(content: &[u8]) -> Option<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let files: [(&str, &[u8]); 3] = [
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("META-INF/manifest.xml", ODS_MANIFEST.as_bytes()),
+        ("content.xml", content),
+    ];
+    for (name, body) in files {
+        zip.start_file(name, opts).ok()?;
+        zip.write_all(body).ok()?;
+    }
+    zip.finish().ok().map(|c| c.into_inner())
+}
+
+/// The .ods reader: caseaudit's prescan of `content.xml` (`budget::prescan_ods`:
+/// repeated rows and columns counted before calamine expands them), calamine's reader,
+/// and the hidden-column reader.
+///
+/// Input byte 0 chooses the mode:
+/// - even: the rest is a whole .ods file, mutated byte by byte;
+/// - odd: the rest is `content.xml`, packed into a valid .ods, so that mutations reach
+///   the XML readers rather than the zip's checksums.
+///
+/// Checks: as [`check_sheets`]; hidden columns sorted, distinct and in range.
+pub fn ods(data: &[u8]) {
+    let [mode, rest @ ..] = data else {
+        return;
+    };
+    let bytes = if mode & 1 == 0 {
+        rest.to_vec()
+    } else {
+        match pack_ods(rest) {
+            Some(b) => b,
+            None => return,
+        }
+    };
+    if let Ok(sheets) = read_workbook_bytes(&bytes, "fuzz.ods") {
+        check_sheets(&sheets);
+    }
+    check_hidden(&hidden_columns_ods(std::io::Cursor::new(&bytes)));
 }
 
 /// The escapers for people's screens and documents (terminal, Markdown, HTML, file

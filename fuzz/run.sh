@@ -9,6 +9,11 @@
 # the same on every clone. Needs cargo-fuzz (installed here if missing); works
 # on the stable toolchain through RUSTC_BOOTSTRAP. Each target fuzzes from its committed
 # seeds (fuzz/seeds/<target>, never written to) into a working corpus fuzz/corpus/<target>.
+# The targets that read through the whole engine, polars included (parquet, memory), are
+# built with the fuzz crate's `audit` feature and in cargo's dev profile (unoptimised: a
+# release build of polars with the sanitizer takes far longer than the runs it serves).
+# Unoptimised, they run a few inputs a second: with FUZZ_RUNS set, they run
+# FUZZ_AUDIT_RUNS inputs (300 unless set) instead.
 # A crash is written to fuzz/artifacts/<target>/ and fails the script; copy it into
 # fuzz/regressions/<target>/ once fixed, where the test suite replays it.
 set -euo pipefail
@@ -16,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL=(normalize header condition csv xlsx render)
+ALL=(normalize header condition csv xlsx xls ods render parquet memory)
+AUDIT=(parquet memory)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 JOBS=${FUZZ_JOBS:-1}
@@ -26,7 +32,24 @@ export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
 fi
+# The options a target is built and run with.
+options() {
+    local a
+    for a in "${AUDIT[@]}"; do
+        if [ "$a" = "$1" ]; then
+            echo "--dev --features audit"
+            return
+        fi
+    done
+}
+
 cargo fuzz build
+for t in "${TARGETS[@]}"; do
+    if [ -n "$(options "$t")" ]; then
+        # shellcheck disable=SC2046
+        cargo fuzz build $(options "$t") "$t"
+    fi
+done
 
 run_one() {
     local t=$1
@@ -34,10 +57,17 @@ run_one() {
     [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/logs"
     local bound=("-max_total_time=$SECONDS_PER_TARGET")
-    [ -n "${FUZZ_RUNS:-}" ] && bound=("-runs=$FUZZ_RUNS")
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        if [ -n "$(options "$t")" ]; then
+            bound=("-runs=${FUZZ_AUDIT_RUNS:-300}")
+        else
+            bound=("-runs=$FUZZ_RUNS")
+        fi
+    fi
     [ -n "${FUZZ_SEED:-}" ] && bound+=("-seed=$FUZZ_SEED")
     local start=$SECONDS
-    if cargo fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    # shellcheck disable=SC2046
+    if cargo fuzz run $(options "$t") "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
         "${bound[@]}" -rss_limit_mb="$RSS_MB" -timeout=20 \
         -print_final_stats=1 "${dict[@]}" >"fuzz/logs/$t.log" 2>&1; then
         echo "fuzz $t: ok, $(grep -E 'stat::number_of_executed_units' "fuzz/logs/$t.log" | awk '{print $2}') inputs in $((SECONDS - start)) s, no crash"

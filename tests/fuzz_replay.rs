@@ -1,13 +1,16 @@
 //! Every seed and every saved crash input of the fuzz targets (fuzz/seeds/<target>/ and
 //! fuzz/regressions/<target>/) replayed through the targets' own checks, so that a fixed
-//! crash stays fixed without running cargo-fuzz.
+//! crash stays fixed without running cargo-fuzz. The `memory` target, which counts the
+//! process's allocations, is replayed in a test binary of its own (tests/fuzz_memory.rs).
 
-#[path = "../fuzz/harness.rs"]
-pub mod harness;
+#[path = "../fuzz/harness_audit.rs"]
+pub mod harness_audit;
 
+pub use harness_audit::harness;
 use std::path::Path;
 
-fn replay(dir: &Path, run: fn(&[u8])) -> (usize, Vec<String>) {
+/// Runs `run` on every file of `dir`: (how many, the paths whose run panicked).
+fn replay(dir: &Path, run: harness::Target) -> (usize, Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return (0, Vec::new());
     };
@@ -27,7 +30,7 @@ fn replay(dir: &Path, run: fn(&[u8])) -> (usize, Vec<String>) {
 fn every_seed_and_saved_crash_input_passes_its_target() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut failed = Vec::new();
-    for (name, run) in harness::TARGETS {
+    for (name, run) in harness::TARGETS.iter().chain(harness_audit::TARGETS) {
         let (seeds, f) = replay(&root.join("seeds").join(name), *run);
         assert!(seeds > 0, "fuzz target {name} has no seeds");
         failed.extend(f);

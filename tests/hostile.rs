@@ -551,8 +551,8 @@ fn a_fifo_given_as_a_ledger_is_unreadable_not_empty() {
 // ---- Budgets before allocation in the workbook readers ----
 
 /// Audits `bytes` saved as `name` with a good ledger: exit 2, one stderr line naming
-/// the file, and its error of class `too_large`; the good ledger still audited.
-fn too_large(name: &str, bytes: &[u8]) {
+/// the file (returned), and its error of class `kind`; the good ledger still audited.
+fn refused(name: &str, bytes: &[u8], kind: &str) -> String {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bad = dir.path().join(name);
     write(&bad, bytes);
@@ -567,8 +567,14 @@ fn too_large(name: &str, bytes: &[u8]) {
         .cloned()
         .unwrap_or_default();
     assert_eq!(errors.len(), 1, "{name}: {errors:?}");
-    assert_eq!(errors[0]["kind"], "too_large", "{name}: {errors:?}");
+    assert_eq!(errors[0]["kind"], kind, "{name}: {errors:?}");
     assert_eq!(report["run"]["cases_audited"], 1, "{name}");
+    lines[0].to_string()
+}
+
+/// As [`refused`], of class `too_large`.
+fn too_large(name: &str, bytes: &[u8]) {
+    refused(name, bytes, "too_large");
 }
 
 /// Audits a workbook alone: (exit code, stderr, findings.json).
@@ -662,6 +668,41 @@ fn an_xls_whose_dimensions_claim_four_billion_rows_is_too_large() {
     let bomb = xls(&[biff_sheet((0, u32::MAX), &[(0, 0)])]);
     assert!(bomb.len() < 8 * 1024, "{}", bomb.len());
     too_large("dimensions.xls", &bomb);
+}
+
+/// `bytes` (an .xls) with its header's byte-order mark zeroed: calamine's reader of
+/// compound files ignores the field, the `cfb` crate that the prescan reads with refuses
+/// the file.
+fn with_bad_byte_order(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes[28] = 0;
+    bytes[29] = 0;
+    bytes
+}
+
+#[test]
+fn an_xls_the_prescan_cannot_read_is_refused_not_read_uncounted() {
+    use calamine::Reader;
+    let small = with_bad_byte_order(xls(&[biff_sheet((0, 2), &[(0, 0), (1, 0)])]));
+    // The gap is real: calamine reads the file, the prescan's reader cannot.
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(small.clone()))
+        .unwrap_or_else(|e| panic!("calamine no longer opens the file: {e}"));
+    let range = wb
+        .worksheet_range("s0")
+        .unwrap_or_else(|e| panic!("calamine no longer reads the sheet: {e}"));
+    assert_eq!(range.get_size(), (2, 1));
+    assert!(cfb::CompoundFile::open(std::io::Cursor::new(&small)).is_err());
+    // Such a file is refused, not handed to calamine uncounted: with its DIMENSIONS
+    // claiming 2³² rows, calamine would reserve them.
+    for (name, bytes) in [
+        ("small.xls", small),
+        (
+            "dimensions.xls",
+            with_bad_byte_order(xls(&[biff_sheet((0, u32::MAX), &[(0, 0)])])),
+        ),
+    ] {
+        let line = refused(name, &bytes, "truncated");
+        assert!(line.contains("无法在读取前核算其大小"), "{line}");
+    }
 }
 
 #[test]
@@ -947,4 +988,76 @@ fn the_deepest_condition_allowed_is_audited_without_overflowing_the_stack() {
         stderr.contains("PUB-901") && stderr.contains("嵌套过深"),
         "{stderr}"
     );
+}
+
+// ---- Classes of the issue without a test of their own until now ----
+
+#[test]
+fn a_csv_of_commas_is_too_large_not_read_into_memory() {
+    // One line of 300,000 commas: as many fields, past the limit of one record.
+    let mut text = String::from(LEDGER);
+    text.push_str(&",".repeat(300_000));
+    let line = refused("commas.csv", text.as_bytes(), "too_large");
+    assert!(line.contains("第 3 行"), "{line}");
+}
+
+#[test]
+fn inspect_on_a_full_disk_is_exit_2_with_a_chinese_message() {
+    let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ledger = dir.path().join("l.csv");
+    write(&ledger, LEDGER);
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("caseaudit"))
+        .arg("inspect")
+        .arg(&ledger)
+        .stdout(full)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("磁盘已满"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"));
+}
+
+#[test]
+fn a_run_removes_the_temp_files_an_interrupted_run_left() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ledger = dir.path().join("l.csv");
+    write(&ledger, LEDGER);
+    let out = dir.path().join("out");
+    // Left by a process that no longer runs (no process has an id past the kernel's
+    // limit of 2²²), and one being written by a process that still runs (this one).
+    let stale = out.join(".caseaudit-4999999-findings.json.tmp");
+    let live = out.join(format!(
+        ".caseaudit-{}-findings.json.tmp",
+        std::process::id()
+    ));
+    write(&stale, "{");
+    write(&live, "{");
+    let (code, stderr, _) = audit(&[&ledger], &out);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stale.exists(), "the stale temp file was left");
+    assert!(live.exists(), "a running writer's temp file was removed");
+}
+
+#[test]
+fn a_parquet_file_declaring_millions_of_rows_is_too_large() {
+    // 908 bytes declaring 26 million rows of three columns (tests/data/README.md): past
+    // the budget of one file, refused from its metadata before polars reads it.
+    let bytes = std::fs::read(root().join("tests/data/many-rows.parquet"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(bytes.len() < 2048, "{}", bytes.len());
+    too_large("many-rows.parquet", &bytes);
+}
+
+#[test]
+fn a_panic_in_a_polars_thread_prints_no_panic_text() {
+    // A damaged parquet file found by the fuzz target `parquet`: polars' decoder asserts
+    // in one of its own threads (fuzz/regressions/parquet/polars-thread-panic).
+    let bytes = std::fs::read(root().join("fuzz/regressions/parquet/polars-thread-panic"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let line = refused("damaged.parquet", &bytes, "invalid_parquet");
+    assert!(line.contains("损坏"), "{line}");
 }

@@ -11,6 +11,7 @@
 use crate::load::{err, LoadError};
 use crate::model::ErrorKind;
 use std::io::{Read, Seek};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The most cells one workbook file may cost, counted before allocating: every dense
 /// grid a reader builds (calamine's for xls and ods, and ours), empty cells included,
@@ -23,6 +24,26 @@ pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// The most sheets one workbook may hold.
 pub const MAX_SHEETS: usize = 1000;
 
+static CELL_LIMIT: AtomicU64 = AtomicU64::new(MAX_FILE_CELLS);
+static BYTE_LIMIT: AtomicU64 = AtomicU64::new(MAX_FILE_BYTES);
+
+/// Sets the per-file limits (cells, bytes) of every budget made after it in this
+/// process; [`MAX_FILE_CELLS`] and [`MAX_FILE_BYTES`] unless set. For measuring memory
+/// against the limits at a small scale (the fuzz target `memory`): with low limits, a
+/// reader that allocates what it has not counted shows at once.
+pub fn set_file_limits(cells: u64, bytes: u64) {
+    CELL_LIMIT.store(cells, Ordering::Relaxed);
+    BYTE_LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// The per-file limits in force: (cells, bytes).
+pub fn file_limits() -> (u64, u64) {
+    (
+        CELL_LIMIT.load(Ordering::Relaxed),
+        BYTE_LIMIT.load(Ordering::Relaxed),
+    )
+}
+
 /// What is left of a file's budget.
 #[derive(Debug, Clone)]
 pub struct Budget {
@@ -32,10 +53,8 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget {
-            cells: MAX_FILE_CELLS,
-            bytes: MAX_FILE_BYTES,
-        }
+        let (cells, bytes) = file_limits();
+        Budget { cells, bytes }
     }
 }
 
@@ -53,7 +72,7 @@ impl Budget {
             }
             None => Err(too_large(format!(
                 "{what}的单元格范围过大（连同空单元格、重复行列和合并区域，全文件超过 {} 万个单元格），疑似异常文件，已拒绝读取",
-                MAX_FILE_CELLS / 10_000
+                file_limits().0 / 10_000
             ))),
         }
     }
@@ -67,7 +86,7 @@ impl Budget {
             }
             None => Err(too_large(format!(
                 "{what}需要解压或扫描的数据过多（全文件超过 {} MB，多个工作表共用同一部分时重复计算），疑似异常文件，已拒绝读取",
-                MAX_FILE_BYTES / (1024 * 1024)
+                file_limits().1 / (1024 * 1024)
             ))),
         }
     }
@@ -162,36 +181,45 @@ fn dimensions_cells(d: &[u8]) -> u64 {
     rows.saturating_mul(cols)
 }
 
+/// A compound file whose workbook stream the prescan cannot read. calamine's own reader
+/// of compound files is more lenient (it ignores the header's byte order, version and
+/// mini-stream cutoff, and the directory's tree), so it may still open such a file; but
+/// then nothing would have counted what it allocates, and the file is refused instead.
+fn unscannable(what: impl std::fmt::Display) -> LoadError {
+    err(
+        ErrorKind::Truncated,
+        format!(
+            "工作簿不完整或已损坏（复合文档结构无法完整读取，无法在读取前核算其大小，为安全起见未读取），请用 Excel 或 WPS 打开后另存为 .xlsx 再试。技术信息：{what}"
+        ),
+    )
+}
+
 /// Spends from `budget` what calamine's xls reader allocates for every sheet when the
 /// workbook opens: the DIMENSIONS reservation and the dense ranges of the cells' and
 /// formulas' bounding boxes (and the copy `worksheet_range` returns), sheet by sheet as
-/// the workbook lists them (several may point at one substream). Files that are not a
-/// readable BIFF workbook are left to calamine to judge.
+/// the workbook lists them (several may point at one substream).
+///
+/// A compound file without a workbook stream (an encrypted xlsx, another document) is
+/// left to calamine to judge; one whose structure or workbook stream cannot be read here
+/// is refused ([`unscannable`]), never handed to calamine uncounted.
 pub fn prescan_xls<R: Read + Seek>(
     reader: R,
     file_len: u64,
     budget: &mut Budget,
 ) -> Result<(), LoadError> {
-    let Ok(mut cf) = cfb::CompoundFile::open(reader) else {
-        return Ok(());
-    };
+    let mut cf = cfb::CompoundFile::open(reader).map_err(unscannable)?;
     let name = ["/Workbook", "/Book", "/WORKBOOK", "/BOOK"]
         .into_iter()
         .find(|n| cf.is_stream(n));
     let Some(name) = name else {
         return Ok(());
     };
-    let Ok(s) = cf.open_stream(name) else {
-        return Ok(());
-    };
+    let s = cf.open_stream(name).map_err(unscannable)?;
     // A stream is at most as long as the file that holds it.
     let mut stream = Vec::new();
-    if s.take(file_len.saturating_add(4096))
+    s.take(file_len.saturating_add(4096))
         .read_to_end(&mut stream)
-        .is_err()
-    {
-        return Ok(());
-    }
+        .map_err(unscannable)?;
     budget.bytes(stream.len() as u64, "工作簿")?;
     let mut sheets = Vec::new();
     for (typ, data) in records(&stream, 0) {
@@ -400,6 +428,21 @@ pub fn prescan_shared_strings<R: std::io::BufRead>(
     }
 }
 
+/// Spends from `budget` what a parquet reader allocates, as the file's metadata declares
+/// it before anything is read: for each row group (rows, columns, bytes the column
+/// chunks inflate to), its cells and its bytes. A few kilobytes of parquet can declare
+/// tens of millions of rows of one repeated value, which the reader then materialises.
+pub fn prescan_parquet(
+    row_groups: impl Iterator<Item = (u64, u64, u64)>,
+    budget: &mut Budget,
+) -> Result<(), LoadError> {
+    for (rows, columns, bytes) in row_groups {
+        budget.cells(rows.saturating_mul(columns.max(1)), "parquet 文件")?;
+        budget.bytes(bytes, "parquet 文件")?;
+    }
+    Ok(())
+}
+
 /// The cells an xlsx or xlsb sheet's rows cost as read: every row from the top of the
 /// sheet to its last used row (an empty row costs one), each up to its last used column.
 /// `rows` holds (row index, last used column) for each row with a used cell.
@@ -493,6 +536,20 @@ mod tests {
         let mut out = Vec::new();
         assert!(f.read_to_end(&mut out).is_err());
         assert!(out.len() <= 4096, "{}", out.len());
+    }
+
+    #[test]
+    fn parquet_row_groups_are_charged_as_declared() {
+        let mut b = Budget::default();
+        assert!(prescan_parquet([(1_000_000, 40, 1 << 20)].into_iter(), &mut b).is_ok());
+        let mut b = Budget::default();
+        let e = prescan_parquet([(26_000_000, 3, 1 << 20)].into_iter(), &mut b)
+            .expect_err("too many cells");
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        let mut b = Budget::default();
+        let e = prescan_parquet([(2, 3, u64::MAX / 2)].into_iter(), &mut b)
+            .expect_err("too many bytes");
+        assert_eq!(e.kind, ErrorKind::TooLarge);
     }
 
     #[test]

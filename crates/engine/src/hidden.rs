@@ -350,6 +350,9 @@ pub fn hidden_columns_xls<R: Read + Seek>(reader: R, file_len: u64) -> HashMap<S
             }
         }
         if !hidden.is_empty() {
+            // COLINFO records may come in any order and overlap; `mark` binary-searches.
+            hidden.sort_unstable();
+            hidden.dedup();
             out.insert(name, hidden);
         }
     }

@@ -118,20 +118,31 @@ pub(crate) fn guarded<T>(
     f: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {
     use std::cell::Cell as Flag;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     thread_local! {
         static GUARDED: Flag<bool> = const { Flag::new(false) };
     }
+    // Guarded calls running in any thread: a reader's panic in one of polars' own
+    // threads (named `polars-N`) reaches the guarded caller through polars' thread
+    // pool, and is no more to be printed than one in the caller's thread.
+    static ACTIVE: AtomicUsize = AtomicUsize::new(0);
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !GUARDED.with(Flag::get) {
+            let polars_thread = ACTIVE.load(Ordering::SeqCst) > 0
+                && std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("polars"));
+            if !GUARDED.with(Flag::get) && !polars_thread {
                 previous(info);
             }
         }));
     });
     let was = GUARDED.with(|g| g.replace(true));
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    ACTIVE.fetch_sub(1, Ordering::SeqCst);
     GUARDED.with(|g| g.set(was));
     result.unwrap_or_else(|_| {
         Err(err(
@@ -1263,12 +1274,27 @@ pub fn read_parquet_frame(path: &Path) -> Result<polars::prelude::DataFrame, Loa
     use polars::prelude::*;
     guarded(ErrorKind::InvalidParquet, || {
         let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
-        ParquetReader::new(file).finish().map_err(|e| {
+        let invalid = |e: PolarsError| {
             err(
                 ErrorKind::InvalidParquet,
                 format!("不是有效的 parquet 文件。技术信息：{e}"),
             )
-        })
+        };
+        let mut reader = ParquetReader::new(file);
+        // What the metadata declares is spent from the file's budget before reading.
+        let meta = reader.get_metadata().map_err(invalid)?;
+        budget::prescan_parquet(
+            meta.row_groups.iter().map(|g| {
+                let bytes = g.parquet_columns().iter();
+                (
+                    g.num_rows() as u64,
+                    g.n_columns() as u64,
+                    bytes.map(|c| c.uncompressed_size().max(0) as u64).sum(),
+                )
+            }),
+            &mut Budget::default(),
+        )?;
+        reader.finish().map_err(invalid)
     })
 }
 

@@ -205,3 +205,25 @@ fn markdown_notices_escape_what_markdown_or_html_would_interpret() {
     );
     assert!(!html.contains("<img"));
 }
+
+#[test]
+fn notice_file_names_drop_bidi_overrides_and_zero_width_characters() {
+    let pack = RulePack::builtin().expect("pack");
+    let mut report = fixtures_report(&pack);
+    for f in report.findings.iter_mut() {
+        f.agency = Some("某局\u{202e}xcod.exe\u{200b}\u{2066}".into());
+    }
+    let template = pack.templates.get(TEMPLATE).expect("template");
+    let (notices, _) = build_notices(&report, template, &opts(false)).expect("notices");
+    let dir = tempfile::tempdir().expect("tmp");
+    let files = write_notices(&notices, dir.path(), &["md".into()]).expect("write");
+    assert!(!files.is_empty());
+    for f in &files {
+        let name = f.file_name().expect("name").to_string_lossy().to_string();
+        assert!(name.contains("某局"), "{name}");
+        assert!(
+            !name.contains(['\u{202e}', '\u{200b}', '\u{2066}']),
+            "{name:?}"
+        );
+    }
+}
