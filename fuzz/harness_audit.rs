@@ -147,6 +147,7 @@ pub fn memory(data: &[u8], peak: &peak_alloc::PeakAlloc) {
         as_of: parse_iso("2022-12-31").unwrap_or_default(),
         profile: "national".into(),
         agency: None,
+        published: Default::default(),
     };
     let (result, held) = measure(peak, || {
         audit(pack, std::slice::from_ref(&file.path), &opts).map(drop)

@@ -388,7 +388,7 @@ fn utf16_tab_and_semicolon_csv() {
 /// rows: polars' writer takes about a tenth of a second a row group in a debug build.)
 #[test]
 fn parquet_in_row_groups_of_two_reads_as_one_row_group() {
-    use caseaudit_engine::generate::{generate, write_parquet, GenerateOptions, Style};
+    use caseaudit_generate::{generate, write_parquet, GenerateOptions, Style};
     use polars::prelude::*;
     let pack = pack();
     let profile = pack.profile("national").unwrap_or_else(|e| panic!("{e}"));
