@@ -6,7 +6,6 @@ use caseaudit_rules::expr::Val;
 use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, FieldSet, FieldType};
 use polars::prelude::*;
-use rayon::prelude::*;
 
 /// Texts of one column. A column of few distinct texts (agencies, case types,
 /// channels…) keeps each once and a four-byte code per case; any other stores its texts
@@ -614,32 +613,23 @@ impl CaseTable {
         self.row.is_empty()
     }
 
-    /// The tables end to end, field by field (fields in parallel): each field's parts
-    /// are freed once it is joined, so that the cases are held twice at most one field
-    /// per thread at a time (one table is moved, not copied).
+    /// The tables end to end, field by field: each part is freed as it is copied, so
+    /// that the cases are never held twice (one table is moved, not copied).
     pub fn concat(fields: &FieldSet, mut tables: Vec<CaseTable>) -> CaseTable {
         if tables.len() == 1 {
             return tables.pop().unwrap_or_else(|| CaseTable::empty(fields));
         }
-        // Each field's parts, moved out of the tables; the fields joined on the pool.
-        let mut parts: Vec<Vec<ColumnData>> = fields.iter().map(|_| Vec::new()).collect();
         let mut out = CaseTable::empty(fields);
+        for (fi, (field, (_, column))) in fields.iter().zip(&mut out.columns).enumerate() {
+            let parts = tables
+                .iter_mut()
+                .map(|t| std::mem::replace(&mut t.columns[fi].1, ColumnData::new(field.ty, 0)))
+                .collect();
+            *column = ColumnData::concat(field.ty, parts);
+        }
         for t in tables {
-            for (fi, (_, c)) in t.columns.into_iter().enumerate() {
-                if let Some(p) = parts.get_mut(fi) {
-                    p.push(c);
-                }
-            }
             out.input.extend(t.input);
             out.row.extend(t.row);
-        }
-        let joined: Vec<ColumnData> = parts
-            .into_par_iter()
-            .zip(fields.iter().map(|f| f.ty).collect::<Vec<_>>())
-            .map(|(p, ty)| ColumnData::concat(ty, p))
-            .collect();
-        for ((_, column), c) in out.columns.iter_mut().zip(joined) {
-            *column = c;
         }
         out
     }
