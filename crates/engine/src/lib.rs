@@ -27,7 +27,6 @@ pub mod prepare;
 #[cfg(feature = "evaluate")]
 pub mod published;
 pub mod rows;
-#[cfg(feature = "evaluate")]
 pub mod score;
 #[cfg(feature = "evaluate")]
 pub mod table;

@@ -639,6 +639,7 @@ struct Quotes {
 }
 
 /// What [`Quotes::scan`] reports.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 enum QuoteEvent {
     /// A quoted field opened.
     Opened,
@@ -1072,9 +1073,11 @@ fn csv_source(path: &Path) -> Result<(CsvSource, u8), LoadError> {
 }
 
 /// Bytes of a CSV read at a time while cutting blocks.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 const READ_BYTES: usize = 1 << 20;
 
 /// A run of whole records cut from a CSV, with the rows and text lines before it.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 pub(crate) struct CsvBlock {
     pub bytes: Vec<u8>,
     rows_before: u64,
@@ -1082,6 +1085,7 @@ pub(crate) struct CsvBlock {
     delimiter: u8,
 }
 
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 impl CsvBlock {
     /// The block's records, numbered as in the whole file.
     pub(crate) fn records(&self) -> CsvRecords<&[u8]> {
@@ -1095,6 +1099,7 @@ impl CsvBlock {
 /// A CSV cut into blocks of whole records (at line ends outside quotes) of about
 /// `block` bytes, so that they can be parsed in parallel: each block knows how many
 /// rows come before it, so its records get the row numbers of the whole file.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 pub(crate) struct CsvBlocks {
     source: CsvSource,
     quotes: Quotes,
@@ -1115,6 +1120,7 @@ pub(crate) struct CsvBlocks {
     failed: bool,
 }
 
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 impl CsvBlocks {
     fn new(source: CsvSource, delimiter: u8, block: usize) -> CsvBlocks {
         CsvBlocks {
@@ -1259,6 +1265,7 @@ impl Iterator for CsvBlocks {
 }
 
 /// Opens a CSV file to be read in blocks of whole records of about `block` bytes.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 pub(crate) fn csv_blocks(path: &Path, block: usize) -> Result<CsvBlocks, LoadError> {
     let (source, delimiter) = csv_source(path)?;
     Ok(CsvBlocks::new(source, delimiter, block))

@@ -1,11 +1,17 @@
 //! Self-inspection scores (自查自评): per case and per agency.
 
-use crate::model::{AgencyScore, CaseScore, Finding, InputSummary, Scores, Source, NO_AGENCY};
+use crate::model::CaseScore;
+#[cfg(feature = "evaluate")]
+use crate::model::{AgencyScore, Finding, InputSummary, Scores, Source, NO_AGENCY};
+#[cfg(feature = "evaluate")]
 use crate::table::CaseTable;
 use caseaudit_rules::{RulePack, Scoring};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "evaluate")]
 use serde_json::{Map, Value};
+#[cfg(feature = "evaluate")]
 use std::collections::HashMap;
+#[cfg(feature = "evaluate")]
 use std::sync::Arc;
 
 /// Case score: the veto score when any veto finding, else max(0, 100 − deductions).
@@ -30,10 +36,12 @@ pub struct CaseScores(Repr);
 #[derive(Clone)]
 enum Repr {
     Rows(Vec<CaseScore>),
+    #[cfg(feature = "evaluate")]
     Tallies(Arc<Tallies>),
 }
 
 /// What a run's case scores are made from.
+#[cfg(feature = "evaluate")]
 struct Tallies {
     table: Arc<CaseTable>,
     /// (file, sheet) of each input.
@@ -44,6 +52,7 @@ struct Tallies {
     scoring: Scoring,
 }
 
+#[cfg(feature = "evaluate")]
 impl Tallies {
     fn text(&self, field: &str, i: usize) -> Option<&str> {
         self.table.column(field).and_then(|c| c.text(i))
@@ -95,6 +104,7 @@ impl CaseScores {
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Rows(r) => r.len(),
+            #[cfg(feature = "evaluate")]
             Repr::Tallies(t) => t.deductions.len(),
         }
     }
@@ -108,6 +118,7 @@ impl CaseScores {
     pub fn get(&self, i: usize) -> Option<CaseScore> {
         match &self.0 {
             Repr::Rows(r) => r.get(i).cloned(),
+            #[cfg(feature = "evaluate")]
             Repr::Tallies(t) => (i < t.deductions.len()).then(|| t.case(i)),
         }
     }
@@ -125,6 +136,7 @@ impl CaseScores {
         let n = self.len();
         (range.start.min(n)..range.end.min(n)).map(move |i| match &self.0 {
             Repr::Rows(r) => r[i].clone(),
+            #[cfg(feature = "evaluate")]
             Repr::Tallies(t) => t.case(i),
         })
     }
@@ -162,6 +174,7 @@ impl<'de> Deserialize<'de> for CaseScores {
     }
 }
 
+#[cfg(feature = "evaluate")]
 /// Scores every case of the table from its findings (each tagged with its table row);
 /// `inputs` names the file and sheet of each input index.
 pub fn score(
@@ -264,12 +277,14 @@ pub fn score(
     }
 }
 
+#[cfg(feature = "evaluate")]
 fn bump(map: &mut Map<String, Value>, key: &str) {
     let v = map.entry(key.to_string()).or_insert(0.into());
     *v = (v.as_u64().unwrap_or(0) + 1).into();
 }
 
 #[cfg(test)]
+#[cfg(feature = "evaluate")]
 mod tests {
     use super::*;
     use crate::normalize::Typed;
