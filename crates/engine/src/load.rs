@@ -806,6 +806,28 @@ pub const MAX_CSV_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_CSV_RECORDS: u64 = 20_000_000;
 const RECORD_TOO_LARGE: &str = "caseaudit: CSV record too large";
 
+/// A CSV with more records than [`MAX_CSV_RECORDS`].
+fn too_many_records() -> LoadError {
+    err(
+        ErrorKind::TooLarge,
+        format!(
+            "CSV 文件的记录超过 {} 万条，请按单位或月份拆分后评查",
+            MAX_CSV_RECORDS / 10_000
+        ),
+    )
+}
+
+/// A record starting on `line` that grows past [`MAX_CSV_RECORD_BYTES`].
+fn record_too_large(line: u64) -> LoadError {
+    err(
+        ErrorKind::TooLarge,
+        format!(
+            "第 {line} 行起的一条记录超过 {} MB（引号未闭合或缺少换行），疑似异常文件，已拒绝读取",
+            MAX_CSV_RECORD_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
 /// Line breaks inside a record's fields (quoted cells holding several lines).
 fn inner_breaks(record: &csv::ByteRecord) -> u32 {
     let all = record.as_slice();
@@ -916,16 +938,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 let line = tracked.line_of(start, &mut self.passed);
                 self.records += 1;
                 if self.records > MAX_CSV_RECORDS {
-                    return fail(
-                        self,
-                        err(
-                            ErrorKind::TooLarge,
-                            format!(
-                                "CSV 文件的记录超过 {} 万条，请按单位或月份拆分后评查",
-                                MAX_CSV_RECORDS / 10_000
-                            ),
-                        ),
-                    );
+                    return fail(self, too_many_records());
                 }
                 let row = u32::try_from(line.saturating_sub(self.shift) + self.row_base)
                     .unwrap_or(u32::MAX);
@@ -961,16 +974,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     if io.to_string() == RECORD_TOO_LARGE {
                         let line = t.lines.saturating_sub(t.ends.len() as u64) + 1 + self.line_base;
-                        return fail(
-                            self,
-                            err(
-                                ErrorKind::TooLarge,
-                                format!(
-                                    "第 {line} 行起的一条记录超过 {} MB（引号未闭合或缺少换行），疑似异常文件，已拒绝读取",
-                                    MAX_CSV_RECORD_BYTES / (1024 * 1024)
-                                ),
-                            ),
-                        );
+                        return fail(self, record_too_large(line));
                     }
                     return fail(self, io_error(io));
                 }
@@ -1213,13 +1217,7 @@ impl CsvBlocks {
     fn next_block(&mut self) -> Result<Option<CsvBlock>, LoadError> {
         loop {
             if self.rows + self.carry_rows > MAX_CSV_RECORDS {
-                return Err(err(
-                    ErrorKind::TooLarge,
-                    format!(
-                        "CSV 文件的记录超过 {} 万条，请按单位或月份拆分后评查",
-                        MAX_CSV_RECORDS / 10_000
-                    ),
-                ));
+                return Err(too_many_records());
             }
             if self.eof {
                 if self.carry.is_empty() {
@@ -1238,13 +1236,7 @@ impl CsvBlocks {
             let open = self.carry.len() - self.cut.map_or(0, |c| c.0);
             if open as u64 > MAX_CSV_RECORD_BYTES {
                 let line = self.lines + self.cut.map_or(0, |c| c.2) + 1;
-                return Err(err(
-                    ErrorKind::TooLarge,
-                    format!(
-                        "第 {line} 行起的一条记录超过 {} MB（引号未闭合或缺少换行），疑似异常文件，已拒绝读取",
-                        MAX_CSV_RECORD_BYTES / (1024 * 1024)
-                    ),
-                ));
+                return Err(record_too_large(line));
             }
             self.fill()?;
         }

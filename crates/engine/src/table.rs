@@ -95,14 +95,17 @@ impl Dict {
         Some(c)
     }
 
-    fn to_plain(&self, extra: usize) -> Plain {
-        let bytes = self
-            .codes
+    /// The bytes its values take end to end.
+    fn text_bytes(&self) -> usize {
+        self.codes
             .iter()
             .filter(|&&c| c != NULL_CODE)
             .map(|&c| self.values[c as usize].len())
-            .sum::<usize>();
-        let mut p = Plain::with_capacity(self.codes.len() + extra, bytes + extra * 8);
+            .sum()
+    }
+
+    fn to_plain(&self, extra: usize) -> Plain {
+        let mut p = Plain::with_capacity(self.codes.len() + extra, self.text_bytes() + extra * 8);
         for i in 0..self.codes.len() {
             p.push(self.get(i));
         }
@@ -272,12 +275,7 @@ impl TextColumn {
             .iter()
             .map(|p| match &p.0 {
                 Texts::Plain(p) => p.bytes.len(),
-                Texts::Dict(d) => d
-                    .codes
-                    .iter()
-                    .filter(|&&c| c != NULL_CODE)
-                    .map(|&c| d.values[c as usize].len())
-                    .sum(),
+                Texts::Dict(d) => d.text_bytes(),
             })
             .sum();
         let mut out = Plain::with_capacity(n, bytes);
