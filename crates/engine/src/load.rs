@@ -875,6 +875,33 @@ pub struct CsvRecords<R: std::io::Read> {
     line_base: u64,
 }
 
+/// Where a CSV record is read to: a [`csv::StringRecord`] (each field checked as
+/// UTF-8) or a [`csv::ByteRecord`] (bytes, checked by the caller).
+pub trait RecordBuf {
+    /// Reads the next record into `self`; false at the end.
+    fn read_from<R: std::io::Read>(&mut self, reader: &mut csv::Reader<R>) -> csv::Result<bool>;
+    /// The record as bytes.
+    fn bytes(&self) -> &csv::ByteRecord;
+}
+
+impl RecordBuf for csv::StringRecord {
+    fn read_from<R: std::io::Read>(&mut self, reader: &mut csv::Reader<R>) -> csv::Result<bool> {
+        reader.read_record(self)
+    }
+    fn bytes(&self) -> &csv::ByteRecord {
+        self.as_byte_record()
+    }
+}
+
+impl RecordBuf for csv::ByteRecord {
+    fn read_from<R: std::io::Read>(&mut self, reader: &mut csv::Reader<R>) -> csv::Result<bool> {
+        reader.read_byte_record(self)
+    }
+    fn bytes(&self) -> &csv::ByteRecord {
+        self
+    }
+}
+
 /// A CSV's bytes, as UTF-8, from wherever they come.
 pub type CsvSource = Box<dyn std::io::Read + Send>;
 
@@ -908,7 +935,7 @@ impl<R: std::io::Read> CsvRecords<R> {
     /// Reads the next record into `record` and returns its row number; `None` at the
     /// end. A quote still open at the end of the file, a record wider than Excel's
     /// columns, or bytes that are not UTF-8 is an error about the whole file.
-    pub fn next_into(&mut self, record: &mut csv::StringRecord) -> Option<Result<u32, LoadError>> {
+    pub fn next_into<B: RecordBuf>(&mut self, record: &mut B) -> Option<Result<u32, LoadError>> {
         if self.done {
             return None;
         }
@@ -916,7 +943,7 @@ impl<R: std::io::Read> CsvRecords<R> {
             me.done = true;
             Some(Err(e))
         };
-        match self.reader.read_record(record) {
+        match record.read_from(&mut self.reader) {
             Ok(false) => {
                 self.done = true;
                 let t = self.reader.get_ref();
@@ -932,6 +959,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 None
             }
             Ok(true) => {
+                let record = record.bytes();
                 let start = record.position().map_or(0, csv::Position::byte);
                 let tracked = self.reader.get_mut();
                 tracked.record_start = tracked.pos;
@@ -942,9 +970,7 @@ impl<R: std::io::Read> CsvRecords<R> {
                 }
                 let row = u32::try_from(line.saturating_sub(self.shift) + self.row_base)
                     .unwrap_or(u32::MAX);
-                self.shift = self
-                    .shift
-                    .saturating_add(u64::from(inner_breaks(record.as_byte_record())));
+                self.shift = self.shift.saturating_add(u64::from(inner_breaks(record)));
                 if record.len() > MAX_CSV_FIELDS {
                     let n = record.len();
                     return fail(

@@ -6,6 +6,7 @@ use caseaudit_rules::calendar::{epoch, to_day};
 use caseaudit_rules::{fold, ValueWords};
 use caseaudit_rules::{Day, Field};
 use chrono::NaiveDate;
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 /// A typed value of one cell.
@@ -153,8 +154,11 @@ fn parse_money(text: &str, words: &ValueWords, header_scale: f64) -> Option<f64>
 /// Uyghur and other transliterated names are written with a middle dot
 /// (阿不都·热合曼), sometimes with spaces around it: keep such a name whole so that a
 /// space-separated list does not split it.
-fn join_name_dots(t: &str) -> String {
+fn join_name_dots(t: &str) -> Cow<'_, str> {
     const DOTS: [char; 5] = ['·', '•', '・', '‧', '∙'];
+    if !t.contains(DOTS) {
+        return Cow::Borrowed(t);
+    }
     let mut out = String::with_capacity(t.len());
     for c in t.chars() {
         if DOTS.contains(&c) {
@@ -168,7 +172,29 @@ fn join_name_dots(t: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// The items of a list cell as written (see [`join_name_dots`]): split at the list
+/// separators, trimmed, empty ones left out.
+fn written_items<'t>(t: &'t str, words: &'t ValueWords) -> impl Iterator<Item = &'t str> {
+    t.split(|c: char| {
+        words.list_separators.contains(&c)
+            || c.is_whitespace() && words.list_separators.contains(&' ')
+    })
+    .map(str::trim)
+    .filter(|item| !item.is_empty())
+}
+
+/// Reads a text cell of a list field without a vocabulary straight into its column:
+/// its items are kept as written, so nothing is gathered or copied on the way.
+#[cfg(feature = "evaluate")]
+pub fn push_free_list(t: &str, words: &ValueWords, column: &mut crate::table::TextColumn) {
+    if t.trim().is_empty() || words.is_empty_word(t) {
+        return column.push(None);
+    }
+    let t = join_name_dots(t.trim());
+    column.push_pieces(written_items(&t, words));
 }
 
 /// Reads one cell as a field's type. Returns the value and, when the cell could not be
@@ -284,14 +310,7 @@ pub fn normalize_str(
             let t = join_name_dots(t.trim());
             let mut items: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
-            for raw in t.split(|c: char| {
-                words.list_separators.contains(&c)
-                    || c.is_whitespace() && words.list_separators.contains(&' ')
-            }) {
-                let item = raw.trim();
-                if item.is_empty() {
-                    continue;
-                }
+            for item in written_items(&t, words) {
                 if field.has_vocabulary() {
                     match field.canonical(item) {
                         Some(vals) => {

@@ -11,9 +11,9 @@ use crate::cell::{column_letter, Cell, RawSheet};
 use crate::header::{detect, AliasIndex, Header, HEADER_SEARCH_ROWS};
 use crate::load::{self, ErrorKind, LoadError};
 use crate::model::{InputSummary, NotEvaluated, RejectedRow};
-use crate::normalize::{normalize, normalize_str, text_value, Problem, Typed};
+use crate::normalize::{normalize, normalize_str, push_free_list, text_value, Problem, Typed};
 use crate::table::{CaseTable, ColumnData};
-use caseaudit_rules::{fold, ValueWords};
+use caseaudit_rules::{fold, is_solid, ValueWords};
 use caseaudit_rules::{Day, Field, FieldType, RuleKind, RulePack};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -151,12 +151,61 @@ struct Records {
 }
 
 impl Records {
-    /// Appends every record of a block.
+    /// Appends every record of a block. The block's text is checked as UTF-8 once, as
+    /// a whole (each field on its own is far slower); only a block that fails is read
+    /// again record by record, for the line to report.
     fn read(&mut self, block: &load::CsvBlock) -> Result<(), LoadError> {
-        self.text.reserve(block.bytes.len());
+        let (rows, fields, records) = (
+            self.rows.len(),
+            self.field_ends.len(),
+            self.record_ends.len(),
+        );
+        let mut text = std::mem::take(&mut self.text).into_bytes();
+        let text_len = text.len();
+        text.reserve(block.bytes.len());
+        let mut record = csv::ByteRecord::new();
+        let mut read = block.records();
+        while let Some(row) = read.next_into(&mut record) {
+            self.rows.push(row?);
+            for f in record.iter() {
+                text.extend_from_slice(f);
+                self.field_ends.push(text.len() as u32);
+            }
+            self.record_ends.push(self.field_ends.len() as u32);
+        }
+        match String::from_utf8(text) {
+            Ok(text)
+                if self.field_ends[fields..]
+                    .iter()
+                    .all(|&e| text.is_char_boundary(e as usize)) =>
+            {
+                self.text = text;
+                Ok(())
+            }
+            Ok(text) => {
+                self.read_checked(block, text.into_bytes(), text_len, (rows, fields, records))
+            }
+            Err(e) => self.read_checked(block, e.into_bytes(), text_len, (rows, fields, records)),
+        }
+    }
+
+    /// [`Records::read`] for a block that is not UTF-8 throughout: checked record by
+    /// record, so that the error names the first line that is not.
+    fn read_checked(
+        &mut self,
+        block: &load::CsvBlock,
+        mut text: Vec<u8>,
+        text_len: usize,
+        (rows, fields, records): (usize, usize, usize),
+    ) -> Result<(), LoadError> {
+        text.truncate(text_len);
+        self.text = String::from_utf8(text).unwrap_or_default();
+        self.rows.truncate(rows);
+        self.field_ends.truncate(fields);
+        self.record_ends.truncate(records);
         let mut record = csv::StringRecord::new();
-        let mut records = block.records();
-        while let Some(row) = records.next_into(&mut record) {
+        let mut read = block.records();
+        while let Some(row) = read.next_into(&mut record) {
             self.rows.push(row?);
             for f in record.iter() {
                 self.text.push_str(f);
@@ -232,6 +281,20 @@ struct Plan<'a> {
     /// The first characters (folded) of the totals and sign-off words: a row whose
     /// cells start otherwise is a case without further checks.
     non_case_starts: Vec<char>,
+}
+
+/// Distinct values a field's memo holds before it is judged: past them, a memo holding
+/// more than one value per two rows is dropped.
+const MEMO_FLOOR: usize = 1024;
+
+/// Whether a field's values are memoised per chunk (texts and free lists are stored as
+/// written, which costs less than a lookup).
+fn memoised(f: &Field) -> bool {
+    match f.ty {
+        FieldType::Text => false,
+        FieldType::List => f.has_vocabulary(),
+        _ => true,
+    }
 }
 
 /// One chunk of rows, normalised.
@@ -337,12 +400,7 @@ impl<'a> Plan<'a> {
         let same = |c: usize, folded: &str| {
             let cell = rows.cell(i, c).map(CellView::display).unwrap_or_default();
             // The folded text is never shorter than the cell's solid characters.
-            let solid = cell
-                .chars()
-                .filter(|c| {
-                    !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c)
-                })
-                .count();
+            let solid = cell.chars().filter(|c| is_solid(*c)).count();
             solid <= folded.chars().count() && fold(&cell) == folded
         };
         match (self.header_cols.first(), self.header_texts.first()) {
@@ -408,12 +466,15 @@ impl<'a> Plan<'a> {
             })
             .collect();
         // Repeated texts (the same dates, words and options recur all over a ledger)
-        // are read once per chunk and field.
-        let mut memos: Vec<polars::prelude::PlHashMap<&str, Norm>> =
-            self.fields.iter().map(|_| Default::default()).collect();
+        // are read once per chunk and field. Texts and free lists are stored as they
+        // are; a field whose values hardly repeat (amounts, say) stops being memoised.
+        let mut memos: Vec<Option<polars::prelude::PlHashMap<&str, Norm>>> = self
+            .fields
+            .iter()
+            .map(|f| memoised(f).then(Default::default))
+            .collect();
         // Row by row, each row's cells in turn: a record is read once while it is in
-        // the cache (records are separate allocations; column by column would walk
-        // all of them once per field).
+        // the cache.
         for (k, &i) in kept.iter().enumerate() {
             for (fi, f) in self.fields.iter().enumerate() {
                 let data = &mut columns[fi];
@@ -421,31 +482,41 @@ impl<'a> Plan<'a> {
                     data.push_ref(&fills[fi]);
                     continue;
                 };
-                let cell = rows.cell(i, c);
-                let fresh;
-                let (v, problem) = match cell {
-                    None => {
-                        data.push_ref(&Typed::Null);
+                let Some(view) = rows.cell(i, c) else {
+                    data.push_ref(&Typed::Null);
+                    continue;
+                };
+                let text = view.text();
+                match (text, &mut *data) {
+                    // Text: stored as it is (trimmed), without an owned copy; a text the
+                    // column holds already is one lookup.
+                    (Some(t), ColumnData::Text(col)) if f.ty == FieldType::Text => {
+                        if !col.push_known(t) {
+                            col.push(text_value(t, self.words));
+                        }
                         continue;
                     }
-                    Some(view) => match view.text() {
-                        // Text: stored as it is (trimmed), without an owned copy.
-                        Some(t) if f.ty == FieldType::Text => {
-                            if let ColumnData::Text(col) = data {
-                                col.push(text_value(t, self.words));
-                                continue;
-                            }
-                            fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
-                            &fresh
-                        }
-                        Some(t) => memos[fi].entry(t).or_insert_with(|| {
-                            view.normalize(f, self.words, self.scale[fi], self.date1904)
-                        }),
-                        _ => {
-                            fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
-                            &fresh
-                        }
-                    },
+                    (Some(t), ColumnData::List(col)) if !f.has_vocabulary() => {
+                        push_free_list(t, self.words, col);
+                        continue;
+                    }
+                    _ => {}
+                }
+                if memos[fi]
+                    .as_ref()
+                    .is_some_and(|m| m.len() > MEMO_FLOOR && m.len() > k / 2)
+                {
+                    memos[fi] = None;
+                }
+                let fresh;
+                let (v, problem) = match (text, &mut memos[fi]) {
+                    (Some(t), Some(memo)) => memo.entry(t).or_insert_with(|| {
+                        view.normalize(f, self.words, self.scale[fi], self.date1904)
+                    }),
+                    _ => {
+                        fresh = view.normalize(f, self.words, self.scale[fi], self.date1904);
+                        &fresh
+                    }
                 };
                 if let Some(p) = problem {
                     problems.push(CellProblem {
@@ -453,7 +524,7 @@ impl<'a> Plan<'a> {
                         field: f.name.clone(),
                         column: c,
                         header: self.shown[fi].clone(),
-                        raw: cell.map(|v| v.display().into_owned()).unwrap_or_default(),
+                        raw: view.display().into_owned(),
                         problem: p.clone(),
                     });
                 }

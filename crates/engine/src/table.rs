@@ -197,19 +197,56 @@ impl TextColumn {
     }
 
     fn push_items(&mut self, items: Option<&[String]>) {
-        match (&mut self.0, items) {
-            (_, None) => self.push(None),
-            (Texts::Plain(p), Some(items)) => {
-                join_items(items, &mut p.bytes);
+        match items {
+            None => self.push(None),
+            Some(items) => self.push_pieces(items.iter().map(String::as_str)),
+        }
+    }
+
+    /// Appends a list value from its items (NULL when there are none), joined as
+    /// stored without gathering them first.
+    pub fn push_pieces<'a>(&mut self, items: impl Iterator<Item = &'a str>) {
+        let mut items = items.peekable();
+        let Some(first) = items.next() else {
+            return self.push(None);
+        };
+        match &mut self.0 {
+            Texts::Plain(p) => {
+                push_item(first, &mut p.bytes);
+                for it in items {
+                    p.bytes.push(ITEM_SEP);
+                    push_item(it, &mut p.bytes);
+                }
                 p.ends.push(p.bytes.len());
                 p.valid.push(true);
             }
-            (Texts::Dict(_), Some([one])) if !one.contains(ITEM_SEP) => self.push(Some(one)),
-            (Texts::Dict(_), Some(items)) => {
+            Texts::Dict(_) if items.peek().is_none() && !first.contains(ITEM_SEP) => {
+                self.push(Some(first))
+            }
+            Texts::Dict(_) => {
                 let mut joined = String::new();
-                join_items(items, &mut joined);
+                push_item(first, &mut joined);
+                for it in items {
+                    joined.push(ITEM_SEP);
+                    push_item(it, &mut joined);
+                }
                 self.push(Some(&joined));
             }
+        }
+    }
+
+    /// Appends `t` if the column keeps it in its dictionary already, and says whether
+    /// it did: a repeated text costs one lookup.
+    pub fn push_known(&mut self, t: &str) -> bool {
+        match &mut self.0 {
+            Texts::Dict(d) => match d.index.get(t) {
+                Some(&c) => {
+                    d.codes.push(c);
+                    true
+                }
+                None => false,
+            },
+            Texts::Plain(_) => false,
         }
     }
 
@@ -319,19 +356,13 @@ impl TextColumn {
     }
 }
 
-/// Writes a list's items to `out`, separated by [`ITEM_SEP`].
-fn join_items(items: &[String], out: &mut String) {
-    for (k, it) in items.iter().enumerate() {
-        if k > 0 {
-            out.push(ITEM_SEP);
-        }
-        // An item holding the separator (impossible from the normaliser) keeps the
-        // list well formed.
-        if it.contains(ITEM_SEP) {
-            out.push_str(&it.replace(ITEM_SEP, " "));
-        } else {
-            out.push_str(it);
-        }
+/// Writes one list item to `out`. An item holding the separator (impossible from the
+/// normaliser) keeps the list well formed.
+fn push_item(it: &str, out: &mut String) {
+    if it.contains(ITEM_SEP) {
+        out.push_str(&it.replace(ITEM_SEP, " "));
+    } else {
+        out.push_str(it);
     }
 }
 

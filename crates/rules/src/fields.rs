@@ -212,9 +212,23 @@ impl ValueWords {
         // Folding removes whitespace and may compose combining marks, but never leaves
         // fewer characters than the others: a longer text is no empty word, and is
         // not folded (this runs on every text cell).
+        // ASCII text (numbers, dates, codes) is NFKC already: it is no empty word unless
+        // its first solid character, in lower case, begins one.
+        if text.is_ascii() {
+            match text.bytes().find(|b| !b.is_ascii_whitespace()) {
+                Some(b)
+                    if !self
+                        .empty_starts
+                        .contains(&char::from(b.to_ascii_lowercase())) =>
+                {
+                    return false
+                }
+                _ => {}
+            }
+        }
         let solid = text
             .chars()
-            .filter(|c| !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(*c))
+            .filter(|c| is_solid(*c))
             .take(self.empty_word_chars + 1)
             .count();
         if solid > self.empty_word_chars {
@@ -241,6 +255,16 @@ impl ValueWords {
             .find(|(m, _)| header.contains(m.as_str()))
             .map(|(_, f)| *f)
     }
+}
+
+/// Whether a character is neither white space nor a combining mark: folding (see
+/// [`fold`]) never leaves a text fewer characters than it has of these. The common
+/// ranges (ASCII and Latin-1 letters, CJK ideographs) skip the table lookup.
+pub fn is_solid(c: char) -> bool {
+    if c < '\u{300}' || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        return !c.is_whitespace();
+    }
+    !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(c)
 }
 
 /// Text folded for matching: NFKC, trimmed, inner white space removed.

@@ -85,13 +85,15 @@ pub fn run(a: AuditArgs) -> Result<u8> {
         crate::errprint!("{}", summary::render(report));
         crate::errln!("输出文件夹：{}", super::shown(&a.out));
     }
-    if audit.had_input_errors {
-        return Ok(EXIT_INPUT);
-    }
-    if let Some(level) = a.fail_on {
-        if fails(report, severity(level)) {
-            return Ok(EXIT_FINDINGS);
-        }
-    }
-    Ok(0)
+    let code = if audit.had_input_errors {
+        EXIT_INPUT
+    } else if a.fail_on.is_some_and(|level| fails(report, severity(level))) {
+        EXIT_FINDINGS
+    } else {
+        0
+    };
+    // The process ends with this command: freeing a large audit's findings and columns
+    // one allocation at a time would only delay the exit (about 0.2 s a million cases).
+    std::mem::forget(audit);
+    Ok(code)
 }
