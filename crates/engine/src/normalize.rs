@@ -69,9 +69,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<Day> {
 /// Parses every date form of schema.md: ISO, `2022/3/5`, `2022.3.5`, `2022年3月5日`,
 /// `20220305`, any of these followed by a time, or an Excel serial number.
 pub fn parse_date_text(text: &str, date1904: bool) -> Option<Day> {
-    let s: std::borrow::Cow<str> = if unicode_normalization::is_nfkc_quick(text.chars())
-        == unicode_normalization::IsNormalized::Yes
-    {
+    let s: std::borrow::Cow<str> = if caseaudit_rules::is_nfkc(text) {
         std::borrow::Cow::Borrowed(text)
     } else {
         std::borrow::Cow::Owned(text.nfkc().collect())

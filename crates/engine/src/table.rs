@@ -49,6 +49,10 @@ const NULL_CODE: u32 = u32::MAX;
 /// stored end to end.
 const DICT_MAX: usize = 4096;
 
+/// Distinct texts past which a column whose values were mostly new leaves the
+/// dictionary.
+const DICT_EARLY: usize = 256;
+
 impl Plain {
     fn with_capacity(n: usize, bytes: usize) -> Plain {
         Plain {
@@ -93,6 +97,14 @@ impl Dict {
         self.values.push(t.to_string());
         self.index.insert(t.to_string(), c);
         Some(c)
+    }
+
+    /// Whether a new text may join the dictionary: not when it is full, nor when half
+    /// the values so far were new (names, case numbers: every chunk of them would fill
+    /// it before it gives up).
+    fn room(&self) -> bool {
+        let n = self.values.len();
+        n < DICT_MAX && (n < DICT_EARLY || n * 2 <= self.codes.len())
     }
 
     /// The bytes its values take end to end.
@@ -184,7 +196,12 @@ impl TextColumn {
             Texts::Plain(p) => p.push(v),
             Texts::Dict(d) => match v {
                 None => d.codes.push(NULL_CODE),
-                Some(t) => match d.code(t) {
+                Some(t) => match d
+                    .index
+                    .get(t)
+                    .copied()
+                    .or_else(|| d.room().then(|| d.code(t))?)
+                {
                     Some(c) => d.codes.push(c),
                     None => {
                         let mut p = d.to_plain(d.codes.capacity() - d.codes.len());
@@ -338,21 +355,63 @@ impl TextColumn {
 
     /// List values `range` as a polars text column, items joined with the separator the
     /// SQL backends split on ([`LIST_SEPARATOR`](caseaudit_rules::spelling::LIST_SEPARATOR)).
-    fn joined_series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
+    fn joined_series(
+        &self,
+        name: PlSmallStr,
+        range: std::ops::Range<usize>,
+    ) -> PolarsResult<Column> {
         let sep = caseaudit_rules::spelling::LIST_SEPARATOR;
-        let ca: StringChunked = range
-            .map(|i| {
-                self.get(i)
-                    .map(|l| list_items(l).collect::<Vec<_>>().join(sep))
-            })
-            .collect();
-        Column::new(name, ca.into_series())
+        let mut joined = String::new();
+        self.polars(name, range, |out, stored| {
+            joined.clear();
+            for (k, item) in list_items(stored).enumerate() {
+                if k > 0 {
+                    joined.push_str(sep);
+                }
+                joined.push_str(item);
+            }
+            out.append_value(&joined);
+        })
     }
 
     /// Values `range` as a polars column.
-    fn series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> Column {
-        let ca: StringChunked = range.map(|i| self.get(i)).collect();
-        Column::new(name, ca.into_series())
+    fn series(&self, name: PlSmallStr, range: std::ops::Range<usize>) -> PolarsResult<Column> {
+        self.polars(name, range, |out, t| out.append_value(t))
+    }
+
+    /// Values `range`, each as `append` writes it, as a polars text column. A
+    /// dictionary's texts are written once and picked by code (polars' texts are views
+    /// into shared buffers, so picking copies no text).
+    fn polars(
+        &self,
+        name: PlSmallStr,
+        range: std::ops::Range<usize>,
+        mut append: impl FnMut(&mut StringChunkedBuilder, &str),
+    ) -> PolarsResult<Column> {
+        let ca = match &self.0 {
+            Texts::Dict(d) => {
+                let mut values = StringChunkedBuilder::new(name.clone(), d.values.len());
+                for v in &d.values {
+                    append(&mut values, v);
+                }
+                let codes: IdxCa = d.codes[range]
+                    .iter()
+                    .map(|&c| (c != NULL_CODE).then_some(c as IdxSize))
+                    .collect();
+                values.finish().take(&codes)?
+            }
+            Texts::Plain(p) => {
+                let mut out = StringChunkedBuilder::new(name.clone(), range.len());
+                for i in range {
+                    match p.get(i) {
+                        Some(t) => append(&mut out, t),
+                        None => out.append_null(),
+                    }
+                }
+                out.finish()
+            }
+        };
+        Ok(Column::new(name, ca.into_series()))
     }
 }
 
@@ -700,7 +759,7 @@ impl CaseTable {
             }
             let n: PlSmallStr = name.as_str().into();
             match data {
-                ColumnData::Text(v) => cols.push(v.series(n, range.clone())),
+                ColumnData::Text(v) => cols.push(v.series(n, range.clone())?),
                 ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
                 ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
                 ColumnData::Date(v) => {
@@ -725,7 +784,7 @@ impl CaseTable {
                         .clone()
                         .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
                         .collect();
-                    cols.push(v.joined_series(n, range.clone()));
+                    cols.push(v.joined_series(n, range.clone())?);
                     cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
                     for (col, field, pred) in list_predicates {
                         if field == name {
@@ -752,11 +811,11 @@ impl CaseTable {
         for (name, data) in &self.columns {
             let n: PlSmallStr = name.as_str().into();
             cols.push(match data {
-                ColumnData::Text(v) => v.series(n, all.clone()),
+                ColumnData::Text(v) => v.series(n, all.clone())?,
                 ColumnData::Bool(v) => Column::new(n, v),
                 ColumnData::Money(v) => v.column(n, all.clone()),
                 ColumnData::Date(v) => v.column(n, all.clone()).cast(&DataType::Date)?,
-                ColumnData::List(v) => v.joined_series(n, all.clone()),
+                ColumnData::List(v) => v.joined_series(n, all.clone())?,
             });
         }
         let at = |i: &u32| inputs.get(*i as usize);

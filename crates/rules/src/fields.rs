@@ -238,10 +238,7 @@ impl ValueWords {
         // is no empty word unless its first character begins one, and is not folded.
         let first = text.chars().find(|c| !c.is_whitespace());
         if let Some(first) = first.and_then(|c| c.to_lowercase().next()) {
-            if !self.empty_starts.contains(&first)
-                && unicode_normalization::is_nfkc_quick(text.chars())
-                    == unicode_normalization::IsNormalized::Yes
-            {
+            if !self.empty_starts.contains(&first) && is_nfkc(text) {
                 return false;
             }
         }
@@ -267,11 +264,22 @@ pub fn is_solid(c: char) -> bool {
     !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(c)
 }
 
+/// Whether a text is NFKC already, by a quick check: ASCII and the common CJK
+/// ideographs (with the brackets of case numbers) are, without a table lookup; otherwise
+/// the quick-check tables answer (a "maybe" counts as no).
+pub fn is_nfkc(s: &str) -> bool {
+    let plain =
+        |c: char| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c) || c == '〔' || c == '〕';
+    s.chars().all(plain)
+        || unicode_normalization::is_nfkc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+}
+
 /// Text folded for matching: NFKC, trimmed, inner white space removed.
 pub fn fold(s: &str) -> String {
     // Most ledger text is NFKC already (a quick table check says so): then folding is
     // only removing whitespace, without decomposing every character.
-    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    if is_nfkc(s) {
         return s.chars().filter(|c| !c.is_whitespace()).collect();
     }
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
@@ -292,10 +300,7 @@ pub fn case_key_ref(s: &str) -> std::borrow::Cow<'_, str> {
     const OPEN: [char; 4] = ['〔', '[', '【', '('];
     const CLOSE: [char; 4] = ['〕', ']', '】', ')'];
     let plain = |c: char| !c.is_whitespace() && !OPEN[1..].contains(&c) && !CLOSE[1..].contains(&c);
-    if s.chars().all(plain)
-        && unicode_normalization::is_nfkc_quick(s.chars())
-            == unicode_normalization::IsNormalized::Yes
-    {
+    if s.chars().all(plain) && is_nfkc(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     // After NFKC, ［］ and （） are [] and ().

@@ -26,7 +26,8 @@ pub use calendar::{Calendar, Day};
 pub use error::{nearest, PackError, PackIssue};
 pub use examples::{run_examples, run_rule_examples, ExampleOutcome};
 pub use fields::{
-    case_key, case_key_ref, fold, is_solid, Field, FieldSet, FieldType, Implication, ValueWords,
+    case_key, case_key_ref, fold, is_nfkc, is_solid, Field, FieldSet, FieldType, Implication,
+    ValueWords,
 };
 pub use message::MessageRenderer;
 pub use pack::{builtin_files, Derived, RulePack, DEFAULT_CALENDAR_WARNING_DAYS};

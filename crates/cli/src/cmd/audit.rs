@@ -87,7 +87,10 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     }
     let code = if audit.had_input_errors {
         EXIT_INPUT
-    } else if a.fail_on.is_some_and(|level| fails(report, severity(level))) {
+    } else if a
+        .fail_on
+        .is_some_and(|level| fails(report, severity(level)))
+    {
         EXIT_FINDINGS
     } else {
         0
