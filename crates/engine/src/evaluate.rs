@@ -6,6 +6,7 @@ use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
 use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// What the evaluator needs besides the conditions.
@@ -341,23 +342,39 @@ impl<'a> Compiler<'a> {
             .filter(|r| r.kind == RuleKind::Condition)
             .flat_map(|r| r.applies.iter().chain(r.violation.iter()));
         let needed = fields_read(self.pack, conditions);
-        let mut from = 0;
-        while from < table.len() {
-            let to = (from + self.slice.max(1)).min(table.len());
-            let whole = |e: String| EvalError {
-                rule: None,
-                reason: e,
-            };
-            let df = table
-                .to_dataframe(self.calendar, &preds, &needed, from..to)
-                .map_err(|e| whole(e.to_string()))?;
-            let out = df
-                .lazy()
-                .select(exprs.clone())
-                .collect()
-                .map_err(|e| whole(e.to_string()))?;
-            collect_hits(&out, from, to - from, &mut hits).map_err(whole)?;
-            from = to;
+        let whole = |e: String| EvalError {
+            rule: None,
+            reason: e,
+        };
+        // Slices are framed and queried in parallel: one slice's frame is built while
+        // polars queries another's.
+        let step = self.slice.max(1);
+        let slices: Vec<std::ops::Range<usize>> = (0..table.len())
+            .step_by(step)
+            .map(|from| from..(from + step).min(table.len()))
+            .collect();
+        let this = &*self;
+        let parts: Vec<Result<Vec<RuleHits>, String>> = slices
+            .into_par_iter()
+            .map(|range| {
+                let df = table
+                    .to_dataframe(this.calendar, &preds, &needed, range.clone())
+                    .map_err(|e| e.to_string())?;
+                let out = df
+                    .lazy()
+                    .select(exprs.clone())
+                    .collect()
+                    .map_err(|e| e.to_string())?;
+                let mut part = vec![RuleHits::default(); rules.len()];
+                collect_hits(&out, range.start, range.len(), &mut part)?;
+                Ok(part)
+            })
+            .collect();
+        for part in parts {
+            for (hit, p) in hits.iter_mut().zip(part.map_err(whole)?) {
+                hit.fired.extend(p.fired);
+                hit.not_evaluable.extend(p.not_evaluable);
+            }
         }
         Ok(hits)
     }
