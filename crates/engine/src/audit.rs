@@ -1,12 +1,12 @@
 //! The audit: read every input, map and normalise, evaluate the pack, and gather
 //! findings, accounting and scores.
 
-use crate::cell::{column_letter, Cell};
+use crate::cell::column_letter;
 use crate::evaluate::{fields_read, Compiler};
-use crate::header::{detect, AliasIndex};
-use crate::load::{self, discover_inputs, read_file, InputFile, LoadError};
+use crate::header::AliasIndex;
+use crate::load::{self, discover_inputs, InputFile, LoadError};
 use crate::model::*;
-use crate::prepare::{csv_ledger, no_header, parquet_ledger, sheet_ledger, Ledger};
+use crate::prepare::{csv_ledger, no_header, parquet_ledger, Ledger};
 use crate::score::score;
 use crate::table::{CaseTable, ColumnData};
 use caseaudit_rules::calendar::{format_day, from_day};
@@ -88,23 +88,13 @@ fn read_one(path: &Path, pack: &RulePack, index: &AliasIndex, agency: Option<&st
         }
         Ok(load::FileKind::Workbook) => {}
     }
-    let sheets = match read_file(path, &display) {
-        Ok(s) => s,
+    let book = match crate::prepare::workbook_ledgers(path, &display, pack, index, agency) {
+        Ok(b) => b,
         Err(e) => return file_error(e),
     };
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    for s in &sheets {
-        match detect(s, &pack.fields, index) {
-            Some(h) => out.push(sheet_ledger(s, &h, pack, agency)),
-            None => skipped.push(s.sheet.clone()),
-        }
-    }
+    let (mut out, skipped) = (book.ledgers, book.skipped);
     if out.is_empty() {
-        let has_content = sheets
-            .iter()
-            .any(|s| s.rows.iter().any(|r| !r.1.iter().all(Cell::is_empty)));
-        return file_error(no_header(has_content));
+        return file_error(no_header(book.has_content));
     }
     // Hidden columns are data; inspect marks them (xlsx, xls, ods).
     let hidden = crate::hidden::hidden_columns_of(path);

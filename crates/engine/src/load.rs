@@ -260,6 +260,18 @@ fn check_zip_size<R: std::io::Read + std::io::Seek>(
 }
 
 fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError> {
+    let mut sheets = Gathered::new(display);
+    workbook_events(path, display, &mut |e| sheets.add(e))?;
+    Ok(sheets.0)
+}
+
+/// Every sheet of a workbook file, read in order and handed to `emit` as its rows are
+/// read (see [`SheetEvent`]).
+pub(crate) fn workbook_events(
+    path: &Path,
+    display: &str,
+    emit: &mut dyn FnMut(SheetEvent),
+) -> Result<(), LoadError> {
     let mut head = [0u8; 8];
     let mut file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
@@ -274,7 +286,7 @@ fn read_workbook(path: &Path, display: &str) -> Result<Vec<RawSheet>, LoadError>
     };
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto(path).map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind, &mut budget, parts)
+        sheets_of(wb, display, kind, &mut budget, parts, emit)
     })
 }
 
@@ -291,11 +303,62 @@ pub fn read_workbook_bytes(bytes: &[u8], display: &str) -> Result<Vec<RawSheet>,
             &mut budget,
         )
     })?;
+    let mut sheets = Gathered::new(display);
     guarded(ErrorKind::Truncated, || {
         let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| workbook_error(e, kind))?;
-        sheets_of(wb, display, kind, &mut budget, parts)
-    })
+        sheets_of(wb, display, kind, &mut budget, parts, &mut |e| {
+            sheets.add(e)
+        })
+    })?;
+    Ok(sheets.0)
+}
+
+/// What reading a workbook hands out, sheet by sheet in order: a sheet's start, then
+/// its rows in batches as they are read (xlsx), or the whole sheet at once.
+pub(crate) enum SheetEvent {
+    /// A sheet begins.
+    Start {
+        /// Its name.
+        name: String,
+        /// Whether numbers in its date columns use the 1904 system.
+        date1904: bool,
+    },
+    /// Its next rows (spreadsheet row number, cells), merged areas filled.
+    Rows(Vec<(u32, Vec<Cell>)>),
+    /// The whole sheet (other formats, and an xlsx sheet whose cells are out of order:
+    /// rows handed out for it before are void).
+    Whole(RawSheet),
+}
+
+/// Sheets gathered whole from [`SheetEvent`]s.
+struct Gathered(Vec<RawSheet>, String);
+
+impl Gathered {
+    fn new(display: &str) -> Gathered {
+        Gathered(Vec::new(), display.to_string())
+    }
+
+    fn add(&mut self, e: SheetEvent) {
+        match e {
+            SheetEvent::Start { name, date1904 } => self.0.push(RawSheet {
+                file: self.1.clone(),
+                sheet: name,
+                rows: Vec::new(),
+                date1904,
+            }),
+            SheetEvent::Rows(rows) => {
+                if let Some(s) = self.0.last_mut() {
+                    s.rows.extend(rows);
+                }
+            }
+            SheetEvent::Whole(sheet) => {
+                if let Some(s) = self.0.last_mut() {
+                    *s = sheet;
+                }
+            }
+        }
+    }
 }
 
 /// The worksheet parts of a zip workbook: how many, the largest's inflated size, and
@@ -376,13 +439,13 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
     kind: Container,
     budget: &mut Budget,
     parts: SheetParts,
-) -> Result<Vec<RawSheet>, LoadError> {
+    emit: &mut dyn FnMut(SheetEvent),
+) -> Result<(), LoadError> {
     let names = wb.sheet_names().to_vec();
     budget.sheets(names.len())?;
     // More sheets than worksheet parts: some share one, each reading it again; every
     // sheet is charged the largest part (the bytes are counted per read).
     let shared = names.len() > parts.count && parts.count > 0;
-    let mut sheets = Vec::new();
     for name in names {
         if shared {
             budget.bytes(parts.largest, &format!("工作表「{name}」"))?;
@@ -390,27 +453,61 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
         let in_sheet = |e: calamine::Error| sheet_error(e, kind, &name);
         // Date-formatted cells are converted by calamine with the workbook's epoch;
         // plain numbers in date columns need to know it too (only xlsx says).
-        let (r0, rows, merges, date1904) = match &mut wb {
+        let (rows, merges, date1904) = match &mut wb {
             // xlsx and xlsb are read cell by cell (calamine's Range would allocate the
             // whole bounding box of the used cells, which a hostile file makes enormous).
+            // An xlsx sheet's rows are handed out as they are read, its merged areas
+            // known beforehand.
             calamine::Sheets::Xlsx(x) => {
-                let (r0, rows) = {
+                let date1904 = x.has_1904_epoch();
+                emit(SheetEvent::Start {
+                    name: name.clone(),
+                    date1904,
+                });
+                let merges = parts.merges.get(&name).cloned().unwrap_or_default();
+                let before = budget.clone();
+                let in_order = {
+                    let mut reader = x
+                        .worksheet_cells_reader(&name)
+                        .map_err(|e| in_sheet(e.into()))?;
+                    stream_rows(
+                        || reader.next_cell(),
+                        &in_sheet,
+                        &name,
+                        budget,
+                        merges.clone(),
+                        emit,
+                    )?
+                };
+                if in_order {
+                    continue;
+                }
+                // Cells out of order (a hand-made file): the sheet is read again whole.
+                *budget = before;
+                let (_, rows) = {
                     let mut reader = x
                         .worksheet_cells_reader(&name)
                         .map_err(|e| in_sheet(e.into()))?;
                     cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?
                 };
-                let merges = parts.merges.get(&name).cloned().unwrap_or_default();
-                (r0, rows, merges, x.has_1904_epoch())
+                (rows, merges, date1904)
             }
             calamine::Sheets::Xlsb(x) => {
+                emit(SheetEvent::Start {
+                    name: name.clone(),
+                    date1904: false,
+                });
                 let mut reader = x
                     .worksheet_cells_reader(&name)
                     .map_err(|e| in_sheet(e.into()))?;
-                let (r0, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
-                (r0, rows, Vec::new(), false)
+                let (_, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
+                (rows, Vec::new(), false)
             }
             other => {
+                emit(SheetEvent::Start {
+                    name: name.clone(),
+                    date1904: false,
+                });
                 let range: Range<Data> = other.worksheet_range(&name).map_err(in_sheet)?;
                 let merges = match other {
                     calamine::Sheets::Xls(x) => {
@@ -418,15 +515,101 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     }
                     _ => Vec::new(),
                 };
-                let (r0, rows) = range_rows(&range, &name, budget)?;
-                (r0, rows, merges, false)
+                let (_, rows) = range_rows(&range, &name, budget)?;
+                (rows, merges, false)
             }
         };
-        sheets.push(finish_sheet(
-            display, &name, r0, rows, merges, date1904, budget,
-        )?);
+        emit(SheetEvent::Whole(finish_sheet(
+            display, &name, rows, merges, date1904, budget,
+        )?));
     }
-    Ok(sheets)
+    Ok(())
+}
+
+/// Rows handed out at once, past the first batch (which holds the header).
+const STREAM_BATCH_ROWS: usize = 8192;
+
+/// Rows of an xlsx sheet from calamine's cell reader (`next` yields its cells), handed
+/// out in batches as they are read, each batch's merged areas filled within the columns
+/// used so far, every row and cell spent from the budget before it is made. Returns
+/// false, having stopped, at a cell that comes before one already read (files Excel
+/// and other programs write never do): the caller reads that sheet whole.
+fn stream_rows<'a, E: Into<calamine::Error>>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+    in_sheet: &impl Fn(calamine::Error) -> LoadError,
+    name: &str,
+    budget: &mut Budget,
+    merges: Vec<calamine::Dimensions>,
+    emit: &mut dyn FnMut(SheetEvent),
+) -> Result<bool, LoadError> {
+    let what = format!("工作表「{name}」");
+    let mut fill = MergeFill::new(merges, name);
+    let mut batch: Vec<(u32, Vec<Cell>)> = Vec::new();
+    let mut first_batch = true;
+    let mut width = 0usize;
+    let mut last: Option<(u32, u32)> = None;
+    let mut hand_out = |batch: &mut Vec<(u32, Vec<Cell>)>,
+                        width: usize,
+                        first_batch: &mut bool,
+                        budget: &mut Budget|
+     -> Result<(), LoadError> {
+        fill.fill(batch, width as u32, budget)?;
+        emit(SheetEvent::Rows(std::mem::take(batch)));
+        *first_batch = false;
+        Ok(())
+    };
+    while let Some(c) = next().map_err(|e| in_sheet(e.into()))? {
+        if matches!(c.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, col) = c.get_position();
+        // A new row: the rows above it (empty ones between) are complete.
+        let gap = match last {
+            Some((lr, lc)) if r < lr || (r == lr && col <= lc) => return Ok(false),
+            Some((lr, _)) if r == lr => None,
+            Some((lr, _)) => Some(r - lr - 1),
+            // The rows above the first used one count as empty rows.
+            None => {
+                budget.cells(u64::from(r), &what)?;
+                Some(0)
+            }
+        };
+        if let Some(gap) = gap {
+            // Empty rows cost one cell each; a row with cells, its width (below).
+            budget.cells(u64::from(gap), &what)?;
+            let limit = if first_batch {
+                crate::header::HEADER_SEARCH_ROWS
+            } else {
+                STREAM_BATCH_ROWS
+            };
+            for k in (0..gap).rev() {
+                if batch.len() >= limit {
+                    hand_out(&mut batch, width, &mut first_batch, budget)?;
+                }
+                batch.push((r - k, Vec::new()));
+            }
+            if batch.len() >= limit {
+                hand_out(&mut batch, width, &mut first_batch, budget)?;
+            }
+            // Rows are about as wide as those before: room for that many cells.
+            batch.push((r.saturating_add(1), Vec::with_capacity(width)));
+        }
+        last = Some((r, col));
+        let Some((_, row)) = batch.last_mut() else {
+            continue;
+        };
+        let col = col as usize;
+        if row.len() <= col {
+            budget.cells((col + 1 - row.len()) as u64, &what)?;
+            row.resize(col + 1, Cell::Empty);
+        }
+        width = width.max(row.len());
+        row[col] = convert(Data::from(c.get_value().clone()));
+    }
+    if !batch.is_empty() {
+        hand_out(&mut batch, width, &mut first_batch, budget)?;
+    }
+    Ok(true)
 }
 
 /// The 0-based index of a sheet's first row, and its rows from there on (spreadsheet
@@ -529,56 +712,88 @@ fn range_rows(
 fn finish_sheet(
     file: &str,
     sheet: &str,
-    r0: u32,
     mut rows: Vec<(u32, Vec<Cell>)>,
-    mut merges: Vec<calamine::Dimensions>,
+    merges: Vec<calamine::Dimensions>,
     date1904: bool,
     budget: &mut Budget,
 ) -> Result<RawSheet, LoadError> {
-    // A merged area's value fills the whole area (headers and data alike), within the
-    // rows and columns the sheet uses: a hostile merge over 16,384 columns or a million
-    // rows adds nothing. The same area listed many times is filled once; each area's
-    // cells are spent from the budget before it is filled.
-    merges.sort_by_key(|m| (m.start, m.end));
-    merges.dedup_by_key(|m| (m.start, m.end));
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
-    let last_row = r0.saturating_add(rows.len() as u32).saturating_sub(1);
-    for m in &merges {
-        let (sr, sc) = m.start;
-        let (er, ec) = (m.end.0.min(last_row), m.end.1.min(width.saturating_sub(1)));
-        if er < sr.max(r0) || ec < sc {
-            continue;
-        }
-        let area = u64::from(er - sr.max(r0) + 1) * u64::from(ec - sc + 1);
-        budget.cells(area, &format!("工作表「{sheet}」的合并单元格"))?;
-        let Some(top) = sr.checked_sub(r0).and_then(|i| rows.get(i as usize)) else {
-            continue;
-        };
-        let value = top.1.get(sc as usize).cloned().unwrap_or(Cell::Empty);
-        if value.is_empty() {
-            continue;
-        }
-        for r in sr..=er {
-            let Some(row) = r.checked_sub(r0).and_then(|i| rows.get_mut(i as usize)) else {
-                continue;
-            };
-            for c in sc..=ec {
-                let c = c as usize;
-                if row.1.len() <= c {
-                    row.1.resize(c + 1, Cell::Empty);
-                }
-                if row.1[c].is_empty() {
-                    row.1[c] = value.clone();
-                }
-            }
-        }
-    }
+    MergeFill::new(merges, sheet).fill(&mut rows, width, budget)?;
     Ok(RawSheet {
         file: file.to_string(),
         sheet: sheet.to_string(),
         rows,
         date1904,
     })
+}
+
+/// A sheet's merged areas, filled with their top-left value (headers and data alike)
+/// row by row, within the rows the sheet has and the columns it uses: a hostile merge
+/// over 16,384 columns or a million rows adds nothing. The same area listed many
+/// times is filled once; every row of an area is spent from the budget before it is
+/// filled.
+struct MergeFill {
+    /// Areas by their first row, not yet reached.
+    areas: Vec<calamine::Dimensions>,
+    next: usize,
+    /// Areas over the current row, with their top-left value once read.
+    active: Vec<(calamine::Dimensions, Option<Cell>)>,
+    what: String,
+}
+
+impl MergeFill {
+    fn new(mut areas: Vec<calamine::Dimensions>, sheet: &str) -> MergeFill {
+        areas.sort_by_key(|m| (m.start, m.end));
+        areas.dedup_by_key(|m| (m.start, m.end));
+        MergeFill {
+            areas,
+            next: 0,
+            active: Vec::new(),
+            what: format!("工作表「{sheet}」的合并单元格"),
+        }
+    }
+
+    /// Fills `rows` (in order, each after those filled before), within `width`
+    /// columns.
+    fn fill(
+        &mut self,
+        rows: &mut [(u32, Vec<Cell>)],
+        width: u32,
+        budget: &mut Budget,
+    ) -> Result<(), LoadError> {
+        if self.areas.is_empty() {
+            return Ok(());
+        }
+        for (number, cells) in rows {
+            let r = number.saturating_sub(1);
+            while let Some(m) = self.areas.get(self.next).filter(|m| m.start.0 <= r) {
+                self.active.push((*m, None));
+                self.next += 1;
+            }
+            self.active.retain(|(m, _)| m.end.0 >= r);
+            for (m, top) in &mut self.active {
+                let (sc, ec) = (m.start.1, m.end.1.min(width.saturating_sub(1)));
+                if width == 0 || ec < sc {
+                    continue;
+                }
+                budget.cells(u64::from(ec - sc + 1), &self.what)?;
+                if m.start.0 == r {
+                    *top = cells.get(sc as usize).filter(|c| !c.is_empty()).cloned();
+                }
+                let Some(value) = top else { continue };
+                let end = ec as usize;
+                if cells.len() <= end {
+                    cells.resize(end + 1, Cell::Empty);
+                }
+                for cell in &mut cells[sc as usize..=end] {
+                    if cell.is_empty() {
+                        *cell = value.clone();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decodes CSV bytes, taking them: UTF-8 text is kept as it is, not copied.

@@ -698,6 +698,137 @@ pub(crate) fn sheet_ledger(
     all.finish(pack, header, &sheet.file, &sheet.sheet, agency)
 }
 
+/// A workbook's ledgers, one per sheet with a header, and the sheets without one.
+#[derive(Default)]
+pub(crate) struct Workbook {
+    pub ledgers: Vec<Ledger>,
+    /// Sheets skipped for want of a header, and whether any of them holds anything.
+    pub skipped: Vec<String>,
+    pub has_content: bool,
+}
+
+impl Workbook {
+    /// A sheet read whole: its ledger, or skipped for want of a header.
+    fn add_whole(
+        &mut self,
+        sheet: RawSheet,
+        pack: &RulePack,
+        index: &AliasIndex,
+        agency: Option<&str>,
+    ) {
+        match detect(&sheet, &pack.fields, index) {
+            Some(header) => self
+                .ledgers
+                .push(sheet_ledger(&sheet, &header, pack, agency)),
+            None => {
+                self.has_content |= sheet.rows.iter().any(|r| !r.1.iter().all(Cell::is_empty));
+                self.skipped.push(sheet.sheet);
+            }
+        }
+    }
+}
+
+/// Reads a workbook's sheets into ledgers while they are read: a reader thread hands
+/// out each sheet's rows in batches (xlsx), the header is found on its first rows, and
+/// the thread pool normalises later batches while the reader goes on. A sheet handed
+/// out whole (other formats, cells out of order) is normalised once it is in.
+pub(crate) fn workbook_ledgers(
+    path: &Path,
+    display: &str,
+    pack: &RulePack,
+    index: &AliasIndex,
+    agency: Option<&str>,
+) -> Result<Workbook, LoadError> {
+    use load::SheetEvent;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<SheetEvent>(2);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            load::workbook_events(path, display, &mut |e| {
+                // A closed channel means the reading side has stopped: nothing to do.
+                let _ = tx.send(e);
+            })
+        });
+        let mut book = Workbook::default();
+        let mut events = rx.into_iter().peekable();
+        while let Some(event) = events.next() {
+            let SheetEvent::Start { name, date1904 } = event else {
+                continue;
+            };
+            let mut sheet = RawSheet {
+                file: display.to_string(),
+                sheet: name,
+                rows: Vec::new(),
+                date1904,
+            };
+            let mut rest =
+                std::iter::from_fn(|| events.next_if(|e| !matches!(e, SheetEvent::Start { .. })));
+            let mut whole = None;
+            while sheet.rows.len() < HEADER_SEARCH_ROWS && whole.is_none() {
+                match rest.next() {
+                    Some(SheetEvent::Rows(rows)) => sheet.rows.extend(rows),
+                    Some(SheetEvent::Whole(w)) => whole = Some(w),
+                    _ => break,
+                }
+            }
+            let header = match whole {
+                Some(_) => None,
+                None => detect(&sheet, &pack.fields, index),
+            };
+            let Some(header) = header else {
+                // Read the sheet to its end: it may be handed out whole yet, or have
+                // content below its first rows.
+                for e in rest {
+                    match e {
+                        SheetEvent::Rows(rows) => sheet.rows.extend(rows),
+                        SheetEvent::Whole(w) => whole = Some(w),
+                        SheetEvent::Start { .. } => {}
+                    }
+                }
+                book.add_whole(whole.unwrap_or(sheet), pack, index, agency);
+                continue;
+            };
+            let plan = Plan::new(pack, &header, agency, sheet.date1904);
+            let first = plan.chunk(&sheet.rows[header.data_start.min(sheet.rows.len())..]);
+            let parts: Vec<(usize, Result<Chunk, RawSheet>)> = rest
+                .enumerate()
+                .par_bridge()
+                .filter_map(|(n, e)| match e {
+                    SheetEvent::Rows(rows) => Some((n, Ok(plan.chunk(&rows[..])))),
+                    SheetEvent::Whole(w) => Some((n, Err(w))),
+                    SheetEvent::Start { .. } => None,
+                })
+                .collect();
+            let mut chunks = Vec::with_capacity(parts.len());
+            for (n, part) in parts {
+                match part {
+                    Ok(c) => chunks.push((n, c)),
+                    Err(w) => whole = Some(w),
+                }
+            }
+            if let Some(w) = whole {
+                // Rows handed out before the whole sheet are void.
+                book.add_whole(w, pack, index, agency);
+                continue;
+            }
+            chunks.sort_by_key(|(n, _)| *n);
+            let mut all = Gather::new();
+            all.add(first);
+            for (_, c) in chunks {
+                all.add(c);
+            }
+            book.ledgers
+                .push(all.finish(pack, &header, &sheet.file, &sheet.sheet, agency));
+        }
+        match reader.join() {
+            Ok(done) => done.map(|()| book),
+            Err(_) => Err(LoadError {
+                kind: ErrorKind::Truncated,
+                reason: "工作簿内容异常，无法解析".into(),
+            }),
+        }
+    })
+}
+
 /// Why a file yields no ledger: nothing in it, or no sheet with a recognisable header.
 pub(crate) fn no_header(has_content: bool) -> LoadError {
     if has_content {

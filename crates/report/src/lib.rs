@@ -32,11 +32,12 @@ pub fn write_json(report: &AuditReport, out_dir: &Path) -> Result<std::path::Pat
     let path = out_dir.join("findings.json");
     let pretty = report.scores.cases.len() <= PRETTY_JSON_CASES;
     write::write_atomic_with(&path, |w| {
-        if pretty {
-            serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
+        let style = if pretty {
+            Style::Pretty
         } else {
-            write_compact(report, &mut *w, JSON_BATCH)?;
-        }
+            Style::Compact
+        };
+        write_report(report, &mut *w, JSON_BATCH, style)?;
         w.write_all(b"\n")
     })?;
     Ok(path)
@@ -46,45 +47,131 @@ pub fn write_json(report: &AuditReport, out_dir: &Path) -> Result<std::path::Pat
 /// written in order (a few tens of MB).
 const JSON_BATCH: usize = 1 << 16;
 
-/// The report as compact JSON, exactly as `serde_json::to_writer` writes it, with the
-/// long arrays (findings, case scores) serialised on the thread pool `batch` elements
-/// at a time.
-fn write_compact(
+/// How findings.json is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// As `serde_json::to_writer` writes it.
+    Compact,
+    /// As `serde_json::to_writer_pretty` writes it (two spaces a level).
+    Pretty,
+}
+
+impl Style {
+    /// A line break and the indentation of nesting level `depth` (nothing, compact).
+    fn line(self, out: &mut dyn std::io::Write, depth: usize) -> std::io::Result<()> {
+        if self == Style::Pretty {
+            out.write_all(b"\n")?;
+            for _ in 0..depth {
+                out.write_all(b"  ")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An object key at nesting level `depth`, and its colon.
+    fn key(self, out: &mut dyn std::io::Write, key: &str, depth: usize) -> std::io::Result<()> {
+        self.line(out, depth)?;
+        write!(out, "\"{key}\":")?;
+        if self == Style::Pretty {
+            out.write_all(b" ")?;
+        }
+        Ok(())
+    }
+
+    /// One value at nesting level `depth`.
+    fn value<T: serde::Serialize + ?Sized>(
+        self,
+        out: &mut Vec<u8>,
+        v: &T,
+        depth: usize,
+    ) -> serde_json::Result<()> {
+        match self {
+            Style::Compact => serde_json::to_writer(out, v),
+            Style::Pretty => {
+                // Serialised at the top level, then each line indented to its level
+                // (JSON text has no line break inside a string).
+                let text = serde_json::to_vec_pretty(v)?;
+                for (k, line) in text.split(|&b| b == b'\n').enumerate() {
+                    if k > 0 {
+                        out.push(b'\n');
+                        out.extend(std::iter::repeat_n(b' ', 2 * depth));
+                    }
+                    out.extend_from_slice(line);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One value at nesting level `depth`, written to `w`.
+    fn write<T: serde::Serialize + ?Sized>(
+        self,
+        w: &mut dyn std::io::Write,
+        v: &T,
+        depth: usize,
+    ) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        self.value(&mut out, v, depth)
+            .map_err(std::io::Error::other)?;
+        w.write_all(&out)
+    }
+}
+
+/// The report as JSON, exactly as serde_json writes it in `style`, with the long arrays
+/// (findings, case scores) serialised on the thread pool `batch` elements at a time.
+fn write_report(
     report: &AuditReport,
     w: &mut dyn std::io::Write,
     batch: usize,
+    style: Style,
 ) -> std::io::Result<()> {
-    w.write_all(b"{\"tool\":")?;
-    json(w, &report.tool)?;
-    w.write_all(b",\"run\":")?;
-    json(w, &report.run)?;
-    w.write_all(b",\"findings\":")?;
-    write_array(w, report.findings.len(), batch, |i, out| {
-        serde_json::to_writer(out, &report.findings[i])
+    w.write_all(b"{")?;
+    style.key(w, "tool", 1)?;
+    style.write(w, &report.tool, 1)?;
+    w.write_all(b",")?;
+    style.key(w, "run", 1)?;
+    style.write(w, &report.run, 1)?;
+    w.write_all(b",")?;
+    style.key(w, "findings", 1)?;
+    write_array(w, report.findings.len(), batch, style, 1, |i, out| {
+        style.value(out, &report.findings[i], 2)
     })?;
-    w.write_all(b",\"scores\":{\"cases\":")?;
+    w.write_all(b",")?;
+    style.key(w, "scores", 1)?;
+    w.write_all(b"{")?;
+    style.key(w, "cases", 2)?;
     let cases = &report.scores.cases;
-    write_array(w, cases.len(), batch, |i, out| {
-        serde_json::to_writer(out, &cases.get(i))
+    write_array(w, cases.len(), batch, style, 2, |i, out| {
+        style.value(out, &cases.get(i), 3)
     })?;
-    w.write_all(b",\"agencies\":")?;
-    json(w, &report.scores.agencies)?;
-    w.write_all(b"}}")
+    w.write_all(b",")?;
+    style.key(w, "agencies", 2)?;
+    style.write(w, &report.scores.agencies, 2)?;
+    style.line(w, 1)?;
+    w.write_all(b"}")?;
+    style.line(w, 0)?;
+    w.write_all(b"}")
 }
 
-/// A JSON array of `n` elements, `item(i)` serialising element `i`.
+/// A JSON array of `n` elements at nesting level `depth`, `item(i)` serialising element
+/// `i` (a level below).
 fn write_array(
     w: &mut dyn std::io::Write,
     n: usize,
     batch: usize,
+    style: Style,
+    depth: usize,
     item: impl Fn(usize, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
+    if n == 0 {
+        return w.write_all(b"[]");
+    }
     let part = (batch / 16).max(1);
     w.write_all(b"[")?;
     for from in (0..n).step_by(batch.max(1)) {
         let to = (from + batch).min(n);
-        let parts: Vec<serde_json::Result<Vec<u8>>> = (from..to)
+        let parts: Vec<std::io::Result<Vec<u8>>> = (from..to)
             .step_by(part)
             .collect::<Vec<_>>()
             .into_par_iter()
@@ -94,21 +181,18 @@ fn write_array(
                     if i > 0 {
                         out.push(b',');
                     }
-                    item(i, &mut out)?;
+                    style.line(&mut out, depth + 1)?;
+                    item(i, &mut out).map_err(std::io::Error::other)?;
                 }
                 Ok(out)
             })
             .collect();
         for p in parts {
-            w.write_all(&p.map_err(std::io::Error::other)?)?;
+            w.write_all(&p?)?;
         }
     }
+    style.line(w, depth)?;
     w.write_all(b"]")
-}
-
-/// One value as compact JSON.
-fn json<T: serde::Serialize>(w: &mut dyn std::io::Write, v: &T) -> std::io::Result<()> {
-    serde_json::to_writer(w, v).map_err(std::io::Error::other)
 }
 
 #[cfg(test)]
@@ -116,7 +200,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_json_in_parallel_batches_is_serde_json_byte_for_byte() {
+    fn json_in_parallel_batches_is_serde_json_byte_for_byte() {
         let dir = tempfile::tempdir().expect("dir");
         let mut report = fixture::report(&fixture::ledger(dir.path()));
         // Enough findings and cases to cross several batches and parts.
@@ -124,15 +208,34 @@ mod tests {
         report.findings.extend(more);
         let cases: Vec<_> = (0..9).flat_map(|_| report.scores.cases.iter()).collect();
         report.scores.cases = cases.into();
-        let expected = serde_json::to_vec(&report).expect("json");
-        for batch in [1, 2, 3, 17, 1 << 16] {
+        for style in [Style::Compact, Style::Pretty] {
+            let expected = match style {
+                Style::Compact => serde_json::to_vec(&report),
+                Style::Pretty => serde_json::to_vec_pretty(&report),
+            }
+            .expect("json");
+            for batch in [1, 2, 3, 17, 1 << 16] {
+                let mut got = Vec::new();
+                write_report(&report, &mut got, batch, style).expect("write");
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&expected),
+                    "{style:?}, batch {batch}"
+                );
+            }
+        }
+        // Empty arrays are written as serde_json writes them.
+        report.findings.clear();
+        report.scores.cases = Vec::new().into();
+        for style in [Style::Compact, Style::Pretty] {
+            let expected = match style {
+                Style::Compact => serde_json::to_vec(&report),
+                Style::Pretty => serde_json::to_vec_pretty(&report),
+            }
+            .expect("json");
             let mut got = Vec::new();
-            write_compact(&report, &mut got, batch).expect("write");
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                String::from_utf8_lossy(&expected),
-                "batch {batch}"
-            );
+            write_report(&report, &mut got, 4, style).expect("write");
+            assert_eq!(got, expected, "{style:?}, empty");
         }
     }
 }
