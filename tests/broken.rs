@@ -931,3 +931,103 @@ fn without_quiet_each_file_error_is_still_one_line() {
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("文件为空"), "{stderr}");
 }
+
+/// Cells of rows 2–3 of a small ledger as XML rows, in the order given.
+fn ledger_rows_xml(order: &[(u32, &[usize])]) -> Vec<String> {
+    let values = |r: u32| {
+        [
+            format!("O-{r}"),
+            "某局".to_string(),
+            "行政检查".to_string(),
+            "2022-03-01".to_string(),
+            if r == 2 { "是" } else { "否" }.to_string(),
+        ]
+    };
+    order
+        .iter()
+        .map(|(r, cols)| {
+            let v = values(*r);
+            let cells: String = cols
+                .iter()
+                .map(|&c| inline(&format!("{}{r}", (b'A' + c as u8) as char), &v[c]))
+                .collect();
+            format!(r#"<row r="{r}">{cells}</row>"#)
+        })
+        .collect()
+}
+
+#[test]
+fn cells_out_of_document_order_read_as_in_order() {
+    // Excel writes rows and cells in order, and the reader hands rows out as they
+    // come; a hand-made file that lists row 3 before row 2, and a row's cells
+    // backwards, reads the same.
+    let sheet = |rows: Vec<String>| {
+        let body: String = rows.concat();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">{}</row>{body}</sheetData></worksheet>"#,
+            ledger_header_xml()
+        )
+    };
+    let all = [0, 1, 2, 3, 4];
+    let backwards = [4, 3, 2, 1, 0];
+    let ordered = sheet(ledger_rows_xml(&[(2, &all), (3, &all)]));
+    let shuffled = sheet(ledger_rows_xml(&[(3, &backwards), (2, &all)]));
+    let found = |name: &str, xml: &str| {
+        let report = cell_level(name, &raw_xlsx(xml, None), "O-3", &["REC-001"]);
+        assert_eq!(input(&report, name)["cases"], 2, "{name}");
+        let mut pairs: Vec<(String, String, String)> = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["source"]["file"].as_str().unwrap_or("").ends_with(name))
+            .map(|f| {
+                (
+                    f["case_id"].to_string(),
+                    f["rule_id"].to_string(),
+                    f["source"]["row"].to_string(),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let expected = found("ordered.xlsx", &ordered);
+    assert!(!expected.is_empty());
+    assert_eq!(found("shuffled.xlsx", &shuffled), expected);
+}
+
+#[test]
+fn a_merged_area_across_the_rows_read_at_once() {
+    // The reader hands an xlsx's rows out in batches of thousands; a merged area of
+    // the data that spans two batches is filled in both.
+    let mut rows = vec![ledger_header_xml()];
+    for r in 2..=9000u32 {
+        let agency = if r == 8100 {
+            inline(&format!("B{r}"), "合并局")
+        } else if (8100..=8300).contains(&r) {
+            String::new()
+        } else {
+            inline(&format!("B{r}"), "他局")
+        };
+        rows.push(format!(
+            "{}{agency}{}{}{}",
+            inline(&format!("A{r}"), &format!("M-{r}")),
+            inline(&format!("C{r}"), "行政检查"),
+            inline(&format!("D{r}"), "2022-03-01"),
+            inline(&format!("E{r}"), "否"),
+        ));
+    }
+    let xml = sheet_xml(&rows).replace(
+        "</sheetData>",
+        r#"</sheetData><mergeCells count="1"><mergeCell ref="B8100:B8300"/></mergeCells>"#,
+    );
+    let report = cell_level("merged.xlsx", &raw_xlsx(&xml, None), "M-8250", &["REC-001"]);
+    assert_eq!(input(&report, "merged.xlsx")["cases"], 8999);
+    let agency = |case: &str| finding(&report, case, "REC-001")["agency"].clone();
+    for case in ["M-8100", "M-8192", "M-8250", "M-8300"] {
+        assert_eq!(agency(case), "合并局", "{case}");
+    }
+    for case in ["M-8099", "M-8301", "M-9000"] {
+        assert_eq!(agency(case), "他局", "{case}");
+    }
+}

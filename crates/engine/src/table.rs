@@ -906,6 +906,31 @@ mod tests {
         (c, expected)
     }
 
+    /// A column of `distinct` texts, each `times` in a row.
+    fn repeated(distinct: usize, times: usize, tag: &str) -> (TextColumn, Vec<Option<String>>) {
+        let mut c = TextColumn::with_capacity(distinct * times);
+        let mut expected = Vec::new();
+        for i in 0..distinct * times {
+            let v = Some(format!("{tag}{}", i / times));
+            c.push(v.as_deref());
+            expected.push(v);
+        }
+        (c, expected)
+    }
+
+    #[test]
+    fn texts_mostly_new_leave_the_dictionary_early() {
+        // Case numbers, names: every text new. The column stops keeping a dictionary
+        // long before it is full.
+        let (c, expected) = column(DICT_EARLY * 2, DICT_EARLY * 2, "号");
+        assert!(matches!(c.0, Texts::Plain(_)));
+        let got: Vec<Option<String>> = (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect();
+        assert_eq!(got, expected);
+        // Texts that repeat keep it, however many.
+        let (c, _) = repeated(DICT_MAX, 3, "单位");
+        assert!(matches!(c.0, Texts::Dict(_)));
+    }
+
     #[test]
     fn many_distinct_texts_leave_the_dictionary_and_read_the_same() {
         let (few, mut expected) = column(10_000, 30, "单位");
@@ -914,9 +939,9 @@ mod tests {
         assert!(matches!(many.0, Texts::Plain(_)));
         expected.extend(e);
         // Dictionaries that are few each but many together join end to end.
-        let (a, e) = column(3000, 3000, "甲");
+        let (a, e) = repeated(3000, 3, "甲");
         expected.extend(e);
-        let (b, e) = column(3000, 3000, "乙");
+        let (b, e) = repeated(3000, 3, "乙");
         expected.extend(e);
         assert!(matches!((&a.0, &b.0), (Texts::Dict(_), Texts::Dict(_))));
         let c = TextColumn::concat(vec![few, many, a, b]);
