@@ -6,7 +6,6 @@ use caseaudit_rules::expr::{ArithOp, CmpOp, Expr as RExpr, ExprKind, Ty};
 use caseaudit_rules::spelling::workday_column;
 use caseaudit_rules::{Calendar, Day, ParamValues, Rule, RuleKind, RulePack};
 use polars::prelude::*;
-use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// What the evaluator needs besides the conditions.
@@ -346,35 +345,42 @@ impl<'a> Compiler<'a> {
             rule: None,
             reason: e,
         };
-        // Slices are framed and queried in parallel: one slice's frame is built while
-        // polars queries another's.
+        // The next slice's frame is built on a thread of its own while polars queries
+        // this one's (the query stays on this thread, whose stack polars' planner
+        // needs: not a pool thread's).
         let step = self.slice.max(1);
         let slices: Vec<std::ops::Range<usize>> = (0..table.len())
             .step_by(step)
             .map(|from| from..(from + step).min(table.len()))
             .collect();
-        let this = &*self;
-        let parts: Vec<Result<Vec<RuleHits>, String>> = slices
-            .into_par_iter()
-            .map(|range| {
-                let df = table
-                    .to_dataframe(this.calendar, &preds, &needed, range.clone())
-                    .map_err(|e| e.to_string())?;
-                let out = df
-                    .lazy()
-                    .select(exprs.clone())
-                    .collect()
-                    .map_err(|e| e.to_string())?;
-                let mut part = vec![RuleHits::default(); rules.len()];
-                collect_hits(&out, range.start, range.len(), &mut part)?;
-                Ok(part)
-            })
-            .collect();
-        for part in parts {
-            for (hit, p) in hits.iter_mut().zip(part.map_err(whole)?) {
-                hit.fired.extend(p.fired);
-                hit.not_evaluable.extend(p.not_evaluable);
-            }
+        let frame = |k: usize| -> Option<Result<DataFrame, EvalError>> {
+            let range = slices.get(k)?.clone();
+            Some(
+                table
+                    .to_dataframe(self.calendar, &preds, &needed, range)
+                    .map_err(|e| whole(e.to_string())),
+            )
+        };
+        let mut current = frame(0);
+        let mut k = 0;
+        while let Some(df) = current {
+            let range = slices[k].clone();
+            let (out, next) = std::thread::scope(|s| {
+                let next = s.spawn(|| frame(k + 1));
+                let out = df.and_then(|df| {
+                    df.lazy()
+                        .select(exprs.clone())
+                        .collect()
+                        .map_err(|e| whole(e.to_string()))
+                });
+                let next = next
+                    .join()
+                    .unwrap_or_else(|_| Some(Err(whole("评查数据准备失败".into()))));
+                (out, next)
+            });
+            collect_hits(&out?, range.start, range.len(), &mut hits).map_err(whole)?;
+            current = next;
+            k += 1;
         }
         Ok(hits)
     }

@@ -49,9 +49,9 @@ const NULL_CODE: u32 = u32::MAX;
 /// stored end to end.
 const DICT_MAX: usize = 4096;
 
-/// Distinct texts past which a column whose values were mostly new leaves the
+/// Distinct texts past which a column whose values were almost all new leaves the
 /// dictionary.
-const DICT_EARLY: usize = 256;
+const DICT_EARLY: usize = 1024;
 
 impl Plain {
     fn with_capacity(n: usize, bytes: usize) -> Plain {
@@ -99,12 +99,12 @@ impl Dict {
         Some(c)
     }
 
-    /// Whether a new text may join the dictionary: not when it is full, nor when half
-    /// the values so far were new (names, case numbers: every chunk of them would fill
-    /// it before it gives up).
+    /// Whether a new text may join the dictionary: not when it is full, nor when nine
+    /// in ten values so far were new (case numbers, names: every chunk of them would
+    /// fill it before it gives up).
     fn room(&self) -> bool {
         let n = self.values.len();
-        n < DICT_MAX && (n < DICT_EARLY || n * 2 <= self.codes.len())
+        n < DICT_MAX && (n < DICT_EARLY || n * 10 <= self.codes.len() * 9)
     }
 
     /// The bytes its values take end to end.
