@@ -922,7 +922,7 @@ mod tests {
     fn texts_mostly_new_leave_the_dictionary_early() {
         // Case numbers, names: every text new. The column stops keeping a dictionary
         // long before it is full.
-        let (c, expected) = column(DICT_EARLY * 2, DICT_EARLY * 2, "号");
+        let (c, expected) = repeated(DICT_EARLY * 2, 1, "号");
         assert!(matches!(c.0, Texts::Plain(_)));
         let got: Vec<Option<String>> = (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect();
         assert_eq!(got, expected);
