@@ -324,11 +324,171 @@ pub(crate) enum SheetEvent {
         /// Whether numbers in its date columns use the 1904 system.
         date1904: bool,
     },
-    /// Its next rows (spreadsheet row number, cells), merged areas filled.
-    Rows(Vec<(u32, Vec<Cell>)>),
+    /// Its next rows, merged areas filled.
+    Rows(RowBatch),
     /// The whole sheet (other formats, and an xlsx sheet whose cells are out of order:
     /// rows handed out for it before are void).
     Whole(RawSheet),
+}
+
+/// One cell of a [`RowBatch`]; a text is a range of the batch's text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Slot {
+    Empty,
+    Text(u32, u32),
+    Number(f64),
+    Bool(bool),
+    Date(caseaudit_rules::Day),
+    Error(u32, u32),
+}
+
+/// Rows read from a sheet at once (spreadsheet row number, cells), their texts end to
+/// end in one buffer: a string per cell would be an allocation per cell on the reader
+/// thread, freed on another.
+#[derive(Debug, Default)]
+pub(crate) struct RowBatch {
+    pub(crate) rows: Vec<(u32, Vec<Slot>)>,
+    text: String,
+}
+
+impl RowBatch {
+    fn push_text(&mut self, t: &str) -> (u32, u32) {
+        let start = self.text.len() as u32;
+        self.text.push_str(t);
+        (start, self.text.len() as u32)
+    }
+
+    /// A calamine value as a slot (the reading of [`convert`], without the copy).
+    fn slot(&mut self, d: &DataRef) -> Slot {
+        match d {
+            DataRef::Empty => Slot::Empty,
+            DataRef::SharedString(t) => {
+                let (a, b) = self.push_text(t);
+                Slot::Text(a, b)
+            }
+            DataRef::String(t) | DataRef::DateTimeIso(t) | DataRef::DurationIso(t) => {
+                let (a, b) = self.push_text(t);
+                Slot::Text(a, b)
+            }
+            DataRef::Float(f) => Slot::Number(*f),
+            DataRef::Int(i) => Slot::Number(*i as f64),
+            DataRef::Bool(b) => Slot::Bool(*b),
+            DataRef::DateTime(dt) => match dt.as_datetime() {
+                Some(x) => Slot::Date(to_day(x.date())),
+                None => Slot::Number(dt.as_f64()),
+            },
+            DataRef::Error(e) => {
+                let (a, b) = self.push_text(&e.to_string());
+                Slot::Error(a, b)
+            }
+        }
+    }
+
+    /// The text of a range of the buffer.
+    pub(crate) fn text(&self, a: u32, b: u32) -> &str {
+        self.text.get(a as usize..b as usize).unwrap_or_default()
+    }
+
+    /// A slot as an owned cell.
+    pub(crate) fn cell(&self, slot: Slot) -> Cell {
+        match slot {
+            Slot::Empty => Cell::Empty,
+            Slot::Text(a, b) => Cell::Text(self.text(a, b).to_string()),
+            Slot::Number(n) => Cell::Number(n),
+            Slot::Bool(b) => Cell::Bool(b),
+            Slot::Date(d) => Cell::Date(d),
+            Slot::Error(a, b) => Cell::Error(self.text(a, b).to_string()),
+        }
+    }
+
+    fn is_empty_slot(&self, slot: Slot) -> bool {
+        match slot {
+            Slot::Empty => true,
+            Slot::Text(a, b) => self.text(a, b).trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The rows as owned cells.
+    pub(crate) fn into_cells(self) -> Vec<(u32, Vec<Cell>)> {
+        self.rows
+            .iter()
+            .map(|(n, row)| (*n, row.iter().map(|&s| self.cell(s)).collect()))
+            .collect()
+    }
+}
+
+/// Rows whose merged areas [`MergeFill`] fills.
+trait FillRows {
+    fn count(&self) -> usize;
+    /// The spreadsheet row number of row `i`.
+    fn number(&self, i: usize) -> u32;
+    /// Cell `c` of row `i`, if it holds anything.
+    fn value(&self, i: usize, c: usize) -> Option<Cell>;
+    /// Sets the empty cells `from..=to` of row `i` (widening it) to `value`.
+    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell);
+}
+
+impl FillRows for [(u32, Vec<Cell>)] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn number(&self, i: usize) -> u32 {
+        self[i].0
+    }
+    fn value(&self, i: usize, c: usize) -> Option<Cell> {
+        self[i].1.get(c).filter(|v| !v.is_empty()).cloned()
+    }
+    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell) {
+        let cells = &mut self[i].1;
+        if cells.len() <= to {
+            cells.resize(to + 1, Cell::Empty);
+        }
+        for cell in &mut cells[from..=to] {
+            if cell.is_empty() {
+                *cell = value.clone();
+            }
+        }
+    }
+}
+
+impl FillRows for RowBatch {
+    fn count(&self) -> usize {
+        self.rows.len()
+    }
+    fn number(&self, i: usize) -> u32 {
+        self.rows[i].0
+    }
+    fn value(&self, i: usize, c: usize) -> Option<Cell> {
+        let slot = *self.rows[i].1.get(c)?;
+        (!self.is_empty_slot(slot)).then(|| self.cell(slot))
+    }
+    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell) {
+        let slot = match value {
+            Cell::Empty => Slot::Empty,
+            Cell::Text(t) => {
+                let (a, b) = self.push_text(t);
+                Slot::Text(a, b)
+            }
+            Cell::Number(n) => Slot::Number(*n),
+            Cell::Bool(b) => Slot::Bool(*b),
+            Cell::Date(d) => Slot::Date(*d),
+            Cell::Error(e) => {
+                let (a, b) = self.push_text(e);
+                Slot::Error(a, b)
+            }
+        };
+        let mut row = std::mem::take(&mut self.rows[i].1);
+        if row.len() <= to {
+            row.resize(to + 1, Slot::Empty);
+        }
+        for cell in &mut row[from..=to] {
+            if self.is_empty_slot(*cell) {
+                *cell = slot;
+            }
+        }
+        self.rows[i].1 = row;
+    }
 }
 
 /// Sheets gathered whole from [`SheetEvent`]s.
@@ -349,7 +509,7 @@ impl Gathered {
             }),
             SheetEvent::Rows(rows) => {
                 if let Some(s) = self.0.last_mut() {
-                    s.rows.extend(rows);
+                    s.rows.extend(rows.into_cells());
                 }
             }
             SheetEvent::Whole(sheet) => {
@@ -544,11 +704,11 @@ fn stream_rows<'a, E: Into<calamine::Error>>(
 ) -> Result<bool, LoadError> {
     let what = format!("工作表「{name}」");
     let mut fill = MergeFill::new(merges, name);
-    let mut batch: Vec<(u32, Vec<Cell>)> = Vec::new();
+    let mut batch = RowBatch::default();
     let mut first_batch = true;
     let mut width = 0usize;
     let mut last: Option<(u32, u32)> = None;
-    let mut hand_out = |batch: &mut Vec<(u32, Vec<Cell>)>,
+    let mut hand_out = |batch: &mut RowBatch,
                         width: usize,
                         first_batch: &mut bool,
                         budget: &mut Budget|
@@ -583,30 +743,33 @@ fn stream_rows<'a, E: Into<calamine::Error>>(
                 STREAM_BATCH_ROWS
             };
             for k in (0..gap).rev() {
-                if batch.len() >= limit {
+                if batch.rows.len() >= limit {
                     hand_out(&mut batch, width, &mut first_batch, budget)?;
                 }
-                batch.push((r - k, Vec::new()));
+                batch.rows.push((r - k, Vec::new()));
             }
-            if batch.len() >= limit {
+            if batch.rows.len() >= limit {
                 hand_out(&mut batch, width, &mut first_batch, budget)?;
             }
             // Rows are about as wide as those before: room for that many cells.
-            batch.push((r.saturating_add(1), Vec::with_capacity(width)));
+            batch
+                .rows
+                .push((r.saturating_add(1), Vec::with_capacity(width)));
         }
         last = Some((r, col));
-        let Some((_, row)) = batch.last_mut() else {
+        let slot = batch.slot(c.get_value());
+        let Some((_, row)) = batch.rows.last_mut() else {
             continue;
         };
         let col = col as usize;
         if row.len() <= col {
             budget.cells((col + 1 - row.len()) as u64, &what)?;
-            row.resize(col + 1, Cell::Empty);
+            row.resize(col + 1, Slot::Empty);
         }
         width = width.max(row.len());
-        row[col] = convert(Data::from(c.get_value().clone()));
+        row[col] = slot;
     }
-    if !batch.is_empty() {
+    if !batch.rows.is_empty() {
         hand_out(&mut batch, width, &mut first_batch, budget)?;
     }
     Ok(true)
@@ -718,7 +881,7 @@ fn finish_sheet(
     budget: &mut Budget,
 ) -> Result<RawSheet, LoadError> {
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as u32;
-    MergeFill::new(merges, sheet).fill(&mut rows, width, budget)?;
+    MergeFill::new(merges, sheet).fill(&mut rows[..], width, budget)?;
     Ok(RawSheet {
         file: file.to_string(),
         sheet: sheet.to_string(),
@@ -755,17 +918,17 @@ impl MergeFill {
 
     /// Fills `rows` (in order, each after those filled before), within `width`
     /// columns.
-    fn fill(
+    fn fill<R: FillRows + ?Sized>(
         &mut self,
-        rows: &mut [(u32, Vec<Cell>)],
+        rows: &mut R,
         width: u32,
         budget: &mut Budget,
     ) -> Result<(), LoadError> {
         if self.areas.is_empty() {
             return Ok(());
         }
-        for (number, cells) in rows {
-            let r = number.saturating_sub(1);
+        for i in 0..rows.count() {
+            let r = rows.number(i).saturating_sub(1);
             while let Some(m) = self.areas.get(self.next).filter(|m| m.start.0 <= r) {
                 self.active.push((*m, None));
                 self.next += 1;
@@ -778,17 +941,10 @@ impl MergeFill {
                 }
                 budget.cells(u64::from(ec - sc + 1), &self.what)?;
                 if m.start.0 == r {
-                    *top = cells.get(sc as usize).filter(|c| !c.is_empty()).cloned();
+                    *top = rows.value(i, sc as usize);
                 }
-                let Some(value) = top else { continue };
-                let end = ec as usize;
-                if cells.len() <= end {
-                    cells.resize(end + 1, Cell::Empty);
-                }
-                for cell in &mut cells[sc as usize..=end] {
-                    if cell.is_empty() {
-                        *cell = value.clone();
-                    }
+                if let Some(value) = top {
+                    rows.fill(i, sc as usize, ec as usize, value);
                 }
             }
         }
@@ -1597,6 +1753,31 @@ fn read_parquet(path: &Path, display: &str) -> Result<RawSheet, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_cell_reads_as_a_cell_read_whole() {
+        // The reader thread keeps texts in its batch's buffer (`RowBatch::slot`); a
+        // sheet read whole converts calamine's values with `convert`: the same cells.
+        let dt =
+            calamine::ExcelDateTime::new(44_927.5, calamine::ExcelDateTimeType::DateTime, false);
+        let values = [
+            DataRef::Empty,
+            DataRef::SharedString("巴市监罚〔2022〕1号"),
+            DataRef::String("行政检查".into()),
+            DataRef::Float(1.5),
+            DataRef::Int(-3),
+            DataRef::Bool(true),
+            DataRef::DateTime(dt),
+            DataRef::DateTimeIso("2022-01-01T00:00:00".into()),
+            DataRef::DurationIso("PT1H".into()),
+            DataRef::Error(calamine::CellErrorType::Value),
+        ];
+        let mut batch = RowBatch::default();
+        for v in values {
+            let slot = batch.slot(&v);
+            assert_eq!(batch.cell(slot), convert(Data::from(v.clone())), "{v:?}");
+        }
+    }
 
     fn lines(text: &str) -> Vec<u32> {
         match parse_csv(text, "t.csv") {

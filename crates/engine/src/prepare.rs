@@ -63,6 +63,7 @@ enum CellView<'a> {
     Number(f64),
     Bool(bool),
     Date(Day),
+    Error(&'a str),
 }
 
 impl<'a> CellView<'a> {
@@ -90,6 +91,7 @@ impl<'a> CellView<'a> {
             CellView::Number(n) => Cow::Owned(Cell::Number(n)),
             CellView::Bool(b) => Cow::Owned(Cell::Bool(b)),
             CellView::Date(d) => Cow::Owned(Cell::Date(d)),
+            CellView::Error(e) => Cow::Owned(Cell::Error(e.to_string())),
         }
     }
 
@@ -257,6 +259,29 @@ impl Rows for Records {
         };
         let f = first + c;
         (f < self.record_ends[i] as usize).then(|| CellView::Str(self.field(f)))
+    }
+}
+
+impl Rows for load::RowBatch {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn number(&self, i: usize) -> u32 {
+        self.rows[i].0
+    }
+    fn width(&self, i: usize) -> usize {
+        self.rows[i].1.len()
+    }
+    fn cell(&self, i: usize, c: usize) -> Option<CellView<'_>> {
+        use load::Slot;
+        Some(match *self.rows[i].1.get(c)? {
+            Slot::Empty => CellView::Cell(&Cell::Empty),
+            Slot::Text(a, b) => CellView::Str(self.text(a, b)),
+            Slot::Number(n) => CellView::Number(n),
+            Slot::Bool(b) => CellView::Bool(b),
+            Slot::Date(d) => CellView::Date(d),
+            Slot::Error(a, b) => CellView::Error(self.text(a, b)),
+        })
     }
 }
 
@@ -765,7 +790,7 @@ pub(crate) fn workbook_ledgers(
             let mut whole = None;
             while sheet.rows.len() < HEADER_SEARCH_ROWS && whole.is_none() {
                 match rest.next() {
-                    Some(SheetEvent::Rows(rows)) => sheet.rows.extend(rows),
+                    Some(SheetEvent::Rows(rows)) => sheet.rows.extend(rows.into_cells()),
                     Some(SheetEvent::Whole(w)) => whole = Some(w),
                     _ => break,
                 }
@@ -779,7 +804,7 @@ pub(crate) fn workbook_ledgers(
                 // content below its first rows.
                 for e in rest {
                     match e {
-                        SheetEvent::Rows(rows) => sheet.rows.extend(rows),
+                        SheetEvent::Rows(rows) => sheet.rows.extend(rows.into_cells()),
                         SheetEvent::Whole(w) => whole = Some(w),
                         SheetEvent::Start { .. } => {}
                     }
@@ -793,7 +818,7 @@ pub(crate) fn workbook_ledgers(
                 .enumerate()
                 .par_bridge()
                 .filter_map(|(n, e)| match e {
-                    SheetEvent::Rows(rows) => Some((n, Ok(plan.chunk(&rows[..])))),
+                    SheetEvent::Rows(rows) => Some((n, Ok(plan.chunk(&rows)))),
                     SheetEvent::Whole(w) => Some((n, Err(w))),
                     SheetEvent::Start { .. } => None,
                 })
