@@ -1004,7 +1004,9 @@ fn a_merged_area_across_the_rows_read_at_once() {
     for r in 2..=9000u32 {
         let agency = if r == 8100 {
             inline(&format!("B{r}"), "合并局")
-        } else if (8100..=8300).contains(&r) {
+        } else if r == 8301 {
+            inline(&format!("B{r}"), "次局")
+        } else if (8100..=8400).contains(&r) {
             String::new()
         } else {
             inline(&format!("B{r}"), "他局")
@@ -1019,7 +1021,7 @@ fn a_merged_area_across_the_rows_read_at_once() {
     }
     let xml = sheet_xml(&rows).replace(
         "</sheetData>",
-        r#"</sheetData><mergeCells count="1"><mergeCell ref="B8100:B8300"/></mergeCells>"#,
+        r#"</sheetData><mergeCells count="2"><mergeCell ref="B8100:B8300"/><mergeCell ref="B8301:B8400"/></mergeCells>"#,
     );
     let report = cell_level("merged.xlsx", &raw_xlsx(&xml, None), "M-8250", &["REC-001"]);
     assert_eq!(input(&report, "merged.xlsx")["cases"], 8999);
@@ -1027,7 +1029,11 @@ fn a_merged_area_across_the_rows_read_at_once() {
     for case in ["M-8100", "M-8192", "M-8250", "M-8300"] {
         assert_eq!(agency(case), "合并局", "{case}");
     }
-    for case in ["M-8099", "M-8301", "M-9000"] {
+    // The next area down has its own value.
+    for case in ["M-8301", "M-8350", "M-8400"] {
+        assert_eq!(agency(case), "次局", "{case}");
+    }
+    for case in ["M-8099", "M-8401", "M-9000"] {
         assert_eq!(agency(case), "他局", "{case}");
     }
 }

@@ -342,6 +342,9 @@ pub(crate) enum Slot {
     Error(u32, u32),
 }
 
+/// A merged area by its corners (first row and column, last row and column).
+type AreaKey = ((u32, u32), (u32, u32));
+
 /// Rows read from a sheet at once (spreadsheet row number, cells), their texts end to
 /// end in one buffer: a string per cell would be an allocation per cell on the reader
 /// thread, freed on another.
@@ -349,6 +352,9 @@ pub(crate) enum Slot {
 pub(crate) struct RowBatch {
     pub(crate) rows: Vec<(u32, Vec<Slot>)>,
     text: String,
+    /// Merged areas' values already in `text`, by area: a value filling many rows is
+    /// stored once a batch, not once a row.
+    filled: std::collections::HashMap<AreaKey, Slot>,
 }
 
 impl RowBatch {
@@ -425,8 +431,9 @@ trait FillRows {
     fn number(&self, i: usize) -> u32;
     /// Cell `c` of row `i`, if it holds anything.
     fn value(&self, i: usize, c: usize) -> Option<Cell>;
-    /// Sets the empty cells `from..=to` of row `i` (widening it) to `value`.
-    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell);
+    /// Sets the empty cells of row `i` in `area`'s columns (widening it) to `value`,
+    /// the area's value.
+    fn fill(&mut self, i: usize, area: &calamine::Dimensions, value: &Cell);
 }
 
 impl FillRows for [(u32, Vec<Cell>)] {
@@ -439,7 +446,8 @@ impl FillRows for [(u32, Vec<Cell>)] {
     fn value(&self, i: usize, c: usize) -> Option<Cell> {
         self[i].1.get(c).filter(|v| !v.is_empty()).cloned()
     }
-    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell) {
+    fn fill(&mut self, i: usize, area: &calamine::Dimensions, value: &Cell) {
+        let (from, to) = (area.start.1 as usize, area.end.1 as usize);
         let cells = &mut self[i].1;
         if cells.len() <= to {
             cells.resize(to + 1, Cell::Empty);
@@ -463,19 +471,14 @@ impl FillRows for RowBatch {
         let slot = *self.rows[i].1.get(c)?;
         (!self.is_empty_slot(slot)).then(|| self.cell(slot))
     }
-    fn fill(&mut self, i: usize, from: usize, to: usize, value: &Cell) {
-        let slot = match value {
-            Cell::Empty => Slot::Empty,
-            Cell::Text(t) => {
-                let (a, b) = self.push_text(t);
-                Slot::Text(a, b)
-            }
-            Cell::Number(n) => Slot::Number(*n),
-            Cell::Bool(b) => Slot::Bool(*b),
-            Cell::Date(d) => Slot::Date(*d),
-            Cell::Error(e) => {
-                let (a, b) = self.push_text(e);
-                Slot::Error(a, b)
+    fn fill(&mut self, i: usize, area: &calamine::Dimensions, value: &Cell) {
+        let (from, to) = (area.start.1 as usize, area.end.1 as usize);
+        let slot = match self.filled.get(&(area.start, area.end)) {
+            Some(&slot) => slot,
+            None => {
+                let slot = self.value_slot(value);
+                self.filled.insert((area.start, area.end), slot);
+                slot
             }
         };
         let mut row = std::mem::take(&mut self.rows[i].1);
@@ -488,6 +491,26 @@ impl FillRows for RowBatch {
             }
         }
         self.rows[i].1 = row;
+    }
+}
+
+impl RowBatch {
+    /// An owned cell's value as a slot of this batch.
+    fn value_slot(&mut self, value: &Cell) -> Slot {
+        match value {
+            Cell::Empty => Slot::Empty,
+            Cell::Text(t) => {
+                let (a, b) = self.push_text(t);
+                Slot::Text(a, b)
+            }
+            Cell::Number(n) => Slot::Number(*n),
+            Cell::Bool(b) => Slot::Bool(*b),
+            Cell::Date(d) => Slot::Date(*d),
+            Cell::Error(e) => {
+                let (a, b) = self.push_text(e);
+                Slot::Error(a, b)
+            }
+        }
     }
 }
 
@@ -944,7 +967,11 @@ impl MergeFill {
                     *top = rows.value(i, sc as usize);
                 }
                 if let Some(value) = top {
-                    rows.fill(i, sc as usize, ec as usize, value);
+                    let within = calamine::Dimensions {
+                        start: m.start,
+                        end: (m.end.0, ec),
+                    };
+                    rows.fill(i, &within, value);
                 }
             }
         }
