@@ -667,7 +667,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                 }
                 // Cells out of order (a hand-made file): the sheet is read again whole.
                 *budget = before;
-                let (_, rows) = {
+                let rows = {
                     let mut reader = x
                         .worksheet_cells_reader(&name)
                         .map_err(|e| in_sheet(e.into()))?;
@@ -683,7 +683,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                 let mut reader = x
                     .worksheet_cells_reader(&name)
                     .map_err(|e| in_sheet(e.into()))?;
-                let (_, rows) = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
+                let rows = cell_rows(|| reader.next_cell(), in_sheet, &name, budget)?;
                 (rows, Vec::new(), false)
             }
             other => {
@@ -698,7 +698,7 @@ fn sheets_of<RS: std::io::Read + std::io::Seek>(
                     }
                     _ => Vec::new(),
                 };
-                let (_, rows) = range_rows(&range, &name, budget)?;
+                let rows = range_rows(&range, &name, budget)?;
                 (rows, merges, false)
             }
         };
@@ -798,13 +798,12 @@ fn stream_rows<'a, E: Into<calamine::Error>>(
     Ok(true)
 }
 
-/// The 0-based index of a sheet's first row, and its rows from there on (spreadsheet
-/// row number, cells).
-type SheetRows = (u32, Vec<(u32, Vec<Cell>)>);
+/// A sheet's rows from its first used one on (spreadsheet row number, cells).
+type SheetRows = Vec<(u32, Vec<Cell>)>;
 
 /// Rows of an xlsx or xlsb sheet from calamine's cell reader (`next` yields its
-/// cells): (row index of the first row, rows of cells), rows without a used cell
-/// included as empty so that rows stay contiguous.
+/// cells), read whole: rows without a used cell included as empty so that rows stay
+/// contiguous.
 fn cell_rows<'a, E: Into<calamine::Error>>(
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
     in_sheet: impl Fn(calamine::Error) -> LoadError,
@@ -841,7 +840,7 @@ fn sparse_rows(
         cells.sort_by_key(|c| (c.0, c.1));
     }
     let Some(&(r0, _, _)) = cells.first() else {
-        return Ok((0, Vec::new()));
+        return Ok(Vec::new());
     };
     // Count the cells the rows will hold before allocating any of them: each row's
     // last cell is the last of its run (sorted).
@@ -870,7 +869,7 @@ fn sparse_rows(
         }
         row[col] = cell;
     }
-    Ok((r0, rows))
+    Ok(rows)
 }
 
 /// Rows of a calamine range (xls, ods), spent from the same budget.
@@ -891,10 +890,10 @@ fn range_rows(
         cells.extend(row.iter().cloned().map(convert));
         rows.push((r0.saturating_add(i as u32).saturating_add(1), cells));
     }
-    Ok((r0, rows))
+    Ok(rows)
 }
 
-/// A sheet from its rows (row `r0` first, contiguous), with merged areas filled.
+/// A sheet from its rows (contiguous), with merged areas filled.
 fn finish_sheet(
     file: &str,
     sheet: &str,
