@@ -1570,19 +1570,15 @@ impl CsvBlocks {
     fn fill(&mut self) -> Result<(), LoadError> {
         use std::io::Read;
         let len = self.carry.len();
-        self.carry
-            .resize(len + READ_BYTES.min(self.block).max(1), 0);
-        let n = loop {
-            match self.source.read(&mut self.carry[len..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.carry.truncate(len);
-                    return Err(io_error(&e));
-                }
+        // Read into the spare capacity (not zeroed first, as a resize would).
+        let want = READ_BYTES.min(self.block).max(1) as u64;
+        let n = match (&mut self.source).take(want).read_to_end(&mut self.carry) {
+            Ok(n) => n,
+            Err(e) => {
+                self.carry.truncate(len);
+                return Err(io_error(&e));
             }
         };
-        self.carry.truncate(len + n);
         if n == 0 {
             self.eof = true;
             return Ok(());

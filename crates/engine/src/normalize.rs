@@ -176,12 +176,9 @@ fn join_name_dots(t: &str) -> Cow<'_, str> {
 /// The items of a list cell as written (see [`join_name_dots`]): split at the list
 /// separators, trimmed, empty ones left out.
 fn written_items<'t>(t: &'t str, words: &'t ValueWords) -> impl Iterator<Item = &'t str> {
-    t.split(|c: char| {
-        words.list_separators.contains(&c)
-            || c.is_whitespace() && words.list_separators.contains(&' ')
-    })
-    .map(str::trim)
-    .filter(|item| !item.is_empty())
+    t.split(|c: char| words.is_list_separator(c))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 /// Reads a text cell of a list field without a vocabulary straight into its column:

@@ -184,6 +184,11 @@ pub struct ValueWords {
     empty_starts: Vec<char>,
     /// Characters that separate the items of a list cell.
     pub list_separators: Vec<char>,
+    /// Per ASCII character: whether it separates list items (see
+    /// [`ValueWords::is_list_separator`]).
+    ascii_separators: [bool; 128],
+    /// Whether a CJK ideograph is among the separators (none is in the built-in pack).
+    ideograph_separators: bool,
     /// (suffix, factor), longest suffix first.
     pub money_units: Vec<(String, f64)>,
     /// Header markers that scale a money column (万元), with their factor.
@@ -204,6 +209,19 @@ impl ValueWords {
             Some(false)
         } else {
             None
+        }
+    }
+
+    /// Whether a character separates the items of a list cell: a listed separator, or
+    /// any white space when a space is one.
+    pub fn is_list_separator(&self, c: char) -> bool {
+        match u8::try_from(c) {
+            Ok(b) if b < 128 => self.ascii_separators[usize::from(b)],
+            _ if is_ideograph(c) && !self.ideograph_separators => false,
+            _ => {
+                self.list_separators.contains(&c)
+                    || c.is_whitespace() && self.list_separators.contains(&' ')
+            }
         }
     }
 
@@ -258,18 +276,23 @@ impl ValueWords {
 /// [`fold`]) never leaves a text fewer characters than it has of these. The common
 /// ranges (ASCII and Latin-1 letters, CJK ideographs) skip the table lookup.
 pub fn is_solid(c: char) -> bool {
-    if c < '\u{300}' || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+    if c < '\u{300}' || is_ideograph(c) {
         return !c.is_whitespace();
     }
     !c.is_whitespace() && !unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Whether a character is one of the common CJK ideographs (U+4E00–U+9FFF): no
+/// decomposition, no combining mark, no white space.
+fn is_ideograph(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
 /// Whether a text is NFKC already, by a quick check: ASCII and the common CJK
 /// ideographs (with the brackets of case numbers) are, without a table lookup; otherwise
 /// the quick-check tables answer (a "maybe" counts as no).
 pub fn is_nfkc(s: &str) -> bool {
-    let plain =
-        |c: char| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c) || c == '〔' || c == '〕';
+    let plain = |c: char| c.is_ascii() || is_ideograph(c) || c == '〔' || c == '〕';
     s.chars().all(plain)
         || unicode_normalization::is_nfkc_quick(s.chars())
             == unicode_normalization::IsNormalized::Yes
@@ -483,6 +506,11 @@ impl FieldSet {
                     s.dedup();
                     s
                 },
+                ascii_separators: std::array::from_fn(|b| {
+                    let c = char::from(b as u8);
+                    seps.contains(&c) || c.is_whitespace() && seps.contains(&' ')
+                }),
+                ideograph_separators: seps.iter().any(|c| is_ideograph(*c)),
                 list_separators: seps,
                 money_units,
                 header_units: v
@@ -541,6 +569,26 @@ mod key_tests {
         // Brackets around anything but a year stay as written.
         assert_eq!(case_key("罚(食)21号"), "罚(食)21号");
         assert_eq!(case_key("[2022"), "[2022");
+    }
+
+    #[test]
+    fn list_separators_are_the_listed_characters_and_white_space() {
+        let pack = crate::RulePack::builtin().expect("pack");
+        let w = &pack.fields.words;
+        let naive = |c: char| {
+            w.list_separators.contains(&c) || c.is_whitespace() && w.list_separators.contains(&' ')
+        };
+        for c in "、，,；;/ \t\n\r\u{3000}\u{a0}张三李四0aA·-（）".chars() {
+            assert_eq!(w.is_list_separator(c), naive(c), "{c:?}");
+        }
+        for c in (0u32..0x3100)
+            .chain(0x4E00..0x4F00)
+            .filter_map(char::from_u32)
+        {
+            assert_eq!(w.is_list_separator(c), naive(c), "{c:?}");
+        }
+        assert!(w.is_list_separator('、'));
+        assert!(!w.is_list_separator('张'));
     }
 
     #[test]
