@@ -167,11 +167,12 @@ fn write_array(
     if n == 0 {
         return w.write_all(b"[]");
     }
+    let batch = batch.max(1);
     let part = (batch / 16).max(1);
-    w.write_all(b"[")?;
-    for from in (0..n).step_by(batch.max(1)) {
+    // Elements `from..` (one batch), serialised in parts on the thread pool.
+    let serialise = |from: usize| -> std::io::Result<Vec<Vec<u8>>> {
         let to = (from + batch).min(n);
-        let parts: Vec<std::io::Result<Vec<u8>>> = (from..to)
+        (from..to)
             .step_by(part)
             .collect::<Vec<_>>()
             .into_par_iter()
@@ -186,9 +187,28 @@ fn write_array(
                 }
                 Ok(out)
             })
-            .collect();
-        for p in parts {
-            w.write_all(&p?)?;
+            .collect()
+    };
+    w.write_all(b"[")?;
+    // Each batch is written while the next one is serialised.
+    let mut ready = serialise(0)?;
+    let mut from = 0;
+    loop {
+        from += batch;
+        let next = std::thread::scope(|s| -> std::io::Result<Option<Vec<Vec<u8>>>> {
+            let next = (from < n).then(|| s.spawn(|| serialise(from)));
+            for p in &ready {
+                w.write_all(p)?;
+            }
+            match next.map(|h| h.join()) {
+                None => Ok(None),
+                Some(Ok(parts)) => parts.map(Some),
+                Some(Err(_)) => Err(std::io::Error::other("findings.json 序列化失败")),
+            }
+        })?;
+        match next {
+            Some(parts) => ready = parts,
+            None => break,
         }
     }
     style.line(w, depth)?;
