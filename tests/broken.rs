@@ -1037,3 +1037,25 @@ fn a_merged_area_across_the_rows_read_at_once() {
         assert_eq!(agency(case), "他局", "{case}");
     }
 }
+
+#[test]
+fn a_large_value_merged_over_many_rows_is_refused() {
+    // A megabyte of text merged over 3,000 rows: a sheet read whole would copy it into
+    // every cell (3 GB). Its copies are spent from the file's byte budget.
+    let big = "甲".repeat(350_000);
+    let mut rows = vec![ledger_header_xml()];
+    rows.push(format!("{}{}", inline("A2", "B-2"), inline("B2", &big)));
+    for r in 3..=3001u32 {
+        rows.push(inline(&format!("A{r}"), &format!("B-{r}")));
+    }
+    let xml = sheet_xml(&rows).replace(
+        "</sheetData>",
+        r#"</sheetData><mergeCells count="1"><mergeCell ref="B2:B3001"/></mergeCells>"#,
+    );
+    file_error(
+        "merged-bomb.xlsx",
+        &raw_xlsx(&xml, None),
+        "too_large",
+        "合并单元格",
+    );
+}

@@ -966,6 +966,11 @@ impl MergeFill {
                     *top = rows.value(i, sc as usize);
                 }
                 if let Some(value) = top {
+                    // A sheet read whole holds a copy of the value in every cell of
+                    // the area: its text is spent from the budget as such.
+                    if let Cell::Text(t) | Cell::Error(t) = value {
+                        budget.bytes(t.len() as u64 * u64::from(ec - sc + 1), &self.what)?;
+                    }
                     let within = calamine::Dimensions {
                         start: m.start,
                         end: (m.end.0, ec),
