@@ -358,23 +358,30 @@ pub(crate) struct RowBatch {
 }
 
 impl RowBatch {
+    /// Appends `t` to the buffer: where it lies.
     fn push_text(&mut self, t: &str) -> (u32, u32) {
         let start = self.text.len() as u32;
         self.text.push_str(t);
         (start, self.text.len() as u32)
     }
 
+    fn text_slot(&mut self, t: &str) -> Slot {
+        let (a, b) = self.push_text(t);
+        Slot::Text(a, b)
+    }
+
+    fn error_slot(&mut self, e: &str) -> Slot {
+        let (a, b) = self.push_text(e);
+        Slot::Error(a, b)
+    }
+
     /// A calamine value as a slot (the reading of [`convert`], without the copy).
     fn slot(&mut self, d: &DataRef) -> Slot {
         match d {
             DataRef::Empty => Slot::Empty,
-            DataRef::SharedString(t) => {
-                let (a, b) = self.push_text(t);
-                Slot::Text(a, b)
-            }
+            DataRef::SharedString(t) => self.text_slot(t),
             DataRef::String(t) | DataRef::DateTimeIso(t) | DataRef::DurationIso(t) => {
-                let (a, b) = self.push_text(t);
-                Slot::Text(a, b)
+                self.text_slot(t)
             }
             DataRef::Float(f) => Slot::Number(*f),
             DataRef::Int(i) => Slot::Number(*i as f64),
@@ -383,10 +390,19 @@ impl RowBatch {
                 Some(x) => Slot::Date(to_day(x.date())),
                 None => Slot::Number(dt.as_f64()),
             },
-            DataRef::Error(e) => {
-                let (a, b) = self.push_text(&e.to_string());
-                Slot::Error(a, b)
-            }
+            DataRef::Error(e) => self.error_slot(&e.to_string()),
+        }
+    }
+
+    /// An owned cell's value as a slot of this batch.
+    fn value_slot(&mut self, value: &Cell) -> Slot {
+        match value {
+            Cell::Empty => Slot::Empty,
+            Cell::Text(t) => self.text_slot(t),
+            Cell::Number(n) => Slot::Number(*n),
+            Cell::Bool(b) => Slot::Bool(*b),
+            Cell::Date(d) => Slot::Date(*d),
+            Cell::Error(e) => self.error_slot(e),
         }
     }
 
@@ -491,26 +507,6 @@ impl FillRows for RowBatch {
             }
         }
         self.rows[i].1 = row;
-    }
-}
-
-impl RowBatch {
-    /// An owned cell's value as a slot of this batch.
-    fn value_slot(&mut self, value: &Cell) -> Slot {
-        match value {
-            Cell::Empty => Slot::Empty,
-            Cell::Text(t) => {
-                let (a, b) = self.push_text(t);
-                Slot::Text(a, b)
-            }
-            Cell::Number(n) => Slot::Number(*n),
-            Cell::Bool(b) => Slot::Bool(*b),
-            Cell::Date(d) => Slot::Date(*d),
-            Cell::Error(e) => {
-                let (a, b) = self.push_text(e);
-                Slot::Error(a, b)
-            }
-        }
     }
 }
 
