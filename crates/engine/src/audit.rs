@@ -471,7 +471,15 @@ fn evaluate_sheets(
                 .collect();
             // The fields the day counts read (through derived fields too): a case of
             // those alone is enough to evaluate them.
-            let day_fields = fields_read(pack, day_counts.iter().map(|(_, x)| x));
+            let day_fields: Vec<(String, Option<&ColumnData>)> =
+                fields_read(pack, day_counts.iter().map(|(_, x)| x))
+                    .into_iter()
+                    .map(|f| {
+                        let c = table.column(&f);
+                        (f, c)
+                    })
+                    .collect();
+            let template = renderer.message(&rule.id, &rule.title);
             let mut found = Vec::new();
             for &i in &h.fired {
                 let k = table.input[i] as usize;
@@ -485,7 +493,7 @@ fn evaluate_sheets(
                 if !day_counts.is_empty() {
                     let case: caseaudit_rules::expr::Case = day_fields
                         .iter()
-                        .map(|f| (f.clone(), table.val(f, i)))
+                        .filter_map(|(f, c)| Some((f.clone(), c.as_ref()?.val(i))))
                         .filter(|(_, v)| !v.is_null())
                         .collect();
                     for (name, x) in &day_counts {
@@ -493,7 +501,7 @@ fn evaluate_sheets(
                         evidence.entry(name.clone()).or_insert(v);
                     }
                 }
-                let message = renderer.render_evidence(&rule.id, &evidence, &shared, &rule.title);
+                let message = template.render(&mut evidence, &shared);
                 let cells = pointed
                     .iter()
                     .filter_map(|f| columns[k].get(f).cloned())
@@ -611,20 +619,37 @@ fn evaluate_sheets(
     for (r, &k) in ranked.iter().enumerate() {
         rank[k] = r as u32;
     }
-    findings.par_sort_by(|(i, a), (j, b)| {
-        (
-            rank[table.input[*i] as usize],
-            a.source.row,
-            &a.rule_id,
-            &a.source.column,
-        )
-            .cmp(&(
-                rank[table.input[*j] as usize],
-                b.source.row,
-                &b.rule_id,
-                &b.source.column,
-            ))
+    // Rule ids ranked once too: the order is found by sorting small keys (a finding is
+    // a few hundred bytes, moved many times by a sort, and read from all over memory by
+    // a comparison), then the findings are put in place. Only findings of one rule on
+    // one row (DQ-003's cells) compare their column letters.
+    let rule_rank: HashMap<&str, u32> = {
+        let mut ids: Vec<&str> = findings.iter().map(|(_, f)| f.rule_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().zip(0..).collect()
+    };
+    let mut keys: Vec<(u32, u32, u32, u32)> = findings
+        .par_iter()
+        .enumerate()
+        .map(|(k, (i, f))| {
+            (
+                rank[table.input[*i] as usize],
+                f.source.row,
+                rule_rank[f.rule_id.as_str()],
+                k as u32,
+            )
+        })
+        .collect();
+    let column = |k: u32| findings[k as usize].1.source.column.as_deref();
+    keys.par_sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| column(a.3).cmp(&column(b.3)))
+            .then(a.3.cmp(&b.3))
     });
+    let order: Vec<usize> = keys.into_iter().map(|k| k.3 as usize).collect();
+    permute(&mut findings, order);
     lap("findings and evidence");
     for (k, n) in publication.not_evaluated {
         inputs[k].not_evaluated.push(n);
@@ -688,6 +713,22 @@ fn evaluate_sheets(
         published: records,
         timings,
     })
+}
+
+/// Puts `items` in the order `order` gives (a permutation of their indices: item
+/// `order[k]` goes to place `k`), each moved along its cycle.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        // Place `k` takes the item at `order[k]`; a place done points to itself.
+        let mut k = start;
+        while order[k] != start {
+            let from = order[k];
+            items.swap(k, from);
+            order[k] = k;
+            k = from;
+        }
+        order[k] = k;
+    }
 }
 
 pub(crate) fn rule_status(
@@ -759,7 +800,7 @@ fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
     // Agencies by folded name: few distinct texts, each folded once.
     let mut agency_of = vec![0u32; table.len()];
     if let Some(a) = agencies {
-        let mut raw: HashMap<&str, u32> = HashMap::new();
+        let mut raw: polars::prelude::PlHashMap<&str, u32> = Default::default();
         let mut folded: HashMap<String, u32> = HashMap::new();
         for (i, slot) in agency_of.iter_mut().enumerate() {
             if let Some(t) = a.text(i) {
@@ -815,4 +856,30 @@ fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
     }
     out.sort_by_key(|(i, _, _)| *i);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        // Orders with fixed points, one long cycle, several cycles, and a reversal.
+        let orders: Vec<Vec<usize>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 1, 2, 3],
+            vec![1, 2, 3, 4, 0],
+            vec![2, 0, 1, 4, 3, 5],
+            (0..9).rev().collect(),
+            (0..50).map(|k| (k * 7) % 50).collect(),
+        ];
+        for order in orders {
+            let items: Vec<String> = (0..order.len()).map(|k| format!("item {k}")).collect();
+            let expected: Vec<String> = order.iter().map(|&k| items[k].clone()).collect();
+            let mut got = items.clone();
+            permute(&mut got, order.clone());
+            assert_eq!(got, expected, "order {order:?}");
+        }
+    }
 }

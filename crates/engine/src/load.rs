@@ -1479,9 +1479,10 @@ fn csv_source(path: &Path) -> Result<(CsvSource, u8), LoadError> {
             head.drain(..3);
         }
         let delimiter = csv_delimiter(&head);
-        let source: CsvSource = Box::new(
-            std::io::Cursor::new(head).chain(std::io::BufReader::with_capacity(1 << 20, file)),
-        );
+        // Unbuffered: the block cutter reads a megabyte at a time straight into its
+        // block (a buffer in between would copy every byte once more), and the csv
+        // crate's reader buffers for itself.
+        let source: CsvSource = Box::new(std::io::Cursor::new(head).chain(file));
         return Ok((source, delimiter));
     }
     if size > MAX_CSV_BYTES {
@@ -1646,7 +1647,14 @@ impl CsvBlocks {
                 let (rows, lines) = (self.carry_rows, self.carry_lines);
                 return Ok(Some(self.give(self.carry.len(), rows, lines)));
             }
-            if self.carry.len() >= self.block {
+            // The first block is one read (about a megabyte): it holds the header, and
+            // is read before the blocks after it are parsed in parallel.
+            let block = if self.offset == 0 {
+                self.block.min(READ_BYTES)
+            } else {
+                self.block
+            };
+            if self.carry.len() >= block {
                 if let Some((end, rows, lines)) = self.cut {
                     return Ok(Some(self.give(end, rows, lines)));
                 }

@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "evaluate")]
 use serde_json::{Map, Value};
 #[cfg(feature = "evaluate")]
-use std::collections::HashMap;
-#[cfg(feature = "evaluate")]
 use std::sync::Arc;
 
 /// Case score: the veto score when any veto finding, else max(0, 100 − deductions).
@@ -215,7 +213,7 @@ pub fn score(
     let agencies = table.column("agency");
     let agency_of = |i: usize| agencies.and_then(|c| c.text(i)).unwrap_or(NO_AGENCY);
     let mut order: Vec<&str> = Vec::new();
-    let mut acc: HashMap<&str, Acc> = HashMap::new();
+    let mut acc: polars::prelude::PlHashMap<&str, Acc> = Default::default();
     let grades = &pack.scoring.grades;
     for i in 0..n {
         let a = agency_of(i);

@@ -707,14 +707,26 @@ impl CaseTable {
         if tables.len() == 1 {
             return tables.pop().unwrap_or_else(|| CaseTable::empty(fields));
         }
+        use rayon::prelude::*;
         let mut out = CaseTable::empty(fields);
-        for (fi, (field, (_, column))) in fields.iter().zip(&mut out.columns).enumerate() {
-            let parts = tables
-                .iter_mut()
-                .map(|t| std::mem::replace(&mut t.columns[fi].1, ColumnData::new(field.ty, 0)))
-                .collect();
-            *column = ColumnData::concat(field.ty, parts);
-        }
+        let types: Vec<FieldType> = fields.iter().map(|f| f.ty).collect();
+        // Field by field, the fields in parallel (a text column re-codes every part
+        // into one dictionary).
+        let parts: Vec<Vec<ColumnData>> = (0..out.columns.len())
+            .map(|fi| {
+                tables
+                    .iter_mut()
+                    .map(|t| std::mem::replace(&mut t.columns[fi].1, ColumnData::new(types[fi], 0)))
+                    .collect()
+            })
+            .collect();
+        out.columns
+            .par_iter_mut()
+            .zip(parts)
+            .enumerate()
+            .for_each(|(fi, ((_, column), parts))| {
+                *column = ColumnData::concat(types[fi], parts);
+            });
         for t in tables {
             out.input.extend(t.input);
             out.row.extend(t.row);
@@ -752,48 +764,58 @@ impl CaseTable {
         fields: &[String],
         range: std::ops::Range<usize>,
     ) -> PolarsResult<DataFrame> {
-        let mut cols: Vec<Column> = Vec::new();
-        for (name, data) in &self.columns {
-            if fields.binary_search(name).is_err() {
-                continue;
-            }
-            let n: PlSmallStr = name.as_str().into();
-            match data {
-                ColumnData::Text(v) => cols.push(v.series(n, range.clone())?),
-                ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
-                ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
-                ColumnData::Date(v) => {
-                    cols.push(v.column(n, range.clone()).cast(&DataType::Date)?);
-                    let ords: Vec<Option<i32>> = v
-                        .range(range.clone())
-                        .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
-                        .collect();
-                    let outside: Vec<bool> = v
-                        .range(range.clone())
-                        .zip(&ords)
-                        .map(|(d, o)| d.is_some() && o.is_none())
-                        .collect();
-                    cols.push(Column::new(workday_column(name).into(), ords));
-                    cols.push(Column::new(
-                        format!("{OUTSIDE_PREFIX}{name}").into(),
-                        outside,
-                    ));
-                }
-                ColumnData::List(v) => {
-                    let lens: Vec<Option<i32>> = range
-                        .clone()
-                        .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
-                        .collect();
-                    cols.push(v.joined_series(n, range.clone())?);
-                    cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
-                    for (col, field, pred) in list_predicates {
-                        if field == name {
-                            let vals: Vec<bool> = range.clone().map(|i| pred(v.get(i))).collect();
-                            cols.push(Column::new(col.as_str().into(), vals));
+        use rayon::prelude::*;
+        // Each field's columns are built on their own, the fields in parallel.
+        let per_field: Vec<PolarsResult<Vec<Column>>> = self
+            .columns
+            .par_iter()
+            .filter(|(name, _)| fields.binary_search(name).is_ok())
+            .map(|(name, data)| {
+                let mut cols = Vec::new();
+                let n: PlSmallStr = name.as_str().into();
+                match data {
+                    ColumnData::Text(v) => cols.push(v.series(n, range.clone())?),
+                    ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
+                    ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
+                    ColumnData::Date(v) => {
+                        cols.push(v.column(n, range.clone()).cast(&DataType::Date)?);
+                        let ords: Vec<Option<i32>> = v
+                            .range(range.clone())
+                            .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
+                            .collect();
+                        let outside: Vec<bool> = v
+                            .range(range.clone())
+                            .zip(&ords)
+                            .map(|(d, o)| d.is_some() && o.is_none())
+                            .collect();
+                        cols.push(Column::new(workday_column(name).into(), ords));
+                        cols.push(Column::new(
+                            format!("{OUTSIDE_PREFIX}{name}").into(),
+                            outside,
+                        ));
+                    }
+                    ColumnData::List(v) => {
+                        let lens: Vec<Option<i32>> = range
+                            .clone()
+                            .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
+                            .collect();
+                        cols.push(v.joined_series(n, range.clone())?);
+                        cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
+                        for (col, field, pred) in list_predicates {
+                            if field == name {
+                                let vals: Vec<bool> =
+                                    range.clone().map(|i| pred(v.get(i))).collect();
+                                cols.push(Column::new(col.as_str().into(), vals));
+                            }
                         }
                     }
                 }
-            }
+                Ok(cols)
+            })
+            .collect();
+        let mut cols: Vec<Column> = Vec::new();
+        for c in per_field {
+            cols.extend(c?);
         }
         DataFrame::new(range.len(), cols)
     }

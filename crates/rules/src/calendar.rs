@@ -35,7 +35,15 @@ pub fn checked_from_day(d: Day) -> Option<NaiveDate> {
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_day(d: Day) -> String {
-    from_day(d).format("%Y-%m-%d").to_string()
+    let date = from_day(d);
+    // Years of four digits written directly (chrono's format string is parsed anew on
+    // every call, and evidence formats a date for nearly every finding); others, with
+    // their sign, as chrono writes them.
+    if (0..=9999).contains(&date.year()) {
+        format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+    } else {
+        date.format("%Y-%m-%d").to_string()
+    }
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -291,4 +299,32 @@ pub(crate) fn load_calendar(
         );
     }
     (years, overlays)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_day_writes_what_chrono_writes() {
+        let chrono_way = |d: Day| from_day(d).format("%Y-%m-%d").to_string();
+        let year_0 = to_day(NaiveDate::from_ymd_opt(0, 1, 1).expect("date"));
+        let year_9999 = to_day(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"));
+        let mut days: Vec<Day> = (-800_000..3_000_000).step_by(997).collect();
+        days.extend([
+            0,
+            -1,
+            1,
+            19_358,
+            year_0 - 1,
+            year_0,
+            year_9999,
+            year_9999 + 1,
+        ]);
+        days.extend([Day::MIN, Day::MAX]);
+        for d in days {
+            assert_eq!(format_day(d), chrono_way(d), "day {d}");
+        }
+        assert_eq!(format_day(19_358), "2023-01-01");
+    }
 }

@@ -29,7 +29,7 @@ pub use fields::{
     case_key, case_key_ref, fold, is_nfkc, is_solid, Field, FieldSet, FieldType, Implication,
     ValueWords,
 };
-pub use message::MessageRenderer;
+pub use message::{Evidence, Message, MessageRenderer};
 pub use pack::{builtin_files, Derived, RulePack, DEFAULT_CALENDAR_WARNING_DAYS};
 pub use params::{Param, ParamValues, Profile};
 pub use rule::{
