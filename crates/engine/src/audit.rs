@@ -14,6 +14,7 @@ use caseaudit_rules::expr::{EvalContext, Val};
 use caseaudit_rules::{case_key_ref, fold, MessageRenderer};
 use caseaudit_rules::{Builtin, Day, Rule, RuleKind, RulePack};
 use chrono::Datelike;
+use polars::prelude::{PlHashMap, PlHashSet};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -527,7 +528,8 @@ fn evaluate_sheets(
             (found, status, years)
         })
         .collect();
-    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    let mut findings: Vec<(usize, Finding)> =
+        Vec::with_capacity(per_rule.iter().map(|(f, _, _)| f.len()).sum());
     let mut statuses = Vec::new();
     let mut outside_years: BTreeSet<i32> = BTreeSet::new();
     for (f, status, years) in per_rule {
@@ -623,32 +625,34 @@ fn evaluate_sheets(
     // a few hundred bytes, moved many times by a sort, and read from all over memory by
     // a comparison), then the findings are put in place. Only findings of one rule on
     // one row (DQ-003's cells) compare their column letters.
-    let rule_rank: HashMap<&str, u32> = {
-        let mut ids: Vec<&str> = findings.iter().map(|(_, f)| f.rule_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter().zip(0..).collect()
+    let order: Vec<usize> = {
+        let rule_rank: PlHashMap<&str, u32> = {
+            let ids: PlHashSet<&str> = findings.iter().map(|(_, f)| f.rule_id.as_str()).collect();
+            let mut ids: Vec<&str> = ids.into_iter().collect();
+            ids.sort_unstable();
+            ids.into_iter().zip(0..).collect()
+        };
+        let mut keys: Vec<(u32, u32, u32, u32)> = findings
+            .par_iter()
+            .enumerate()
+            .map(|(k, (i, f))| {
+                (
+                    rank[table.input[*i] as usize],
+                    f.source.row,
+                    rule_rank[f.rule_id.as_str()],
+                    k as u32,
+                )
+            })
+            .collect();
+        let column = |k: u32| findings[k as usize].1.source.column.as_deref();
+        keys.par_sort_unstable_by(|a, b| {
+            (a.0, a.1, a.2)
+                .cmp(&(b.0, b.1, b.2))
+                .then_with(|| column(a.3).cmp(&column(b.3)))
+                .then(a.3.cmp(&b.3))
+        });
+        keys.into_iter().map(|k| k.3 as usize).collect()
     };
-    let mut keys: Vec<(u32, u32, u32, u32)> = findings
-        .par_iter()
-        .enumerate()
-        .map(|(k, (i, f))| {
-            (
-                rank[table.input[*i] as usize],
-                f.source.row,
-                rule_rank[f.rule_id.as_str()],
-                k as u32,
-            )
-        })
-        .collect();
-    let column = |k: u32| findings[k as usize].1.source.column.as_deref();
-    keys.par_sort_unstable_by(|a, b| {
-        (a.0, a.1, a.2)
-            .cmp(&(b.0, b.1, b.2))
-            .then_with(|| column(a.3).cmp(&column(b.3)))
-            .then(a.3.cmp(&b.3))
-    });
-    let order: Vec<usize> = keys.into_iter().map(|k| k.3 as usize).collect();
     permute(&mut findings, order);
     lap("findings and evidence");
     for (k, n) in publication.not_evaluated {
@@ -800,7 +804,7 @@ fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
     // Agencies by folded name: few distinct texts, each folded once.
     let mut agency_of = vec![0u32; table.len()];
     if let Some(a) = agencies {
-        let mut raw: polars::prelude::PlHashMap<&str, u32> = Default::default();
+        let mut raw: PlHashMap<&str, u32> = Default::default();
         let mut folded: HashMap<String, u32> = HashMap::new();
         for (i, slot) in agency_of.iter_mut().enumerate() {
             if let Some(t) = a.text(i) {

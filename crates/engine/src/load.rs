@@ -1547,7 +1547,13 @@ pub(crate) struct CsvBlocks {
     offset: u64,
     eof: bool,
     failed: bool,
+    /// Buffers of blocks given out and parsed, for the blocks to come.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Parsed blocks' buffers kept for reuse.
+#[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
+const SPARE_BLOCKS: usize = 4;
 
 #[cfg_attr(not(feature = "evaluate"), allow(dead_code))]
 impl CsvBlocks {
@@ -1565,6 +1571,7 @@ impl CsvBlocks {
             offset: 0,
             eof: false,
             failed: false,
+            spare: Vec::new(),
         }
     }
 
@@ -1615,9 +1622,21 @@ impl CsvBlocks {
         Ok(())
     }
 
+    /// Takes back a block's bytes once they are parsed, for a later block.
+    pub(crate) fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < SPARE_BLOCKS {
+            self.spare.push(bytes);
+        }
+    }
+
     /// Gives out `carry` up to `end` (with `rows` rows and `lines` lines before it).
     fn give(&mut self, end: usize, rows: u64, lines: u64) -> CsvBlock {
-        let rest = self.carry.split_off(end);
+        // The rest goes into a recycled buffer when there is one.
+        let mut rest = self.spare.pop().unwrap_or_default();
+        rest.clear();
+        rest.reserve(self.block + READ_BYTES);
+        rest.extend_from_slice(&self.carry[end..]);
+        self.carry.truncate(end);
         let bytes = std::mem::replace(&mut self.carry, rest);
         let block = CsvBlock {
             bytes,
@@ -1625,7 +1644,6 @@ impl CsvBlocks {
             lines_before: self.lines,
             delimiter: self.quotes.delimiter,
         };
-        self.carry.reserve(self.block + READ_BYTES);
         self.offset += end as u64;
         self.rows += rows;
         self.lines += lines;

@@ -153,6 +153,15 @@ struct Records {
 }
 
 impl Records {
+    /// Empties the records, keeping their buffers for the next block.
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.text.clear();
+        self.field_ends.clear();
+        self.record_ends.clear();
+        self.skip = 0;
+    }
+
     /// Appends every record of a block. The block's text is checked as UTF-8 once, as
     /// a whole (each field on its own is far slower); only a block that fails is read
     /// again record by record, for the line to report.
@@ -915,9 +924,17 @@ pub(crate) fn csv_ledger(
     let first = plan.chunk(&head);
     drop(head);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, load::CsvBlock)>(2);
+    // A block's bytes, once parsed, go back to the reader for a later block, and each
+    // worker parses into the same records buffers block after block: fresh memory
+    // costs a page fault a page, and these are tens of megabytes a block.
+    let (back, returned) = std::sync::mpsc::channel::<Vec<u8>>();
     let (mut chunks, cut) = std::thread::scope(|s| {
         let reader = s.spawn(move || -> Result<(), LoadError> {
-            for (n, block) in blocks.enumerate() {
+            for n in 0.. {
+                for bytes in returned.try_iter() {
+                    blocks.recycle(bytes);
+                }
+                let Some(block) = blocks.next() else { break };
                 if tx.send((n, block?)).is_err() {
                     break;
                 }
@@ -927,11 +944,11 @@ pub(crate) fn csv_ledger(
         let chunks: Vec<(usize, Result<Chunk, LoadError>)> = rx
             .into_iter()
             .par_bridge()
-            .map(|(n, block)| {
-                let mut records = Records::default();
+            .map_init(Records::default, |records, (n, block)| {
+                records.clear();
                 let chunk = records.read(&block).map(|()| {
-                    drop(block);
-                    plan.chunk(&records)
+                    let _ = back.send(block.bytes);
+                    plan.chunk(records)
                 });
                 (n, chunk)
             })

@@ -169,15 +169,17 @@ fn write_array(
     }
     let batch = batch.max(1);
     let part = (batch / 16).max(1);
-    // Elements `from..` (one batch), serialised in parts on the thread pool.
-    let serialise = |from: usize| -> std::io::Result<Vec<Vec<u8>>> {
+    // Elements `from..` (one batch), serialised in parts on the thread pool, into the
+    // buffers of a batch written before (fresh memory costs a page fault a page).
+    let serialise = |from: usize, mut spare: Vec<Vec<u8>>| -> std::io::Result<Vec<Vec<u8>>> {
         let to = (from + batch).min(n);
-        (from..to)
-            .step_by(part)
-            .collect::<Vec<_>>()
+        let starts: Vec<usize> = (from..to).step_by(part).collect();
+        spare.resize_with(starts.len(), Vec::new);
+        starts
             .into_par_iter()
-            .map(|p| {
-                let mut out = Vec::new();
+            .zip(spare)
+            .map(|(p, mut out)| {
+                out.clear();
                 for i in p..(p + part).min(to) {
                     if i > 0 {
                         out.push(b',');
@@ -191,12 +193,14 @@ fn write_array(
     };
     w.write_all(b"[")?;
     // Each batch is written while the next one is serialised.
-    let mut ready = serialise(0)?;
+    let mut ready = serialise(0, Vec::new())?;
+    let mut spare = Vec::new();
     let mut from = 0;
     loop {
         from += batch;
         let next = std::thread::scope(|s| -> std::io::Result<Option<Vec<Vec<u8>>>> {
-            let next = (from < n).then(|| s.spawn(|| serialise(from)));
+            let buffers = std::mem::take(&mut spare);
+            let next = (from < n).then(|| s.spawn(|| serialise(from, buffers)));
             for p in &ready {
                 w.write_all(p)?;
             }
@@ -207,7 +211,7 @@ fn write_array(
             }
         })?;
         match next {
-            Some(parts) => ready = parts,
+            Some(parts) => spare = std::mem::replace(&mut ready, parts),
             None => break,
         }
     }
