@@ -542,6 +542,8 @@ fn evaluate_sheets(
     if let Some(rule) = pack.builtin_rule(Builtin::DuplicateCaseNumbers) {
         let found = duplicates(&table);
         let n = found.len() as u64;
+        // Room made once (a vector of findings doubling moves them all to fresh memory).
+        findings.reserve(found.len());
         for (i, named, total) in found {
             let id = text_of(ids, i).unwrap_or_default();
             let k = table.input[i] as usize;
@@ -569,6 +571,7 @@ fn evaluate_sheets(
     }
     if let Some(rule) = pack.builtin_rule(Builtin::UnreadableCells) {
         let mut n = 0u64;
+        findings.reserve(problems.iter().map(Vec::len).sum());
         for (k, ps) in problems.iter().enumerate() {
             for p in ps {
                 let i = offsets[k] + p.row_index;
@@ -815,31 +818,31 @@ fn duplicates(table: &CaseTable) -> Vec<(usize, Vec<String>, usize)> {
             }
         }
     }
-    // Keys (borrowed unless a number is written otherwise) and their hashes, in
-    // parallel; equal hashes sorted together, then compared exactly.
-    let keys: Vec<Option<(u32, std::borrow::Cow<str>)>> = (0..table.len())
-        .into_par_iter()
-        .map(|i| Some((agency_of[i], case_key_ref(ids.text(i)?))))
-        .collect();
+    // Each row's key hashed in parallel (the keys are made again for the few rows
+    // whose hashes meet: kept for every row, they would be tens of bytes a case); equal
+    // hashes sorted together, then compared exactly.
+    let key = |i: usize| Some((agency_of[i], case_key_ref(ids.text(i)?)));
     let hasher = polars::prelude::PlRandomState::default();
-    let mut hashed: Vec<(u64, u32)> = keys
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, k)| Some((hasher.hash_one(k.as_ref()?), i as u32)))
+    let mut hashed: Vec<(u64, u32)> = (0..table.len())
+        .into_par_iter()
+        .filter_map(|i| Some((hasher.hash_one(key(i)?), i as u32)))
         .collect();
     hashed.par_sort_unstable();
     let mut out = Vec::new();
     let mut rows: Vec<usize> = Vec::new();
     for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
         // One hash, almost always one key: group the run's rows by key exactly.
-        let mut left: Vec<usize> = run.iter().map(|&(_, i)| i as usize).collect();
-        while let Some(&first) = left.first() {
-            let key = &keys[first];
+        let mut left: Vec<(usize, _)> = run
+            .iter()
+            .map(|&(_, i)| (i as usize, key(i as usize)))
+            .collect();
+        while let Some((_, first)) = left.first() {
+            let first = first.clone();
             rows.clear();
-            left.retain(|&i| {
-                let same = &keys[i] == key;
+            left.retain(|(i, k)| {
+                let same = *k == first;
                 if same {
-                    rows.push(i);
+                    rows.push(*i);
                 }
                 !same
             });
