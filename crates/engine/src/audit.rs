@@ -481,13 +481,15 @@ fn evaluate_sheets(
                     })
                     .collect();
             let template = renderer.message(&rule.id, &rule.title);
-            let mut found = Vec::new();
+            let mut found = Vec::with_capacity(h.fired.len());
             for &i in &h.fired {
                 let k = table.input[i] as usize;
                 if skip[k].contains(&rule.id) {
                     continue;
                 }
-                let mut evidence = Map::new();
+                // Sized once: a million findings' evidence maps are most of a large run's
+                // memory, and a map that grows leaves room unused.
+                let mut evidence = Map::with_capacity(evidence_fields.len() + day_counts.len());
                 for (f, c) in &evidence_fields {
                     evidence.insert(f.clone(), c.map_or(Value::Null, |c| c.json(i)));
                 }
