@@ -770,48 +770,7 @@ impl CaseTable {
             .columns
             .par_iter()
             .filter(|(name, _)| fields.binary_search(name).is_ok())
-            .map(|(name, data)| {
-                let mut cols = Vec::new();
-                let n: PlSmallStr = name.as_str().into();
-                match data {
-                    ColumnData::Text(v) => cols.push(v.series(n, range.clone())?),
-                    ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
-                    ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
-                    ColumnData::Date(v) => {
-                        cols.push(v.column(n, range.clone()).cast(&DataType::Date)?);
-                        let ords: Vec<Option<i32>> = v
-                            .range(range.clone())
-                            .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
-                            .collect();
-                        let outside: Vec<bool> = v
-                            .range(range.clone())
-                            .zip(&ords)
-                            .map(|(d, o)| d.is_some() && o.is_none())
-                            .collect();
-                        cols.push(Column::new(workday_column(name).into(), ords));
-                        cols.push(Column::new(
-                            format!("{OUTSIDE_PREFIX}{name}").into(),
-                            outside,
-                        ));
-                    }
-                    ColumnData::List(v) => {
-                        let lens: Vec<Option<i32>> = range
-                            .clone()
-                            .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
-                            .collect();
-                        cols.push(v.joined_series(n, range.clone())?);
-                        cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
-                        for (col, field, pred) in list_predicates {
-                            if field == name {
-                                let vals: Vec<bool> =
-                                    range.clone().map(|i| pred(v.get(i))).collect();
-                                cols.push(Column::new(col.as_str().into(), vals));
-                            }
-                        }
-                    }
-                }
-                Ok(cols)
-            })
+            .map(|(name, data)| frame_columns(name, data, calendar, list_predicates, range.clone()))
             .collect();
         let mut cols: Vec<Column> = Vec::new();
         for c in per_field {
@@ -819,6 +778,56 @@ impl CaseTable {
         }
         DataFrame::new(range.len(), cols)
     }
+}
+
+/// The frame columns of one field over the rows in `range` (see
+/// [`CaseTable::to_dataframe`]).
+fn frame_columns(
+    name: &str,
+    data: &ColumnData,
+    calendar: &Calendar,
+    list_predicates: &[ListPredicate],
+    range: std::ops::Range<usize>,
+) -> PolarsResult<Vec<Column>> {
+    let mut cols = Vec::new();
+    let n: PlSmallStr = name.into();
+    match data {
+        ColumnData::Text(v) => cols.push(v.series(n, range.clone())?),
+        ColumnData::Bool(v) => cols.push(Column::new(n, &v[range.clone()])),
+        ColumnData::Money(v) => cols.push(v.column(n, range.clone())),
+        ColumnData::Date(v) => {
+            cols.push(v.column(n, range.clone()).cast(&DataType::Date)?);
+            let ords: Vec<Option<i32>> = v
+                .range(range.clone())
+                .map(|d| d.and_then(|d| calendar.ordinal_of(d)))
+                .collect();
+            let outside: Vec<bool> = v
+                .range(range.clone())
+                .zip(&ords)
+                .map(|(d, o)| d.is_some() && o.is_none())
+                .collect();
+            cols.push(Column::new(workday_column(name).into(), ords));
+            cols.push(Column::new(
+                format!("{OUTSIDE_PREFIX}{name}").into(),
+                outside,
+            ));
+        }
+        ColumnData::List(v) => {
+            let lens: Vec<Option<i32>> = range
+                .clone()
+                .map(|i| v.get(i).map(|l| list_items(l).count() as i32))
+                .collect();
+            cols.push(v.joined_series(n, range.clone())?);
+            cols.push(Column::new(format!("{LEN_PREFIX}{name}").into(), lens));
+            for (col, field, pred) in list_predicates {
+                if field == name {
+                    let vals: Vec<bool> = range.clone().map(|i| pred(v.get(i))).collect();
+                    cols.push(Column::new(col.as_str().into(), vals));
+                }
+            }
+        }
+    }
+    Ok(cols)
 }
 
 impl CaseTable {
@@ -831,7 +840,7 @@ impl CaseTable {
         let all = 0..self.len();
         let mut cols: Vec<Column> = Vec::new();
         for (name, data) in &self.columns {
-            let n: PlSmallStr = name.as_str().into();
+            let n: PlSmallStr = name.into();
             cols.push(match data {
                 ColumnData::Text(v) => v.series(n, all.clone())?,
                 ColumnData::Bool(v) => Column::new(n, v),
